@@ -1,0 +1,331 @@
+"""The chat WebSocket: one per client, every room and DM of its user over it.
+
+The consumer only translates: it parses a frame (protocol.py), calls one service or selector
+through ``database_sync_to_async``, and sends frames. Fan-out frames are encoded once by the
+sender and travel through the channel layer as text, so each recipient only writes bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chatserver.chat import presence, selectors, services
+from chatserver.chat.groups import LOBBY_GROUP, room_group, user_group
+from chatserver.chat.protocol import (
+    Command,
+    ProtocolError,
+    decode,
+    encode,
+    error_frame,
+    parse,
+    parse_pm,
+)
+from chatserver.chat.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+# Close codes (docs/protocol.md). 4000-4999 are the application's own range.
+CLOSE_TOO_MANY_CONNECTIONS = 4008
+CLOSE_SLOW_READER = 4009
+CLOSE_UNAUTHENTICATED = 4401
+
+RESUME_BATCH = 500
+
+# One identity per server process: presence rows carry it so a dead worker's rows can be found.
+WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+LIMITS = settings.DESKCHAT
+rate_limiter = RateLimiter(LIMITS["RATE_PER_SECOND"], LIMITS["RATE_BURST"])
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """Speaks the protocol in docs/protocol.md for one authenticated user."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels >= 4.2 hops to a worker thread to close old database connections before
+        # *every* handler, fan-out events included. All our ORM work goes through
+        # database_sync_to_async, which does that clean-up in its own thread, so the extra
+        # hop only adds latency to every delivery (docs/benchmarks.md has the figure).
+        kind = message["type"]
+        handler = None if kind.startswith("_") else getattr(self, kind.replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {kind}")
+        await handler(message)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self.registered = False
+        self.rooms: dict[int, str] = {}
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id: int = user.pk
+        self.username: str = user.username
+        await self.accept()
+        try:
+            change = await database_sync_to_async(services.connection_open)(
+                channel_name=self.channel_name,
+                user_id=self.user_id,
+                worker=WORKER_NAME,
+                max_connections=LIMITS["MAX_CONNECTIONS_PER_USER"],
+            )
+        except services.TooManyConnections:
+            limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
+            await self.send_frame(
+                error_frame("too_many_connections", f"At most {limit} connections per user.")
+            )
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        self.registered = True
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
+        for room_id, name in await database_sync_to_async(selectors.membership_rooms)(
+            user_id=self.user_id
+        ):
+            await self._follow(room_id, name)
+        await self.send_frame(
+            {
+                "type": "hello",
+                "user": self.username,
+                "version": settings.VERSION,
+                "limits": {
+                    "max_body_chars": LIMITS["MAX_BODY_CHARS"],
+                    "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
+                    "rate_per_second": LIMITS["RATE_PER_SECOND"],
+                    "rate_burst": LIMITS["RATE_BURST"],
+                },
+            }
+        )
+        await self.on_conversations(None)
+        await presence.announce(self.channel_layer, change)
+
+    async def disconnect(self, code: int) -> None:
+        if not self.registered:
+            return
+        self.registered = False
+        for room_id in list(self.rooms):
+            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
+        change = await database_sync_to_async(services.connection_close)(
+            channel_name=self.channel_name
+        )
+        await presence.announce(self.channel_layer, change)
+
+    # --- client frames --------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            command = parse(
+                decode(text_data, LIMITS["MAX_FRAME_BYTES"]),
+                max_body_chars=LIMITS["MAX_BODY_CHARS"],
+            )
+            await getattr(self, f"on_{command.type}")(command)
+        except ProtocolError as error:
+            await self.send_frame(error.frame())
+        except Exception:
+            # A bug must cost one error frame, never this connection or anyone else's.
+            logger.exception("unexpected error handling a frame from %s", self.username)
+            await self.send_frame(
+                error_frame("server_error", "The server could not handle that frame.")
+            )
+
+    async def on_ping(self, command: Command) -> None:
+        await self.send_frame({"type": "pong"})
+
+    async def on_join(self, command: Command) -> None:
+        assert command.room is not None
+        result = await database_sync_to_async(services.membership_join)(
+            user_id=self.user_id,
+            name=command.room,
+            max_rooms=LIMITS["MAX_ROOMS_PER_CONNECTION"],
+            ref=command.ref,
+        )
+        room = result.room
+        newly_online = await self._follow(room.pk, room.name, register=True)
+        await self.send_frame(
+            await database_sync_to_async(selectors.joined_frame)(
+                user_id=self.user_id, username=self.username, room_id=room.pk, name=room.name
+            )
+        )
+        if result.created_membership:
+            # The user's other tabs follow the room too.
+            await self.channel_layer.group_send(
+                user_group(self.user_id),
+                {"type": "membership.changed", "action": "join", "room_id": room.pk,
+                 "room": room.name, "origin": self.channel_name},
+            )
+        if newly_online:
+            await presence.broadcast_room(self.channel_layer, room.pk, room.name)
+
+    async def on_leave(self, command: Command) -> None:
+        assert command.room is not None
+        room = await database_sync_to_async(services.membership_leave)(
+            user_id=self.user_id, name=command.room, ref=command.ref
+        )
+        await self.channel_layer.group_send(
+            user_group(self.user_id),
+            {"type": "membership.changed", "action": "leave", "room_id": room.pk,
+             "room": room.name, "origin": self.channel_name},
+        )
+        await presence.broadcast_room(self.channel_layer, room.pk, room.name)
+
+    async def on_send(self, command: Command) -> None:
+        assert command.body is not None and command.client_id is not None
+        room_name, to, body = command.room, command.to, command.body
+        pm = parse_pm(body) if room_name is not None else None
+        if pm is not None:
+            # The tutorial's "/pm user text" typed into a room is a direct message.
+            to, body = pm
+            room_name = None
+            if not to:
+                raise ProtocolError("missing_field", "Usage: /pm USER TEXT", command.ref)
+            if not body:
+                raise ProtocolError("empty_body", "The message is empty.", command.ref)
+        wait = rate_limiter.retry_after(self.user_id)
+        if wait > 0:
+            raise ProtocolError(
+                "rate_limited", f"Too many messages; try again in {wait:.1f} s.", command.ref,
+                retry_after=round(wait, 3),
+            )
+        stored = await database_sync_to_async(services.message_create)(
+            sender_id=self.user_id,
+            sender_username=self.username,
+            body=body,
+            client_id=command.client_id,
+            room_name=room_name,
+            to_username=to,
+        )
+        await self.send_frame(
+            {"type": "ack", "client_id": command.client_id, "id": stored.frame["id"]}
+        )
+        if not stored.created:
+            return  # a client retry: everyone had the original (or gets it through resume)
+        event = {"type": "chat.frame", "text": encode(stored.frame)}
+        if stored.room_id is not None:
+            await self.channel_layer.group_send(room_group(stored.room_id), event)
+        else:
+            await self.channel_layer.group_send(user_group(self.user_id), event)
+            await self.channel_layer.group_send(user_group(stored.recipient_id), event)
+
+    async def on_history(self, command: Command) -> None:
+        await self.send_frame(
+            await database_sync_to_async(selectors.history_frame)(
+                user_id=self.user_id,
+                room=command.room,
+                with_user=command.with_user,
+                before=command.before,
+                limit=command.limit,
+                ref=command.ref,
+            )
+        )
+
+    async def on_resume(self, command: Command) -> None:
+        """Everything after ``since`` that this user may see, in batches, oldest first."""
+        since = command.since or 0
+        while True:
+            messages, has_more = await database_sync_to_async(selectors.visible_messages_since)(
+                user_id=self.user_id, since=since, limit=RESUME_BATCH
+            )
+            await self.send_frame(
+                {"type": "resumed", "since": since, "messages": messages, "has_more": has_more}
+            )
+            if not has_more or not messages:
+                return
+            since = messages[-1]["id"]
+
+    async def on_typing(self, command: Command) -> None:
+        if command.room is not None:
+            room_id = self._followed_room_id(command.room)
+            if room_id is None:
+                raise ProtocolError("not_joined", "Join the room first.", command.ref)
+            frame = {"type": "typing", "room": self.rooms[room_id], "user": self.username}
+            await self.channel_layer.group_send(
+                room_group(room_id),
+                {"type": "chat.frame", "text": encode(frame), "exclude_user": self.user_id},
+            )
+            return
+        assert command.to is not None
+        peer = await database_sync_to_async(selectors.require_peer)(
+            user_id=self.user_id, username=command.to, ref=command.ref
+        )
+        frame = {"type": "typing", "from": self.username, "to": peer.username,
+                 "user": self.username}
+        await self.channel_layer.group_send(
+            user_group(peer.pk), {"type": "chat.frame", "text": encode(frame)}
+        )
+
+    async def on_read(self, command: Command) -> None:
+        assert command.id is not None
+        frame = await database_sync_to_async(services.read_mark)(
+            user_id=self.user_id,
+            room_name=command.room,
+            with_username=command.with_user,
+            message_id=command.id,
+            ref=command.ref,
+        )
+        # Every tab of this user clears the same badge.
+        await self.channel_layer.group_send(
+            user_group(self.user_id), {"type": "chat.frame", "text": encode(frame)}
+        )
+
+    async def on_conversations(self, command: Command | None) -> None:
+        await self.send_frame(
+            await database_sync_to_async(selectors.conversations)(user_id=self.user_id)
+        )
+
+    # --- channel layer events -------------------------------------------------------------
+
+    async def chat_frame(self, event: dict[str, Any]) -> None:
+        """A frame encoded once by its sender: relay the text as is."""
+        if event.get("exclude_user") == self.user_id:
+            return
+        await self.send(text_data=event["text"])
+
+    async def membership_changed(self, event: dict[str, Any]) -> None:
+        """Another tab of this user joined or left a room: follow it here too."""
+        room_id, name = event["room_id"], event["room"]
+        if event["action"] == "join":
+            if event["origin"] == self.channel_name or room_id in self.rooms:
+                return
+            newly_online = await self._follow(room_id, name, register=True)
+            await self.send_frame({"type": "membership", "action": "join", "room": name})
+            if newly_online:
+                await presence.broadcast_room(self.channel_layer, room_id, name)
+        elif room_id in self.rooms:
+            del self.rooms[room_id]
+            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
+            await self.send_frame({"type": "membership", "action": "leave", "room": name})
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=encode(frame))
+
+    def _followed_room_id(self, name: str) -> int | None:
+        wanted = " ".join(name.split()).casefold()
+        return next((rid for rid, rname in self.rooms.items() if rname.casefold() == wanted), None)
+
+    async def _follow(self, room_id: int, name: str, *, register: bool = False) -> bool:
+        """Subscribe to a room's group; with ``register``, count this socket in its presence.
+
+        Returns True when that made the user newly online in the room.
+        """
+        newly_online = False
+        if register:
+            newly_online = await database_sync_to_async(services.connection_join_room)(
+                channel_name=self.channel_name, room_id=room_id
+            )
+        if room_id not in self.rooms:
+            self.rooms[room_id] = name
+            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
+        return newly_online

@@ -1,0 +1,139 @@
+"""What Deskchat stores: rooms, memberships, messages, read markers and live presence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+def dm_key(user_a_id: int, user_b_id: int) -> str:
+    """One key per pair of users, whichever of them writes: ``"<low id>:<high id>"``."""
+    low, high = sorted((user_a_id, user_b_id))
+    return f"{low}:{high}"
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Case-insensitive uniqueness: "Sales" and "sales" are one room.
+            models.UniqueConstraint(Lower("name"), name="room_name_ci_unique"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def group_name(self) -> str:
+        return f"room-{self.pk}"
+
+
+class Membership(models.Model):
+    """A user has joined a room: it shows in their sidebar and `resume` covers it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(auto_now_add=True)
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "room", name="membership_unique")]
+
+
+class Message(models.Model):
+    """A room message (``room`` set) or a direct message (``recipient`` and ``dm_key`` set)."""
+
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_messages"
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="received_messages",
+    )
+    dm_key = models.CharField(max_length=41, null=True, blank=True)
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        indexes = [
+            # Keyset paging (`id < before ORDER BY id DESC`) for rooms and DMs.
+            models.Index(fields=["room", "id"], name="message_room_id"),
+            models.Index(fields=["dm_key", "id"], name="message_dm_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(room__isnull=False, recipient__isnull=True, dm_key__isnull=True)
+                    | Q(room__isnull=True, recipient__isnull=False, dm_key__isnull=False)
+                ),
+                name="message_room_xor_dm",
+            ),
+            # A client retrying a send after a drop gets the first message back, not a copy.
+            models.UniqueConstraint(
+                "sender",
+                "client_id",
+                condition=Q(client_id__isnull=False),
+                name="message_sender_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.body[:40]}"
+
+
+class DirectRead(models.Model):
+    """How far ``user`` has read their direct conversation with ``peer``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    peer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "peer", name="directread_unique")]
+
+
+class Connection(models.Model):
+    """A live WebSocket, kept in the database so presence is right across server processes.
+
+    ``worker`` names the process that holds the socket; a worker's rows are removed when it
+    stops, at its next start, or by any other worker once its heartbeat is stale.
+    """
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    worker = models.CharField(max_length=64, db_index=True)
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+
+class ConnectionRoom(models.Model):
+    """A live connection is joined to a room: the room's online list counts these."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="rooms")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="live_connections")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("connection", "room", name="connectionroom_unique")
+        ]
+
+
+class Worker(models.Model):
+    """A running server process and when it last said it was alive."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    heartbeat_at = models.DateTimeField()

@@ -1,0 +1,237 @@
+"""The WebSocket protocol's vocabulary: parsing client frames and building server frames.
+
+Parsing never trusts the client: every field is checked for presence, type and size here, so
+the consumer only ever sees a well-formed :class:`Command`. docs/protocol.md is the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CLIENT_ID_CHARS = 64
+MAX_NAME_CHARS = 150
+MAX_HISTORY_LIMIT = 100
+DEFAULT_HISTORY_LIMIT = 50
+
+CLIENT_TYPES = frozenset(
+    {"join", "leave", "send", "history", "resume", "typing", "read", "conversations", "ping"}
+)
+
+
+class ProtocolError(Exception):
+    """A frame the server refuses; becomes an ``error`` frame and the connection stays open."""
+
+    def __init__(self, code: str, detail: str, ref: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.ref = ref
+        self.extra = extra
+
+    def frame(self) -> dict[str, Any]:
+        return error_frame(self.code, self.detail, self.ref, **self.extra)
+
+
+def error_frame(code: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A validated client frame. Only the fields its ``type`` uses are set."""
+
+    type: str
+    ref: str
+    room: str | None = None
+    to: str | None = None
+    with_user: str | None = None
+    body: str | None = None
+    client_id: str | None = None
+    before: int | None = None
+    since: int | None = None
+    limit: int = DEFAULT_HISTORY_LIMIT
+    id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """Compact JSON; non-ASCII kept as is (Cyrillic stays readable and short on the wire)."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode(text: str | None, max_bytes: int) -> dict[str, Any]:
+    if text is None:
+        raise ProtocolError("bad_frame", "Frames must be JSON text, not binary.")
+    # len(text) <= max_bytes is a cheap lower bound; encode only when it could be over.
+    if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode()) > max_bytes):
+        raise ProtocolError("frame_too_large", f"Frames are limited to {max_bytes} bytes.")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_frame", "A frame must be a JSON object with a 'type'.")
+    return data
+
+
+def _ref_of(data: dict[str, Any]) -> str | None:
+    client_id = data.get("client_id")
+    if isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
+        return client_id
+    kind = data.get("type")
+    return kind if isinstance(kind, str) and len(kind) <= 32 else None
+
+
+def _string(data: dict[str, Any], key: str, ref: str | None, *, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProtocolError("missing_field", f"The field '{key}' is required.", ref)
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError("bad_field", f"The field '{key}' must be a string.", ref)
+    if not is_clean_text(value):
+        raise ProtocolError("bad_field", f"The field '{key}' contains invalid characters.", ref)
+    return value
+
+
+def _int(
+    data: dict[str, Any], key: str, ref: str | None, *, required: bool, minimum: int = 0
+) -> int | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ProtocolError("missing_field", f"The field '{key}' is required.", ref)
+        return None
+    # bool is an int in Python; a client sending true/false is a client bug worth naming.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError("bad_field", f"The field '{key}' must be an integer.", ref)
+    if value < minimum or value > 2**63 - 1:
+        raise ProtocolError("bad_field", f"The field '{key}' is out of range.", ref)
+    return value
+
+
+def is_clean_text(value: str) -> bool:
+    """False for lone surrogates (not encodable) and NUL; other text is stored as given."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def normalize_body(body: str, max_chars: int, ref: str | None) -> str:
+    body = body.strip()
+    if not body:
+        raise ProtocolError("empty_body", "The message is empty.", ref)
+    if len(body) > max_chars:
+        raise ProtocolError(
+            "body_too_long", f"Messages are limited to {max_chars} characters.", ref
+        )
+    return body
+
+
+def _target(data: dict[str, Any], ref: str | None, *, dm_key: str) -> tuple[str | None, str | None]:
+    """A frame addresses either a room or a user (``dm_key`` is "to" or "with"), not both."""
+    room = _string(data, "room", ref, required=False)
+    user = _string(data, dm_key, ref, required=False)
+    if (room is None) == (user is None):
+        raise ProtocolError(
+            "missing_field", f"Give exactly one of 'room' or '{dm_key}'.", ref
+        )
+    return room, user
+
+
+def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
+    """Validate a decoded frame; raises :class:`ProtocolError` with a precise code."""
+    kind = data.get("type")
+    ref = _ref_of(data)
+    if not isinstance(kind, str):
+        raise ProtocolError("missing_field", "The field 'type' is required.", ref)
+    if kind not in CLIENT_TYPES:
+        shown = kind if len(kind) <= 32 else kind[:32] + "…"
+        raise ProtocolError("unknown_type", f"Unknown frame type '{shown}'.", ref)
+
+    if kind in {"join", "leave"}:
+        return Command(kind, ref or kind, room=_string(data, "room", ref))
+    if kind == "send":
+        client_id = _string(data, "client_id", ref)
+        assert client_id is not None
+        if not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS:
+            raise ProtocolError(
+                "bad_field", f"'client_id' must be 1 to {MAX_CLIENT_ID_CHARS} characters.", ref
+            )
+        room, to = _target(data, ref, dm_key="to")
+        body = _string(data, "body", ref)
+        assert body is not None
+        return Command(
+            kind,
+            client_id,
+            room=room,
+            to=to,
+            client_id=client_id,
+            body=normalize_body(body, max_body_chars, client_id),
+        )
+    if kind == "history":
+        room, with_user = _target(data, ref, dm_key="with")
+        limit = _int(data, "limit", ref, required=False, minimum=1)
+        if limit is not None and limit > MAX_HISTORY_LIMIT:
+            raise ProtocolError("bad_field", f"'limit' must be 1 to {MAX_HISTORY_LIMIT}.", ref)
+        return Command(
+            kind,
+            ref or kind,
+            room=room,
+            with_user=with_user,
+            before=_int(data, "before", ref, required=False, minimum=1),
+            limit=limit or DEFAULT_HISTORY_LIMIT,
+        )
+    if kind == "resume":
+        return Command(kind, ref or kind, since=_int(data, "since", ref, required=True))
+    if kind == "typing":
+        room, to = _target(data, ref, dm_key="to")
+        return Command(kind, ref or kind, room=room, to=to)
+    if kind == "read":
+        room, with_user = _target(data, ref, dm_key="with")
+        return Command(
+            kind,
+            ref or kind,
+            room=room,
+            with_user=with_user,
+            id=_int(data, "id", ref, required=True),
+        )
+    return Command(kind, ref or kind)
+
+
+def parse_pm(body: str) -> tuple[str, str] | None:
+    """The tutorial's ``/pm USER TEXT`` inside a room: (username, text), or None if not a /pm.
+
+    ``/pm bob`` with no text is still a /pm (answered with ``empty_body``), not a room message.
+    """
+    if not (body.startswith("/pm ") or body == "/pm"):
+        return None
+    rest = body[3:].strip()
+    username, _, text = rest.partition(" ")
+    return username, text.strip()
+
+
+def valid_room_name(name: str) -> str | None:
+    """The cleaned room name, or None: 1–64 characters of letters, digits, spaces, punctuation."""
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 64:
+        return None
+    for char in cleaned:
+        category = unicodedata.category(char)
+        # Letters, marks, numbers, punctuation, symbols and the plain space; never control,
+        # format (e.g. U+202E right-to-left override), surrogate or private-use characters.
+        if char != " " and category[0] not in "LMNPS":
+            return None
+    return cleaned

@@ -1,0 +1,243 @@
+"""Reads: what a user may see, shaped as protocol frames. Every DM read checks membership here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Max, Q
+
+from chatserver.chat.models import (
+    Connection,
+    ConnectionRoom,
+    DirectRead,
+    Membership,
+    Message,
+    Room,
+    dm_key,
+)
+from chatserver.chat.protocol import ProtocolError
+
+User = get_user_model()
+
+
+def room_by_name(name: str) -> Room | None:
+    return Room.objects.filter(name__iexact=" ".join(name.split())).first()
+
+
+def user_by_username(username: str) -> AbstractBaseUser | None:
+    return User.objects.filter(username=username, is_active=True).first()
+
+
+def membership_of(*, user_id: int, room_id: int) -> Membership | None:
+    return Membership.objects.filter(user_id=user_id, room_id=room_id).first()
+
+
+def require_room(name: str, ref: str | None) -> Room:
+    room = selectors.room_by_name(name)
+    if room is None:
+        raise ProtocolError("unknown_room", f"There is no room called '{name[:64]}'.", ref)
+    return room
+
+
+def require_member(*, user_id: int, name: str, ref: str | None) -> Room:
+    room = require_room(name, ref)
+    if selectors.membership_of(user_id=user_id, room_id=room.pk) is None:
+        raise ProtocolError("not_joined", f"Join '{room.name}' first.", ref)
+    return room
+
+
+def require_peer(*, user_id: int, username: str, ref: str | None):
+    peer = selectors.user_by_username(username)
+    if peer is None:
+        raise ProtocolError("unknown_user", f"There is no user called '{username[:150]}'.", ref)
+    if peer.pk == user_id:
+        raise ProtocolError("dm_to_self", "You cannot send a direct message to yourself.", ref)
+    return peer
+
+
+def history_frame(
+    *, user_id: int, room: str | None, with_user: str | None, before: int | None, limit: int,
+    ref: str | None,
+) -> dict[str, Any]:
+    """A page of a room the user has joined, or of their own DM with ``with_user``."""
+    if room is not None:
+        found = require_member(user_id=user_id, name=room, ref=ref)
+        messages, has_more = room_messages(room_id=found.pk, before=before, limit=limit)
+        target = {"room": found.name}
+    else:
+        assert with_user is not None
+        peer = require_peer(user_id=user_id, username=with_user, ref=ref)
+        messages, has_more = dm_messages(key=dm_key(user_id, peer.pk), before=before, limit=limit)
+        target = {"with": peer.username}
+    return {"type": "history", **target, "before": before, "messages": messages,
+            "has_more": has_more}
+
+
+def message_frame(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
+    """A stored message as the protocol's ``message`` object."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "id": message.pk,
+        "user": usernames[message.sender_id],
+        "body": message.body,
+        "ts": message.created_at.isoformat().replace("+00:00", "Z"),
+        "client_id": message.client_id,
+    }
+    if message.room_id is not None:
+        frame["room"] = room_name
+    else:
+        frame["from"] = usernames[message.sender_id]
+        frame["to"] = usernames[message.recipient_id]
+    return frame
+
+
+def _frames(messages: list[Message]) -> list[dict]:
+    """Frames for a batch, with the names fetched in two queries rather than one per row."""
+    user_ids = {m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id}
+    room_ids = {m.room_id for m in messages if m.room_id}
+    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    room_names = dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "name"))
+    return [
+        message_frame(m, usernames=usernames, room_name=room_names.get(m.room_id))
+        for m in messages
+    ]
+
+
+def _page(queryset, *, before: int | None, limit: int) -> tuple[list[dict], bool]:
+    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first."""
+    if before is not None:
+        queryset = queryset.filter(id__lt=before)
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return _frames(rows), has_more
+
+
+def room_messages(*, room_id: int, before: int | None, limit: int) -> tuple[list[dict], bool]:
+    return _page(Message.objects.filter(room_id=room_id), before=before, limit=limit)
+
+
+def dm_messages(*, key: str, before: int | None, limit: int) -> tuple[list[dict], bool]:
+    return _page(Message.objects.filter(dm_key=key), before=before, limit=limit)
+
+
+def visible_messages_since(*, user_id: int, since: int, limit: int) -> tuple[list[dict], bool]:
+    """Messages after ``since`` in the user's rooms and their own DMs, oldest first."""
+    room_ids = Membership.objects.filter(user_id=user_id).values("room_id")
+    visible = Q(room_id__in=room_ids) | Q(recipient_id=user_id) | Q(
+        sender_id=user_id, recipient__isnull=False
+    )
+    rows = list(Message.objects.filter(visible, id__gt=since).order_by("id")[: limit + 1])
+    has_more = len(rows) > limit
+    return _frames(rows[:limit]), has_more
+
+
+def room_online(*, room_id: int) -> list[str]:
+    """Usernames with at least one live connection joined to the room, sorted."""
+    names = (
+        ConnectionRoom.objects.filter(room_id=room_id)
+        .values_list("connection__user__username", flat=True)
+        .distinct()
+    )
+    return sorted(set(names), key=str.casefold)
+
+
+def room_names(room_ids: list[int]) -> dict[int, str]:
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "name"))
+
+
+def usernames(user_ids: list[int]) -> dict[int, str]:
+    return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
+
+
+def membership_rooms(*, user_id: int) -> list[tuple[int, str]]:
+    return list(
+        Membership.objects.filter(user_id=user_id).values_list("room_id", "room__name")
+    )
+
+
+def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dict[str, Any]:
+    """The answer to ``join``: latest 50 messages, who is online, where the user read up to."""
+    messages, has_more = room_messages(room_id=room_id, before=None, limit=50)
+    membership = membership_of(user_id=user_id, room_id=room_id)
+    last_read = membership.last_read_id if membership else 0
+    unread = (
+        Message.objects.filter(room_id=room_id, id__gt=last_read).exclude(sender_id=user_id).count()
+    )
+    return {
+        "type": "joined",
+        "room": name,
+        "online": room_online(room_id=room_id),
+        "messages": messages,
+        "has_more": has_more,
+        "last_read_id": last_read,
+        "unread": unread,
+    }
+
+
+def online_usernames() -> set[str]:
+    return set(Connection.objects.values_list("user__username", flat=True).distinct())
+
+
+def rooms_with_online_counts() -> list[dict[str, Any]]:
+    """Every room with how many distinct users are online in it, for the room browser."""
+    rooms = Room.objects.annotate(
+        online=Count("live_connections__connection__user", distinct=True)
+    ).order_by("name")
+    return [{"name": r.name, "online": r.online} for r in rooms]
+
+
+def conversations(*, user_id: int) -> dict[str, Any]:
+    """The sidebar: joined rooms and DM partners, each with unread count and last message id."""
+    online = online_usernames()
+    rooms = []
+    for membership in Membership.objects.filter(user_id=user_id).select_related("room"):
+        unread = (
+            Message.objects.filter(room_id=membership.room_id, id__gt=membership.last_read_id)
+            .exclude(sender_id=user_id)
+            .count()
+        )
+        last_id = Message.objects.filter(room_id=membership.room_id).aggregate(m=Max("id"))["m"]
+        rooms.append(
+            {
+                "room": membership.room.name,
+                "unread": unread,
+                "last_id": last_id or 0,
+                "last_read_id": membership.last_read_id,
+            }
+        )
+    rooms.sort(key=lambda r: r["room"].casefold())
+
+    partners: dict[int, int] = {}
+    for sender_id, recipient_id, last_id in (
+        Message.objects.filter(Q(sender_id=user_id) | Q(recipient_id=user_id), dm_key__isnull=False)
+        .values_list("sender_id", "recipient_id")
+        .annotate(last=Max("id"))
+    ):
+        peer = recipient_id if sender_id == user_id else sender_id
+        partners[peer] = max(partners.get(peer, 0), last_id)
+    reads = dict(
+        DirectRead.objects.filter(user_id=user_id).values_list("peer_id", "last_read_id")
+    )
+    usernames = dict(User.objects.filter(pk__in=partners).values_list("pk", "username"))
+    dms = []
+    for peer_id, last_id in partners.items():
+        last_read = reads.get(peer_id, 0)
+        unread = Message.objects.filter(
+            sender_id=peer_id, recipient_id=user_id, id__gt=last_read
+        ).count()
+        name = usernames[peer_id]
+        dms.append(
+            {
+                "with": name,
+                "unread": unread,
+                "last_id": last_id,
+                "last_read_id": last_read,
+                "online": name in online,
+            }
+        )
+    dms.sort(key=lambda d: -d["last_id"])
+    return {"type": "conversations", "rooms": rooms, "dms": dms}

@@ -1,0 +1,276 @@
+"""Writes: every change to rooms, messages, read markers and presence goes through here.
+
+Each function is synchronous and atomic; consumers call them through
+``database_sync_to_async``. They raise :class:`ProtocolError` for anything the user can fix,
+so the consumer turns it into an ``error`` frame without knowing the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chatserver.chat import selectors
+from chatserver.chat.models import (
+    Connection,
+    ConnectionRoom,
+    DirectRead,
+    Membership,
+    Message,
+    Room,
+    Worker,
+    dm_key,
+)
+from chatserver.chat.protocol import ProtocolError, valid_room_name
+from chatserver.chat.selectors import require_member, require_peer
+
+
+def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None) -> Room:
+    cleaned = valid_room_name(name)
+    if cleaned is None:
+        raise ProtocolError(
+            "bad_room_name",
+            "Room names are 1 to 64 letters, digits, spaces or punctuation.",
+            ref,
+        )
+    room = selectors.room_by_name(cleaned)
+    if room is not None:
+        return room
+    try:
+        with transaction.atomic():
+            return Room.objects.create(name=cleaned, created_by_id=user_id)
+    except IntegrityError:
+        # Someone created it between our read and write (names are unique ignoring case).
+        room = selectors.room_by_name(cleaned)
+        assert room is not None
+        return room
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    room: Room
+    created_membership: bool
+    membership_count: int
+
+
+@transaction.atomic
+def membership_join(*, user_id: int, name: str, max_rooms: int, ref: str | None) -> JoinResult:
+    room = room_get_or_create(name=name, user_id=user_id, ref=ref)
+    _, created = Membership.objects.get_or_create(user_id=user_id, room=room)
+    count = Membership.objects.filter(user_id=user_id).count()
+    if created and count > max_rooms:
+        # Raising rolls the membership back: nothing half-done.
+        raise ProtocolError(
+            "too_many_rooms", f"You can be in at most {max_rooms} rooms at once.", ref
+        )
+    return JoinResult(room=room, created_membership=created, membership_count=count)
+
+
+@transaction.atomic
+def membership_leave(*, user_id: int, name: str, ref: str | None) -> Room:
+    room = require_member(user_id=user_id, name=name, ref=ref)
+    Membership.objects.filter(user_id=user_id, room=room).delete()
+    ConnectionRoom.objects.filter(connection__user_id=user_id, room=room).delete()
+    return room
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    frame: dict
+    room_id: int | None
+    recipient_id: int | None
+    created: bool
+
+
+def message_create(
+    *,
+    sender_id: int,
+    sender_username: str,
+    body: str,
+    client_id: str,
+    room_name: str | None = None,
+    to_username: str | None = None,
+) -> StoredMessage:
+    """Store one message and return its frame; a repeated ``client_id`` returns the original.
+
+    The row is committed before this returns, so the ack that follows is a promise kept.
+    """
+    existing = Message.objects.filter(sender_id=sender_id, client_id=client_id).first()
+    if existing is not None:
+        return _stored(existing, created=False)
+    if room_name is not None:
+        room = require_member(user_id=sender_id, name=room_name, ref=client_id)
+        fields = {"room_id": room.pk}
+        names = {sender_id: sender_username}
+        room_label = room.name
+    else:
+        assert to_username is not None
+        peer = require_peer(user_id=sender_id, username=to_username, ref=client_id)
+        fields = {"recipient_id": peer.pk, "dm_key": dm_key(sender_id, peer.pk)}
+        names = {sender_id: sender_username, peer.pk: peer.username}
+        room_label = None
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                sender_id=sender_id, body=body, client_id=client_id, **fields
+            )
+    except IntegrityError:
+        # The same client_id raced in on another connection: return the winner.
+        existing = Message.objects.get(sender_id=sender_id, client_id=client_id)
+        return _stored(existing, created=False)
+    return StoredMessage(
+        frame=selectors.message_frame(message, usernames=names, room_name=room_label),
+        room_id=message.room_id,
+        recipient_id=message.recipient_id,
+        created=True,
+    )
+
+
+def _stored(message: Message, *, created: bool) -> StoredMessage:
+    frame = selectors._frames([message])[0]
+    return StoredMessage(
+        frame=frame, room_id=message.room_id, recipient_id=message.recipient_id, created=created
+    )
+
+
+def read_mark(
+    *, user_id: int, room_name: str | None, with_username: str | None, message_id: int, ref: str
+) -> dict:
+    """Move the user's read marker forward (never back) and return the ``read`` frame."""
+    if room_name is not None:
+        room = require_member(user_id=user_id, name=room_name, ref=ref)
+        Membership.objects.filter(
+            user_id=user_id, room=room, last_read_id__lt=message_id
+        ).update(last_read_id=message_id)
+        return {"type": "read", "room": room.name, "id": message_id}
+    assert with_username is not None
+    peer = require_peer(user_id=user_id, username=with_username, ref=ref)
+    marker, _ = DirectRead.objects.get_or_create(user_id=user_id, peer=peer)
+    if marker.last_read_id < message_id:
+        DirectRead.objects.filter(pk=marker.pk, last_read_id__lt=message_id).update(
+            last_read_id=message_id
+        )
+    return {"type": "read", "with": peer.username, "id": message_id}
+
+
+# --- presence -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PresenceChange:
+    """Rooms whose online list changed, and users who came online or went offline."""
+
+    room_ids: list[int]
+    online_user_ids: list[int] = field(default_factory=list)
+    offline_user_ids: list[int] = field(default_factory=list)
+
+
+class TooManyConnections(Exception):
+    pass
+
+
+@transaction.atomic
+def connection_open(
+    *, channel_name: str, user_id: int, worker: str, max_connections: int
+) -> PresenceChange:
+    """Record a live socket and join it to all the user's rooms."""
+    others = Connection.objects.filter(user_id=user_id).count()
+    if others >= max_connections:
+        raise TooManyConnections
+    connection = Connection.objects.create(
+        channel_name=channel_name, user_id=user_id, worker=worker
+    )
+    room_ids = list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
+    ConnectionRoom.objects.bulk_create(
+        [ConnectionRoom(connection=connection, room_id=room_id) for room_id in room_ids]
+    )
+    already = set(
+        ConnectionRoom.objects.filter(connection__user_id=user_id, room_id__in=room_ids)
+        .exclude(connection=connection)
+        .values_list("room_id", flat=True)
+    )
+    return PresenceChange(
+        room_ids=[r for r in room_ids if r not in already],
+        online_user_ids=[user_id] if others == 0 else [],
+    )
+
+
+@transaction.atomic
+def connection_join_room(*, channel_name: str, room_id: int) -> bool:
+    """Join one live connection to a room; True if its user was not online there before."""
+    connection = Connection.objects.filter(channel_name=channel_name).first()
+    if connection is None:
+        return False
+    before = ConnectionRoom.objects.filter(
+        connection__user_id=connection.user_id, room_id=room_id
+    ).exists()
+    ConnectionRoom.objects.get_or_create(connection=connection, room_id=room_id)
+    return not before
+
+
+@transaction.atomic
+def connection_close(*, channel_name: str) -> PresenceChange:
+    connection = Connection.objects.filter(channel_name=channel_name).first()
+    if connection is None:
+        return PresenceChange(room_ids=[])
+    return _drop_connections([connection])
+
+
+def _drop_connections(connections: list[Connection]) -> PresenceChange:
+    user_ids = {c.user_id for c in connections}
+    pairs = set(
+        ConnectionRoom.objects.filter(connection__in=connections).values_list(
+            "connection__user_id", "room_id"
+        )
+    )
+    Connection.objects.filter(pk__in=[c.pk for c in connections]).delete()
+    still_room = set(
+        ConnectionRoom.objects.filter(connection__user_id__in=user_ids).values_list(
+            "connection__user_id", "room_id"
+        )
+    )
+    still_users = set(
+        Connection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    return PresenceChange(
+        room_ids=sorted({room_id for _, room_id in pairs - still_room}),
+        offline_user_ids=sorted(user_ids - still_users),
+    )
+
+
+def worker_start(*, worker: str, clear_all: bool) -> None:
+    """A server process starts: forget presence it (or, alone, anyone) left behind."""
+    with transaction.atomic():
+        if clear_all:
+            Connection.objects.all().delete()
+            Worker.objects.all().delete()
+        else:
+            Connection.objects.filter(worker=worker).delete()
+        Worker.objects.update_or_create(name=worker, defaults={"heartbeat_at": timezone.now()})
+
+
+def worker_heartbeat(*, worker: str, stale_after: float) -> PresenceChange:
+    """Say this worker is alive and drop the connections of workers that stopped saying so."""
+    now = timezone.now()
+    with transaction.atomic():
+        Worker.objects.update_or_create(name=worker, defaults={"heartbeat_at": now})
+        stale = list(
+            Worker.objects.filter(heartbeat_at__lt=now - timedelta(seconds=stale_after))
+            .exclude(name=worker)
+            .values_list("name", flat=True)
+        )
+        if not stale:
+            return PresenceChange(room_ids=[])
+        connections = list(Connection.objects.filter(worker__in=stale))
+        change = _drop_connections(connections)
+        Worker.objects.filter(name__in=stale).delete()
+        return change
+
+
+def worker_stop(*, worker: str) -> None:
+    with transaction.atomic():
+        Connection.objects.filter(worker=worker).delete()
+        Worker.objects.filter(name=worker).delete()

@@ -1,0 +1,39 @@
+"""HTTP views: the app shell, the tutorial's room pages, and the health check."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from chatserver.chat import selectors, services
+from chatserver.chat.protocol import ProtocolError
+
+
+@require_GET
+def app(request: HttpRequest) -> HttpResponse:
+    """The one-page chat; ``?room=`` or ``?dm=`` open a conversation on load."""
+    return render(request, "chat/app.html", {"ws_path": "/ws/"})
+
+
+@require_GET
+def room_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "chat/rooms.html", {"rooms": selectors.rooms_with_online_counts()})
+
+
+@require_GET
+def room_page(request: HttpRequest, name: str) -> HttpResponse:
+    """The tutorial's ``/chat/<name>/``: opens (and creates) the room in the app."""
+    try:
+        room = services.room_get_or_create(name=name, user_id=request.user.pk)
+    except ProtocolError as error:
+        return render(request, "errors/error.html", {"title": error.detail}, status=400)
+    return render(request, "chat/app.html", {"ws_path": "/ws/", "open_room": room.name})
+
+
+@login_not_required
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok", "version": settings.VERSION})

@@ -1,0 +1,199 @@
+"""Reading Deskchat's configuration from the environment, with safe defaults.
+
+Kept apart from ``settings.py`` so the launcher can resolve the data folder and validate
+engine URLs before Django is imported, and so every variable is parsed the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import platformdirs
+
+APP_NAME = "Deskchat"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; its message is one line for a person."""
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value (use 1/0, true/false, yes/no)")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder (e.g. ~/.local/share/Deskchat on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_data_dir() -> Path:
+    """``DESKCHAT_DATA_DIR`` if set, else the per-user folder; created if missing."""
+    raw = os.environ.get("DESKCHAT_DATA_DIR")
+    path = Path(raw).expanduser() if raw else default_data_dir()
+    path = path.resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data folder {path}: {exc.strerror}") from None
+    return path
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """The install's secret key: generated on first run and kept, private, in the data folder."""
+    key_file = data_dir / "secret_key"
+    try:
+        existing = key_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        existing = ""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {key_file}: {exc.strerror}") from None
+    if existing:
+        return existing
+    key = secrets.token_urlsafe(50)
+    tmp = key_file.with_suffix(".tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, key_file)
+    except OSError as exc:
+        raise ConfigError(f"the data folder {data_dir} is not writable: {exc.strerror}") from None
+    return key
+
+
+def sqlite_database(data_dir: Path) -> dict[str, Any]:
+    # WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
+    # before the ack goes out, even across a power cut (docs/security.md, "Durability").
+    # IMMEDIATE transactions take the write lock up front, so a busy database waits on
+    # busy_timeout instead of failing half-way through a transaction.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(data_dir / "deskchat.sqlite3"),
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=FULL;"
+                "PRAGMA foreign_keys=ON;"
+                "PRAGMA temp_store=MEMORY;"
+            ),
+        },
+        "TEST": {"NAME": str(data_dir / "test-deskchat.sqlite3")},
+    }
+
+
+def parse_postgres_url(url: str) -> dict[str, Any]:
+    """``postgres://user:pass@host:port/dbname?sslmode=...`` as a Django DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ConfigError(
+            f"DESKCHAT_DATABASE_URL must start with postgres:// (got {parts.scheme or url!r})"
+        )
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise ConfigError("DESKCHAT_DATABASE_URL names no database (postgres://host/DBNAME)")
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+def database_from_env(data_dir: Path) -> dict[str, Any]:
+    url = os.environ.get("DESKCHAT_DATABASE_URL", "").strip()
+    if not url or url.startswith("sqlite"):
+        return sqlite_database(data_dir)
+    return parse_postgres_url(url)
+
+
+def channel_layers_from_env() -> dict[str, Any]:
+    """In-memory layer by default; ``DESKCHAT_CHANNEL_LAYER=redis://...`` selects Redis."""
+    url = os.environ.get("DESKCHAT_CHANNEL_LAYER", "").strip()
+    # A full channel makes group_send drop the message silently, so capacity is sized for a
+    # burst well beyond the rate limit; a consumer that still falls this far behind is closed
+    # as a slow reader (chatserver/chat/consumers.py) and resumes from the database.
+    capacity = env_int("DESKCHAT_LAYER_CAPACITY", 2_000)
+    if not url or url == "memory":
+        return {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": capacity, "expiry": 60},
+            }
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"}:
+        raise ConfigError(
+            f"DESKCHAT_CHANNEL_LAYER must be 'memory' or a redis:// URL (got {url!r})"
+        )
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # socket_timeout=None: redis-py 8 otherwise closes idle sockets every ~5 s
+                # (channels_redis issue 422), which drops idle WebSockets with code 1011.
+                "hosts": [{"address": url, "socket_timeout": None}],
+                "capacity": capacity,
+                "expiry": 60,
+            },
+        }
+    }

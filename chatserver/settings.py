@@ -1,0 +1,159 @@
+"""Django settings for Deskchat.
+
+Every knob is read here, once, from a ``DESKCHAT_*`` environment variable with a safe default;
+docs/configuration.md lists them all (a test keeps that list complete). The launcher in
+``desktop/`` sets ``DESKCHAT_DATA_DIR`` and the listener variables before Django starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatserver import __version__
+from chatserver.config import (
+    channel_layers_from_env,
+    database_from_env,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    load_or_create_secret_key,
+    resolve_data_dir,
+)
+
+VERSION = __version__
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR: Path = resolve_data_dir()
+SECRET_KEY = load_or_create_secret_key(DATA_DIR)
+DEBUG = env_bool("DESKCHAT_DEBUG", False)
+
+# Hosts the server answers to. The launcher adds the LAN addresses it listens on; the same
+# list drives the WebSocket Origin check (AllowedHostsOriginValidator).
+ALLOWED_HOSTS = env_list("DESKCHAT_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    # Daphne first: importing it installs Twisted's asyncio reactor before anything else does.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "chatserver.accounts",
+    "chatserver.chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "chatserver.security.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatserver.urls"
+ASGI_APPLICATION = "chatserver.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PROJECT_DIR / "ui" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_env(DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = channel_layers_from_env()
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [PROJECT_DIR / "ui" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [PROJECT_DIR / "ui" / "static"]
+# Served by WhiteNoise straight from the source folders: nothing to collect before a run,
+# which keeps the frozen app and `python -m desktop` identical.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Browser-facing hardening (docs/security.md explains each choice).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("DESKCHAT_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_NAME = "deskchat_session"
+CSRF_COOKIE_NAME = "deskchat_csrftoken"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CSRF_TRUSTED_ORIGINS = env_list("DESKCHAT_CSRF_TRUSTED_ORIGINS", [])
+
+# --- chat limits (docs/configuration.md) --------------------------------------------------
+DESKCHAT = {
+    "MAX_FRAME_BYTES": env_int("DESKCHAT_MAX_FRAME_BYTES", 65_536),
+    "MAX_BODY_CHARS": 4_000,
+    "RATE_PER_SECOND": env_float("DESKCHAT_RATE_PER_SECOND", 5.0),
+    "RATE_BURST": env_int("DESKCHAT_RATE_BURST", 30),
+    "MAX_ROOMS_PER_CONNECTION": env_int("DESKCHAT_MAX_ROOMS_PER_CONNECTION", 200),
+    "MAX_CONNECTIONS_PER_USER": env_int("DESKCHAT_MAX_CONNECTIONS_PER_USER", 20),
+    "SIGNUP": env_choice("DESKCHAT_SIGNUP", "open", ["open", "invite", "off"]),
+    "INVITE_CODE": env_str("DESKCHAT_INVITE_CODE", ""),
+    "LOGIN_FAILURE_LIMIT": env_int("DESKCHAT_LOGIN_FAILURE_LIMIT", 5),
+    "LOGIN_LOCKOUT_SECONDS": env_int("DESKCHAT_LOGIN_LOCKOUT_SECONDS", 300),
+    "PRESENCE_HEARTBEAT_SECONDS": env_int("DESKCHAT_PRESENCE_HEARTBEAT_SECONDS", 10),
+    "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
+    # Several server processes share this database (Redis layer): presence rows are then
+    # swept per worker by heartbeat instead of all cleared at start.
+    "MULTI_WORKER": env_bool(
+        "DESKCHAT_MULTI_WORKER", CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
+    ),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DESKCHAT_LOG_LEVEL", "WARNING")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,97 @@
+"""One server per data folder: an OS file lock held for the life of the process.
+
+The lock is released by the operating system when the process dies, so a crash never leaves
+a stale lock behind. Beside it, ``instance.json`` says where the running server listens so a
+second launch can open that instead of starting another server on the same database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+LOCK_NAME = "deskchat.lock"
+INFO_NAME = "instance.json"
+
+
+class AlreadyRunning(Exception):
+    """Another process holds the data folder; ``info`` is what it published (may be empty)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__("another Deskchat is running on this data folder")
+        self.info = info
+
+
+def _try_lock(handle: IO[bytes]) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+class InstanceLock:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / LOCK_NAME
+        self.info_path = data_dir / INFO_NAME
+        self._handle: IO[bytes] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+b")  # noqa: SIM115 - held open on purpose
+        if not _try_lock(handle):
+            handle.close()
+            raise AlreadyRunning(self.read_info())
+        self._handle = handle
+
+    def publish(self, **info: Any) -> None:
+        """Record where this instance listens (and its pid) for later launches."""
+        tmp = self.info_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), **info}), encoding="utf-8")
+        os.replace(tmp, self.info_path)
+
+    def read_info(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        try:
+            self.info_path.unlink(missing_ok=True)
+        finally:
+            self._handle.close()
+            self._handle = None
+
+    @staticmethod
+    def is_held(data_dir: Path) -> bool:
+        """True while some process holds the lock on ``data_dir``."""
+        probe = InstanceLock(data_dir)
+        try:
+            probe.acquire()
+        except AlreadyRunning:
+            return True
+        probe.release()
+        return False
+
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

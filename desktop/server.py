@@ -1,0 +1,234 @@
+"""Daphne embedded in this process, on a background thread, with a clean stop.
+
+The GUI (or the headless main loop) owns the main thread; Daphne's reactor runs on its own
+thread with signal handlers off. Readiness is a signal, never a sleep: the reactor reports that
+it is running, then ``/healthz`` must answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatserver.config import ConfigError
+
+logger = logging.getLogger(__name__)
+
+GOING_AWAY = 1001
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    cert: str | None = None
+    key: str | None = None
+
+    def endpoint(self) -> str:
+        host = self.host.replace(":", r"\:")
+        if self.cert and self.key:
+            return f"ssl:port={self.port}:interface={host}:privateKey={self.key}:certKey={self.cert}"
+        return f"tcp:port={self.port}:interface={host}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.cert and self.key else "http"
+
+
+class EmbeddedServer:
+    """One Daphne server for the life of the process (Twisted's reactor cannot restart)."""
+
+    def __init__(self, listen: ListenConfig) -> None:
+        self.listen = listen
+        self.port: int | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._running = threading.Event()
+        self._finished = threading.Event()
+        self._worker_name = ""
+        # Called (from the server thread) when the reactor ends, for whatever reason.
+        self.on_finished: list[Callable[[], None]] = []
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> str:
+        """Start serving and return the base URL once ``/healthz`` answers."""
+        from daphne.server import Server
+        from django.conf import settings
+
+        from chatserver.asgi import application
+        from chatserver.chat import consumers, services
+
+        self._worker_name = consumers.WORKER_NAME
+        # Alone on this database (the instance lock guarantees it), so any presence rows
+        # are left over from a crash: nobody is online at start.
+        services.worker_start(worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"])
+
+        limits = settings.DESKCHAT
+        self._server = Server(
+            application=application,
+            endpoints=[self.listen.endpoint()],
+            signal_handlers=False,
+            ready_callable=self._on_ready,
+            # Idle sockets are pinged every 20 s and dropped after 30 s without an answer,
+            # so a vanished laptop leaves the online list within a minute.
+            ping_interval=20,
+            ping_timeout=30,
+            websocket_connect_timeout=10,
+            websocket_handshake_timeout=5,
+            # autobahn refuses a larger frame while reading its header, before buffering it.
+            websocket_max_message_size=limits["MAX_FRAME_BYTES"],
+            websocket_max_frame_size=limits["MAX_FRAME_BYTES"],
+            http_timeout=60,
+            application_close_timeout=5,
+            verbosity=0,
+        )
+        self._thread = threading.Thread(target=self._run, name="daphne", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        if not self._running.wait(timeout) or self._server.abort_start:
+            self._thread.join(5)
+            raise ConfigError(self._listen_failure_text())
+        while not self._server.listening_addresses:
+            if self._finished.is_set() or time.monotonic() > deadline:
+                raise ConfigError(self._listen_failure_text())
+            self._finished.wait(0.01)
+        self.port = self._server.listening_addresses[0][1]
+        url = self.local_url
+        wait_for_health(url, deadline - time.monotonic())
+        return url
+
+    @property
+    def local_url(self) -> str:
+        host = self.listen.host
+        if host in {"0.0.0.0", "::", ""}:
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{self.listen.scheme}://{host}:{self.port}/"
+
+    def _listen_failure_text(self) -> str:
+        return (
+            f"cannot listen on {self.listen.host}:{self.listen.port} "
+            "(is another program using that port?)"
+        )
+
+    def _on_ready(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.callWhenRunning(self._running.set)
+        reactor.callWhenRunning(self._start_heartbeat)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except Exception:
+            logger.exception("the server stopped with an error")
+        finally:
+            self._running.set()  # unblock a start() that is still waiting
+            self._finished.set()
+            for callback in self.on_finished:
+                callback()
+
+    def _start_heartbeat(self) -> None:
+        """Keep this worker's presence rows alive and sweep those of workers that died."""
+        from channels.db import database_sync_to_async
+        from channels.layers import get_channel_layer
+        from django.conf import settings
+        from twisted.internet import defer, task
+
+        from chatserver.chat import presence, services
+
+        async def beat() -> None:
+            change = await database_sync_to_async(services.worker_heartbeat)(
+                worker=self._worker_name, stale_after=settings.DESKCHAT["PRESENCE_STALE_SECONDS"]
+            )
+            await presence.announce(get_channel_layer(), change)
+
+        def tick():
+            deferred = defer.Deferred.fromFuture(asyncio.ensure_future(beat()))
+            deferred.addErrback(
+                lambda failure: logger.warning("presence heartbeat: %s", failure.getErrorMessage())
+            )
+            return deferred
+
+        self._heartbeat = task.LoopingCall(tick)
+        self._heartbeat.start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
+
+    # --- stop -----------------------------------------------------------------------------
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every WebSocket with 1001 (going away), stop the reactor, forget presence."""
+        if self._thread is None or self._finished.is_set():
+            self._cleanup()
+            return
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self._close_sockets_then_stop, timeout / 2)
+        self._thread.join(timeout)
+        self._cleanup()
+
+    def _close_sockets_then_stop(self, grace: float) -> None:
+        from daphne.ws_protocol import WebSocketProtocol
+        from twisted.internet import reactor
+
+        sockets = [p for p in self._server.connections if isinstance(p, WebSocketProtocol)]
+        for protocol in sockets:
+            try:
+                protocol.sendClose(code=GOING_AWAY, reason="server shutting down")
+            except Exception:  # a socket already half gone
+                logger.debug("close failed", exc_info=True)
+        deadline = time.monotonic() + grace
+
+        def stop_when_closed() -> None:
+            alive = [p for p in sockets if p.transport and p.transport.connected]
+            if alive and time.monotonic() < deadline:
+                reactor.callLater(0.02, stop_when_closed)
+                return
+            for listener in self._server.listeners:
+                listener.addCallback(lambda port: port.stopListening())
+            self._server.stop()
+
+        stop_when_closed()
+
+    def _cleanup(self) -> None:
+        from django.db import connections
+
+        from chatserver.chat import services
+
+        if self._worker_name:
+            try:
+                services.worker_stop(worker=self._worker_name)
+            except Exception:
+                logger.warning("could not clear presence at exit", exc_info=True)
+        connections.close_all()
+
+    def wait(self) -> None:
+        """Block until the reactor thread ends."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+def wait_for_health(url: str, timeout: float) -> None:
+    """Poll ``/healthz`` until it answers 200; readiness is proven, not assumed."""
+    import ssl
+
+    context = ssl._create_unverified_context() if url.startswith("https") else None
+    deadline = time.monotonic() + max(timeout, 1.0)
+    last_error: Exception | None = None
+    delay = 0.005
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=2, context=context) as reply:
+                if reply.status == 200:
+                    return
+        except OSError as exc:
+            last_error = exc
+        threading.Event().wait(delay)
+        delay = min(delay * 2, 0.1)
+    raise ConfigError(f"the server did not become ready at {url}: {last_error}")
