@@ -35,7 +35,7 @@ def membership_of(*, user_id: int, room_id: int) -> Membership | None:
 
 
 def require_room(name: str, ref: str | None) -> Room:
-    room = selectors.room_by_name(name)
+    room = room_by_name(name)
     if room is None:
         raise ProtocolError("unknown_room", f"There is no room called '{name[:64]}'.", ref)
     return room
@@ -43,13 +43,13 @@ def require_room(name: str, ref: str | None) -> Room:
 
 def require_member(*, user_id: int, name: str, ref: str | None) -> Room:
     room = require_room(name, ref)
-    if selectors.membership_of(user_id=user_id, room_id=room.pk) is None:
+    if membership_of(user_id=user_id, room_id=room.pk) is None:
         raise ProtocolError("not_joined", f"Join '{room.name}' first.", ref)
     return room
 
 
 def require_peer(*, user_id: int, username: str, ref: str | None):
-    peer = selectors.user_by_username(username)
+    peer = user_by_username(username)
     if peer is None:
         raise ProtocolError("unknown_user", f"There is no user called '{username[:150]}'.", ref)
     if peer.pk == user_id:
