@@ -22,9 +22,11 @@ from chatserver.config import (
     load_or_create_secret_key,
     resolve_data_dir,
 )
+from desktop import paths
 
 VERSION = __version__
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Bundled folders come from one helper that also works inside a PyInstaller build.
+PROJECT_DIR = paths.project_root()
 
 DATA_DIR: Path = resolve_data_dir()
 SECRET_KEY = load_or_create_secret_key(DATA_DIR)
@@ -68,7 +70,7 @@ ASGI_APPLICATION = "chatserver.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [PROJECT_DIR / "ui" / "templates"],
+        "DIRS": [paths.templates_dir()],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -101,13 +103,13 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
-LOCALE_PATHS = [PROJECT_DIR / "ui" / "locale"]
+LOCALE_PATHS = [paths.locale_dir()]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [PROJECT_DIR / "ui" / "static"]
+STATICFILES_DIRS = [paths.static_dir()]
 # Served by WhiteNoise straight from the source folders: nothing to collect before a run,
 # which keeps the frozen app and `python -m desktop` identical.
 WHITENOISE_USE_FINDERS = True
