@@ -5,7 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+
+
+def room_key(name: str) -> str:
+    """The form room names are compared in: whitespace folded, Unicode case-folded.
+
+    Done in Python because SQLite's lower()/LIKE fold ASCII only ("Отдел" != "отдел").
+    """
+    return " ".join(name.split()).casefold()
 
 
 def dm_key(user_a_id: int, user_b_id: int) -> str:
@@ -16,24 +23,22 @@ def dm_key(user_a_id: int, user_b_id: int) -> str:
 
 class Room(models.Model):
     name = models.CharField(max_length=64)
+    # Unique, so "Sales" and "sales" (and "ОТДЕЛ" and "отдел") are one room.
+    key = models.CharField(max_length=256, unique=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            # Case-insensitive uniqueness: "Sales" and "sales" are one room.
-            models.UniqueConstraint(Lower("name"), name="room_name_ci_unique"),
-        ]
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def group_name(self) -> str:
-        return f"room-{self.pk}"
+    def save(self, *args, **kwargs) -> None:
+        self.key = room_key(self.name)
+        super().save(*args, **kwargs)
 
 
 class Membership(models.Model):

@@ -16,6 +16,7 @@ from chatserver.chat.models import (
     Message,
     Room,
     dm_key,
+    room_key,
 )
 from chatserver.chat.protocol import ProtocolError
 
@@ -23,7 +24,7 @@ User = get_user_model()
 
 
 def room_by_name(name: str) -> Room | None:
-    return Room.objects.filter(name__iexact=" ".join(name.split())).first()
+    return Room.objects.filter(key=room_key(name)).first()
 
 
 def user_by_username(username: str) -> AbstractBaseUser | None:
