@@ -20,3 +20,9 @@ def live_server(tmp_path) -> LiveServer:
     server = start_live_server(tmp_path / "data")
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper():
+    """Disable pytest-django's hook for its own ``live_server``: ours is the real process."""
+    yield
