@@ -21,7 +21,7 @@ def user_create_from_signup(*, form: SignupForm) -> AbstractBaseUser:
 
 
 def signup_mode() -> str:
-    """"open", "invite" or "off"; a fresh install is always open so someone can be admin."""
+    """ "open", "invite" or "off"; a fresh install is always open so someone can be admin."""
     from django.conf import settings
 
     if not get_user_model().objects.exists():

@@ -70,10 +70,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         user = user_create_from_signup(form=form)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         if user.is_superuser:
-            messages.info(request, _("Welcome! As the first person here you are the administrator."))
+            messages.info(
+                request, _("Welcome! As the first person here you are the administrator.")
+            )
         return redirect("app")
-    return render(request, "accounts/signup.html", {"form": form, "first": mode == "open" and
-                  not form.is_bound and _is_fresh()})
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "first": mode == "open" and not form.is_bound and _is_fresh()},
+    )
 
 
 def _is_fresh() -> bool:

@@ -52,6 +52,9 @@ class Membership(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("user", "room", name="membership_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id}"
+
 
 class Message(models.Model):
     """A room message (``room`` set) or a direct message (``recipient`` and ``dm_key`` set)."""
@@ -69,9 +72,11 @@ class Message(models.Model):
         on_delete=models.CASCADE,
         related_name="received_messages",
     )
-    dm_key = models.CharField(max_length=41, null=True, blank=True)
+    # NULL (not "") for room messages: the check constraint and the partial unique index
+    # below rely on it.
+    dm_key = models.CharField(max_length=41, null=True, blank=True)  # noqa: DJ001
     body = models.TextField()
-    client_id = models.CharField(max_length=64, null=True, blank=True)
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
 
     class Meta:
@@ -111,6 +116,9 @@ class DirectRead(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("user", "peer", name="directread_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.peer_id} to #{self.last_read_id}"
+
 
 class Connection(models.Model):
     """A live WebSocket, kept in the database so presence is right across server processes.
@@ -124,6 +132,9 @@ class Connection(models.Model):
     worker = models.CharField(max_length=64, db_index=True)
     connected_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"{self.user_id} via {self.channel_name}"
+
 
 class ConnectionRoom(models.Model):
     """A live connection is joined to a room: the room's online list counts these."""
@@ -132,9 +143,10 @@ class ConnectionRoom(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="live_connections")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint("connection", "room", name="connectionroom_unique")
-        ]
+        constraints = [models.UniqueConstraint("connection", "room", name="connectionroom_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} in {self.room_id}"
 
 
 class Worker(models.Model):
@@ -142,3 +154,6 @@ class Worker(models.Model):
 
     name = models.CharField(max_length=64, primary_key=True)
     heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -14,7 +14,9 @@ async def broadcast_room(channel_layer, room_id: int, name: str) -> None:
     """Send the room's current online list to everyone in it, encoded once."""
     online = await database_sync_to_async(selectors.room_online)(room_id=room_id)
     frame = {"type": "presence", "room": name, "online": online}
-    await channel_layer.group_send(room_group(room_id), {"type": "chat.frame", "text": encode(frame)})
+    await channel_layer.group_send(
+        room_group(room_id), {"type": "chat.frame", "text": encode(frame)}
+    )
 
 
 async def announce(channel_layer, change: PresenceChange) -> None:

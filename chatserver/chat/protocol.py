@@ -89,7 +89,9 @@ def _ref_of(data: dict[str, Any]) -> str | None:
     return kind if isinstance(kind, str) and len(kind) <= 32 else None
 
 
-def _string(data: dict[str, Any], key: str, ref: str | None, *, required: bool = True) -> str | None:
+def _string(
+    data: dict[str, Any], key: str, ref: str | None, *, required: bool = True
+) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -145,9 +147,7 @@ def _target(data: dict[str, Any], ref: str | None, *, dm_key: str) -> tuple[str 
     room = _string(data, "room", ref, required=False)
     user = _string(data, dm_key, ref, required=False)
     if (room is None) == (user is None):
-        raise ProtocolError(
-            "missing_field", f"Give exactly one of 'room' or '{dm_key}'.", ref
-        )
+        raise ProtocolError("missing_field", f"Give exactly one of 'room' or '{dm_key}'.", ref)
     return room, user
 
 

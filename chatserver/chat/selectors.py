@@ -59,7 +59,12 @@ def require_peer(*, user_id: int, username: str, ref: str | None):
 
 
 def history_frame(
-    *, user_id: int, room: str | None, with_user: str | None, before: int | None, limit: int,
+    *,
+    user_id: int,
+    room: str | None,
+    with_user: str | None,
+    before: int | None,
+    limit: int,
     ref: str | None,
 ) -> dict[str, Any]:
     """A page of a room the user has joined, or of their own DM with ``with_user``."""
@@ -72,8 +77,13 @@ def history_frame(
         peer = require_peer(user_id=user_id, username=with_user, ref=ref)
         messages, has_more = dm_messages(key=dm_key(user_id, peer.pk), before=before, limit=limit)
         target = {"with": peer.username}
-    return {"type": "history", **target, "before": before, "messages": messages,
-            "has_more": has_more}
+    return {
+        "type": "history",
+        **target,
+        "before": before,
+        "messages": messages,
+        "has_more": has_more,
+    }
 
 
 def message_frame(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
@@ -96,13 +106,14 @@ def message_frame(message: Message, *, usernames: dict[int, str], room_name: str
 
 def _frames(messages: list[Message]) -> list[dict]:
     """Frames for a batch, with the names fetched in two queries rather than one per row."""
-    user_ids = {m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id}
+    user_ids = {m.sender_id for m in messages} | {
+        m.recipient_id for m in messages if m.recipient_id
+    }
     room_ids = {m.room_id for m in messages if m.room_id}
     usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
     room_names = dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "name"))
     return [
-        message_frame(m, usernames=usernames, room_name=room_names.get(m.room_id))
-        for m in messages
+        message_frame(m, usernames=usernames, room_name=room_names.get(m.room_id)) for m in messages
     ]
 
 
@@ -128,8 +139,10 @@ def dm_messages(*, key: str, before: int | None, limit: int) -> tuple[list[dict]
 def visible_messages_since(*, user_id: int, since: int, limit: int) -> tuple[list[dict], bool]:
     """Messages after ``since`` in the user's rooms and their own DMs, oldest first."""
     room_ids = Membership.objects.filter(user_id=user_id).values("room_id")
-    visible = Q(room_id__in=room_ids) | Q(recipient_id=user_id) | Q(
-        sender_id=user_id, recipient__isnull=False
+    visible = (
+        Q(room_id__in=room_ids)
+        | Q(recipient_id=user_id)
+        | Q(sender_id=user_id, recipient__isnull=False)
     )
     rows = list(Message.objects.filter(visible, id__gt=since).order_by("id")[: limit + 1])
     has_more = len(rows) > limit
@@ -155,9 +168,7 @@ def usernames(user_ids: list[int]) -> dict[int, str]:
 
 
 def membership_rooms(*, user_id: int) -> list[tuple[int, str]]:
-    return list(
-        Membership.objects.filter(user_id=user_id).values_list("room_id", "room__name")
-    )
+    return list(Membership.objects.filter(user_id=user_id).values_list("room_id", "room__name"))
 
 
 def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dict[str, Any]:
@@ -220,9 +231,7 @@ def conversations(*, user_id: int) -> dict[str, Any]:
     ):
         peer = recipient_id if sender_id == user_id else sender_id
         partners[peer] = max(partners.get(peer, 0), last_id)
-    reads = dict(
-        DirectRead.objects.filter(user_id=user_id).values_list("peer_id", "last_read_id")
-    )
+    reads = dict(DirectRead.objects.filter(user_id=user_id).values_list("peer_id", "last_read_id"))
     usernames = dict(User.objects.filter(pk__in=partners).values_list("pk", "username"))
     dms = []
     for peer_id, last_id in partners.items():

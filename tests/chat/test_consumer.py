@@ -133,27 +133,49 @@ async def test_pm_command_in_a_room_is_a_stored_direct_message():
         (json.dumps({"type": "join", "room": "x" * 65}), "bad_room_name"),
         (json.dumps({"type": "join", "room": "evil\u202eroom"}), "bad_room_name"),
         (json.dumps({"type": "send", "room": "general", "body": "hi"}), "missing_field"),
-        (json.dumps({"type": "send", "room": "general", "body": "   ", "client_id": "e1"}),
-         "empty_body"),
-        (json.dumps({"type": "send", "room": "general", "body": "x" * 4001, "client_id": "e2"}),
-         "body_too_long"),
+        (
+            json.dumps({"type": "send", "room": "general", "body": "   ", "client_id": "e1"}),
+            "empty_body",
+        ),
+        (
+            json.dumps({"type": "send", "room": "general", "body": "x" * 4001, "client_id": "e2"}),
+            "body_too_long",
+        ),
         (json.dumps({"type": "send", "body": "hi", "client_id": "e3"}), "missing_field"),
-        (json.dumps({"type": "send", "room": "general", "to": "bob", "body": "hi",
-                     "client_id": "e4"}), "missing_field"),
-        (json.dumps({"type": "send", "room": "nowhere", "body": "hi", "client_id": "e5"}),
-         "unknown_room"),
-        (json.dumps({"type": "send", "room": "elsewhere", "body": "hi", "client_id": "e6"}),
-         "not_joined"),
-        (json.dumps({"type": "send", "to": "nobody", "body": "hi", "client_id": "e7"}),
-         "unknown_user"),
-        (json.dumps({"type": "send", "to": "alice", "body": "hi", "client_id": "e8"}),
-         "dm_to_self"),
-        (json.dumps({"type": "send", "room": "general", "body": "/pm bob", "client_id": "e9"}),
-         "empty_body"),
-        (json.dumps({"type": "send", "room": "general", "body": "/pm", "client_id": "e10"}),
-         "missing_field"),
-        (json.dumps({"type": "send", "room": "general", "body": 5, "client_id": "e11"}),
-         "bad_field"),
+        (
+            json.dumps(
+                {"type": "send", "room": "general", "to": "bob", "body": "hi", "client_id": "e4"}
+            ),
+            "missing_field",
+        ),
+        (
+            json.dumps({"type": "send", "room": "nowhere", "body": "hi", "client_id": "e5"}),
+            "unknown_room",
+        ),
+        (
+            json.dumps({"type": "send", "room": "elsewhere", "body": "hi", "client_id": "e6"}),
+            "not_joined",
+        ),
+        (
+            json.dumps({"type": "send", "to": "nobody", "body": "hi", "client_id": "e7"}),
+            "unknown_user",
+        ),
+        (
+            json.dumps({"type": "send", "to": "alice", "body": "hi", "client_id": "e8"}),
+            "dm_to_self",
+        ),
+        (
+            json.dumps({"type": "send", "room": "general", "body": "/pm bob", "client_id": "e9"}),
+            "empty_body",
+        ),
+        (
+            json.dumps({"type": "send", "room": "general", "body": "/pm", "client_id": "e10"}),
+            "missing_field",
+        ),
+        (
+            json.dumps({"type": "send", "room": "general", "body": 5, "client_id": "e11"}),
+            "bad_field",
+        ),
         (json.dumps({"type": "history", "room": "general", "limit": 101}), "bad_field"),
         (json.dumps({"type": "history", "room": "general", "limit": True}), "bad_field"),
         (json.dumps({"type": "history", "room": "general", "before": -1}), "bad_field"),
@@ -164,8 +186,10 @@ async def test_pm_command_in_a_room_is_a_stored_direct_message():
         (json.dumps({"type": "read", "room": "general"}), "missing_field"),
         (json.dumps({"type": "typing", "room": "elsewhere"}), "not_joined"),
         (json.dumps({"type": "leave", "room": "nowhere"}), "unknown_room"),
-        (json.dumps({"type": "send", "room": "general", "body": "a\x00b", "client_id": "e12"}),
-         "bad_field"),
+        (
+            json.dumps({"type": "send", "room": "general", "body": "a\x00b", "client_id": "e12"}),
+            "bad_field",
+        ),
     ],
 )
 async def test_bad_frames_get_an_error_and_the_connection_stays_open(frame, code):
@@ -226,8 +250,9 @@ async def test_resume_delivers_everything_missed_in_order():
     await b.join("general")
     first = await a.say("before drop", client_id="r0", room="general")
     await b.close()  # bob's socket drops
-    sent = [(await a.say(f"missed {i}", client_id=f"r{i + 1}", room="general"))["id"]
-            for i in range(3)]
+    sent = [
+        (await a.say(f"missed {i}", client_id=f"r{i + 1}", room="general"))["id"] for i in range(3)
+    ]
     dm = await a.say("dm while away", client_id="rdm", to="bob")
     b = await ChatClient.connect(bob)
     await b.send({"type": "resume", "since": first["id"]})
@@ -329,7 +354,7 @@ async def test_anonymous_websocket_is_refused():
     communicator = WebsocketCommunicator(
         application, "/ws/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     )
-    connected, code = await communicator.connect(timeout=5)
+    connected, _code = await communicator.connect(timeout=5)
     assert not connected
     await communicator.disconnect()
 

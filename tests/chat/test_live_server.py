@@ -48,7 +48,9 @@ def test_headless_server_serves_http_and_websocket_then_stops_cleanly(live_serve
         await b.send(json.dumps({"type": "join", "room": "general"}))
         await _until(a, "joined")
         await _until(b, "joined")
-        await a.send(json.dumps({"type": "send", "room": "general", "body": "hi", "client_id": "1"}))
+        await a.send(
+            json.dumps({"type": "send", "room": "general", "body": "hi", "client_id": "1"})
+        )
         ack = await _until(a, "ack")
         message = await _until(b, "message")
         assert message["id"] == ack["id"] and message["body"] == "hi"
@@ -90,18 +92,44 @@ def test_manage_runs_against_the_same_data_folder(tmp_path):
     env = server_env()
     data = tmp_path / "data"
     run = [sys.executable, "-m", "desktop", "manage"]
-    subprocess.run([*run, "migrate", "--data-dir", str(data)], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
     subprocess.run(
-        [*run, "createsuperuser", "--noinput", "--username", "root", "--email", "r@x.example",
-         "--data-dir", str(data)],
-        cwd=ROOT, env=env, check=True, capture_output=True,
+        [*run, "migrate", "--data-dir", str(data)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *run,
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "root",
+            "--email",
+            "r@x.example",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     out = subprocess.run(
-        [*run, "shell", "-c",
-         "from django.contrib.auth.models import User; print(User.objects.get().is_superuser)",
-         "--data-dir", str(data)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        [
+            *run,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; print(User.objects.get().is_superuser)",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert out.stdout.strip().splitlines()[-1] == "True"
     assert (data / "secret_key").stat().st_mode & 0o077 == 0  # private to the user
@@ -113,9 +141,21 @@ def test_port_already_taken_is_one_plain_line(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "desktop", "--headless", "--port", str(port),
-             "--data-dir", str(tmp_path)],
-            cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "desktop",
+                "--headless",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            env=server_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -65,8 +65,17 @@ def start_live_server(
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = server_env(env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "--headless", "--port", "0",
-         "--data-dir", str(data_dir), *(args or [])],
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "--headless",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            *(args or []),
+        ],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -113,7 +122,8 @@ class Browserless:
         assert token, f"no CSRF token on {path} ({status})"
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token.group(1)}).encode()
         request = urllib.request.Request(
-            self.base_url + path.lstrip("/"), data=data,
+            self.base_url + path.lstrip("/"),
+            data=data,
             headers={"Referer": self.base_url + path.lstrip("/")},
         )
         try:
@@ -140,5 +150,7 @@ class Browserless:
         return None
 
     def ws_headers(self) -> dict[str, str]:
-        return {"Cookie": f"deskchat_session={self.session_cookie()}",
-                "Origin": self.base_url.rstrip("/")}
+        return {
+            "Cookie": f"deskchat_session={self.session_cookie()}",
+            "Origin": self.base_url.rstrip("/"),
+        }

@@ -18,7 +18,9 @@ ORIGIN = b"http://127.0.0.1"
 
 @database_sync_to_async
 def make_user(username: str, **extra: Any):
-    return get_user_model().objects.create_user(username=username, password="pw-for-tests-1", **extra)
+    return get_user_model().objects.create_user(
+        username=username, password="pw-for-tests-1", **extra
+    )
 
 
 @database_sync_to_async
@@ -36,7 +38,9 @@ class ChatClient:
         self.username = username
 
     @classmethod
-    async def connect(cls, user, *, origin: bytes = ORIGIN, cookie: str | None = None) -> ChatClient:
+    async def connect(
+        cls, user, *, origin: bytes = ORIGIN, cookie: str | None = None
+    ) -> ChatClient:
         cookie = cookie if cookie is not None else await session_cookie_for(user)
         communicator = WebsocketCommunicator(
             application,
