@@ -1,0 +1,52 @@
+"""Deskchat with one optimisation undone, to measure what it buys (``--variant NAME``).
+
+``python -m bench.variants NAME <desktop args>`` patches the named piece back to the stock
+behaviour after Django is set up, then runs the normal entry, ``desktop.cli.main``. Only the
+benchmark uses this; the shipped code has no switches for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+def channels_dispatch() -> None:
+    """Channels' own ``dispatch``: a thread hop to close DB connections before every handler."""
+    from chatserver.chat import consumers
+
+    del consumers.ChatConsumer.dispatch
+
+
+def per_message_commit() -> None:
+    """Every send in its own transaction and commit (no grouping of concurrent sends)."""
+    from chatserver.chat import writer
+
+    writer.MAX_BATCH = 1
+
+
+VARIANTS: dict[str, Callable[[], None]] = {
+    "channels-dispatch": channels_dispatch,
+    "per-message-commit": per_message_commit,
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in VARIANTS:
+        print(f"usage: python -m bench.variants {{{','.join(VARIANTS)}}} ARGS", file=sys.stderr)
+        return 2
+    from desktop import bootstrap, cli
+
+    patch = VARIANTS[argv[0]]
+    setup = bootstrap.setup_django
+
+    def setup_then_patch() -> None:
+        setup()
+        patch()
+
+    bootstrap.setup_django = setup_then_patch
+    return cli.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
