@@ -27,14 +27,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Deskchat under WebSocket load, next to a bare websockets broadcast server.",
     )
-    parser.add_argument("scenarios", nargs="*", metavar="S",
-                        help=f"scenarios to run (default: all of {', '.join(SCENARIOS)})")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes: proves the benchmark works (the test suite uses it)")
-    parser.add_argument("--variant", choices=sorted(variants.VARIANTS), default="",
-                        help="run Deskchat with one optimisation undone (bench/variants.py)")
-    parser.add_argument("--no-reference", action="store_true",
-                        help="skip the bare websockets server (no ratios)")
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="S",
+        help=f"scenarios to run (default: all of {', '.join(SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes: proves the benchmark works (the test suite uses it)",
+    )
+    parser.add_argument(
+        "--variant",
+        choices=sorted(variants.VARIANTS),
+        default="",
+        help="run Deskchat with one optimisation undone (bench/variants.py)",
+    )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the bare websockets server (no ratios)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     return parser
@@ -69,10 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unknown scenario(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="deskchat-bench-"))
-    bench = Bench(workdir=workdir, sizes=QUICK if args.quick else FULL, variant=args.variant,
-                  reference=not args.no_reference)
-    output: dict[str, Any] = {"machine": machine(), "variant": args.variant or "shipped",
-                              "quick": args.quick, "scenarios": {}}
+    bench = Bench(
+        workdir=workdir,
+        sizes=QUICK if args.quick else FULL,
+        variant=args.variant,
+        reference=not args.no_reference,
+    )
+    output: dict[str, Any] = {
+        "machine": machine(),
+        "variant": args.variant or "shipped",
+        "quick": args.quick,
+        "scenarios": {},
+    }
     try:
         for name in names:
             started = time.perf_counter()
@@ -87,8 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"data folders kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"Deskchat benchmark ({output['variant']}), {output['machine']['date']}, "
-          f"{output['machine']['cores']} cores, load {output['machine']['load_average']}")
+    print(
+        f"Deskchat benchmark ({output['variant']}), {output['machine']['date']}, "
+        f"{output['machine']['cores']} cores, load {output['machine']['load_average']}"
+    )
     print(report.table(output["scenarios"]))
     text = json.dumps(output, indent=2)
     print(text)

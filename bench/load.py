@@ -40,14 +40,18 @@ class Client:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(
-        cls, url: str, headers: dict[str, str], tally: Tally
-    ) -> tuple[Client, float]:
+    async def open(cls, url: str, headers: dict[str, str], tally: Tally) -> tuple[Client, float]:
         """Connect and wait for ``conversations`` (the UI can draw); returns the seconds taken."""
         started = time.perf_counter()
         # Same choices as the reference server: no compression, no keep-alive pings.
-        ws = await connect(url, additional_headers=headers, compression=None, max_size=None,
-                           ping_interval=None, open_timeout=60)
+        ws = await connect(
+            url,
+            additional_headers=headers,
+            compression=None,
+            max_size=None,
+            ping_interval=None,
+            open_timeout=60,
+        )
         client = cls(ws, tally)
         await client.expect("hello", timeout=60)
         await client.expect("conversations", timeout=60)

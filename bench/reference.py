@@ -52,24 +52,57 @@ class BroadcastServer:
         if kind == "join":
             self.rooms.setdefault(room, set()).add(ws)
             joined.add(room)
-            await ws.send(encode({"type": "joined", "room": room, "online": [], "messages": [],
-                                  "has_more": False, "last_read_id": 0, "unread": 0}))
+            await ws.send(
+                encode(
+                    {
+                        "type": "joined",
+                        "room": room,
+                        "online": [],
+                        "messages": [],
+                        "has_more": False,
+                        "last_read_id": 0,
+                        "unread": 0,
+                    }
+                )
+            )
         elif kind == "send":
             self.next_id += 1
             message = {
-                "type": "message", "id": self.next_id, "user": user, "body": frame["body"],
+                "type": "message",
+                "id": self.next_id,
+                "user": user,
+                "body": frame["body"],
                 "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                "client_id": frame["client_id"], "room": room,
+                "client_id": frame["client_id"],
+                "room": room,
             }
-            await ws.send(encode({"type": "ack", "client_id": frame["client_id"],
-                                  "id": self.next_id}))
+            await ws.send(
+                encode({"type": "ack", "client_id": frame["client_id"], "id": self.next_id})
+            )
             broadcast(self.rooms.get(room, ()), encode(message))
         elif kind == "history":
-            await ws.send(encode({"type": "history", "room": room, "before": None,
-                                  "messages": [], "has_more": False}))
+            await ws.send(
+                encode(
+                    {
+                        "type": "history",
+                        "room": room,
+                        "before": None,
+                        "messages": [],
+                        "has_more": False,
+                    }
+                )
+            )
         elif kind == "resume":
-            await ws.send(encode({"type": "resumed", "since": frame.get("since"),
-                                  "messages": [], "has_more": False}))
+            await ws.send(
+                encode(
+                    {
+                        "type": "resumed",
+                        "since": frame.get("since"),
+                        "messages": [],
+                        "has_more": False,
+                    }
+                )
+            )
         elif kind == "ping":
             await ws.send(encode({"type": "pong"}))
 
@@ -80,8 +113,9 @@ async def serve_forever(host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
     # compression=None: Daphne does not compress either; deflate would cost the limit CPU.
-    async with serve(app.handler, host, port, compression=None, max_size=None,
-                     ping_interval=None) as server:
+    async with serve(
+        app.handler, host, port, compression=None, max_size=None, ping_interval=None
+    ) as server:
         real_port = server.sockets[0].getsockname()[1]
         print(f"http://{host}:{real_port}/", flush=True)
         await stop

@@ -51,9 +51,20 @@ class Sizes:
 
 
 FULL = Sizes()
-QUICK = Sizes(s1_clients=4, s1_messages=20, s2_clients=4, s2_seconds=1.0, s3_clients=3,
-              s3_each=5, s4_clients=12, s4_idle_seconds=0.5, s5_messages=3_000, s5_pages=3,
-              s5_resume=600, s6_runs=1)
+QUICK = Sizes(
+    s1_clients=4,
+    s1_messages=20,
+    s2_clients=4,
+    s2_seconds=1.0,
+    s3_clients=3,
+    s3_each=5,
+    s4_clients=12,
+    s4_idle_seconds=0.5,
+    s5_messages=3_000,
+    s5_pages=3,
+    s5_resume=600,
+    s6_runs=1,
+)
 
 
 @dataclass
@@ -105,8 +116,11 @@ async def room_load(
     with servers.Monitor(server.pid) as monitor:
         await plan(clients, tally)
         await wait_deliveries(clients, expected_each)
-    figures = {**connect_figures(connect_times),
-               **delivery_figures(clients, tally, expected_each), **monitor.figures()}
+    figures = {
+        **connect_figures(connect_times),
+        **delivery_figures(clients, tally, expected_each),
+        **monitor.figures(),
+    }
     figures["closed_by_server"] = sum(1 for c in clients if c.closed_code is not None)
     await asyncio.gather(*(c.close() for c in clients))
     return figures
@@ -204,10 +218,13 @@ async def idle_load(
     settle = time.perf_counter() - connected_in
     with servers.Monitor(server.pid) as monitor:
         await asyncio.sleep(seconds)
-    figures = {**connect_figures(connect_times), **monitor.figures(),
-               "server_rss_before_clients_mb": round(base_rss / 2**20, 1),
-               "settle_after_connect_s": round(settle, 2),
-               "closed_by_server": sum(1 for c in clients if c.closed_code is not None)}
+    figures = {
+        **connect_figures(connect_times),
+        **monitor.figures(),
+        "server_rss_before_clients_mb": round(base_rss / 2**20, 1),
+        "settle_after_connect_s": round(settle, 2),
+        "closed_by_server": sum(1 for c in clients if c.closed_code is not None),
+    }
     figures["rss_per_client_kb"] = round(
         (monitor.end_rss - base_rss) / 1024 / max(1, len(clients)), 1
     )
@@ -245,8 +262,9 @@ async def timed(client: Client, frame: dict[str, Any], answer: str) -> tuple[dic
     return reply, reply["_at"] - started
 
 
-async def big_room(server: servers.ServerProcess, headers: dict[str, str], sizes: Sizes,
-                   top_id: int) -> dict[str, Any]:
+async def big_room(
+    server: servers.ServerProcess, headers: dict[str, str], sizes: Sizes, top_id: int
+) -> dict[str, Any]:
     tally = Tally()
     client, connect_s = await Client.open(server.ws_url, headers, tally)
     joins = []
@@ -306,8 +324,10 @@ def s5(bench: Bench) -> dict[str, Any]:
     )
     top_id = servers.max_message_id(data_dir)
     server = servers.start_deskchat(data_dir, {}, bench.variant)
-    headers = {"Cookie": f"deskchat_session={seeded['users'][0]['session']}",
-               "Origin": server.origin}
+    headers = {
+        "Cookie": f"deskchat_session={seeded['users'][0]['session']}",
+        "Origin": server.origin,
+    }
     try:
         with servers.Monitor(server.pid) as monitor:
             figures = asyncio.run(big_room(server, headers, sizes, top_id))
@@ -317,8 +337,11 @@ def s5(bench: Bench) -> dict[str, Any]:
     figures["stored_messages"] = sizes.s5_messages
     figures["database_mb"] = round(servers.database_bytes(data_dir) / 2**20, 1)
     figures["bulk_insert_s"] = round(insert_s, 1)
-    return {"title": f"S5: a room with {sizes.s5_messages:,} stored messages",
-            "limits_raised": {}, "deskchat": figures}
+    return {
+        "title": f"S5: a room with {sizes.s5_messages:,} stored messages",
+        "limits_raised": {},
+        "deskchat": figures,
+    }
 
 
 # --- S6: cold start --------------------------------------------------------------------------
@@ -340,9 +363,11 @@ def s6(bench: Bench) -> dict[str, Any]:
     result: dict[str, Any] = {
         "title": f"S6: cold start to /healthz answering, median of {runs}",
         "limits_raised": {},
-        "deskchat": {"cold_start_median_ms": ms(statistics.median(starts)),
-                     "cold_start_max_ms": ms(max(starts)),
-                     "first_run_with_migrations_ms": ms(first_run)},
+        "deskchat": {
+            "cold_start_median_ms": ms(statistics.median(starts)),
+            "cold_start_max_ms": ms(max(starts)),
+            "first_run_with_migrations_ms": ms(first_run),
+        },
     }
     if bench.reference:
         ref_starts = []
@@ -351,13 +376,20 @@ def s6(bench: Bench) -> dict[str, Any]:
             ref = servers.start_reference(bench.workdir / "reference.log")
             ref_starts.append(time.perf_counter() - started)
             ref.stop()
-        result["reference"] = {"cold_start_median_ms": ms(statistics.median(ref_starts)),
-                               "cold_start_max_ms": ms(max(ref_starts))}
+        result["reference"] = {
+            "cold_start_median_ms": ms(statistics.median(ref_starts)),
+            "cold_start_max_ms": ms(max(ref_starts)),
+        }
     return result
 
 
 SCENARIOS: dict[str, Callable[[Bench], dict[str, Any]]] = {
-    "S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6,
+    "S1": s1,
+    "S2": s2,
+    "S3": s3,
+    "S4": s4,
+    "S5": s5,
+    "S6": s6,
 }
 
 __all__ = ["FULL", "QUICK", "SCENARIOS", "Bench", "Sizes", "percentile"]

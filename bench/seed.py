@@ -42,8 +42,10 @@ def run() -> None:
     store = SessionStore()
     with transaction.atomic():
         users = User.objects.bulk_create(
-            [User(username=f"{spec.get('prefix', 'u')}{i:05d}", password=password)
-             for i in range(spec["users"])]
+            [
+                User(username=f"{spec.get('prefix', 'u')}{i:05d}", password=password)
+                for i in range(spec["users"])
+            ]
         )
         sessions = []
         for user in users:
@@ -52,16 +54,29 @@ def run() -> None:
                 BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
-            sessions.append(Session(session_key=get_random_string(32),
-                                    session_data=store.encode(data), expire_date=expires))
+            sessions.append(
+                Session(
+                    session_key=get_random_string(32),
+                    session_data=store.encode(data),
+                    expire_date=expires,
+                )
+            )
         Session.objects.bulk_create(sessions)
         rooms = {}
         for name in spec.get("rooms", []):
             room = Room.objects.create(name=name)
             rooms[name] = room.pk
             Membership.objects.bulk_create(Membership(user=u, room=room) for u in users)
-    print(SEED_MARKER + json.dumps({
-        "users": [{"id": u.pk, "username": u.username, "session": s.session_key}
-                  for u, s in zip(users, sessions, strict=True)],
-        "rooms": rooms,
-    }), flush=True)
+    print(
+        SEED_MARKER
+        + json.dumps(
+            {
+                "users": [
+                    {"id": u.pk, "username": u.username, "session": s.session_key}
+                    for u, s in zip(users, sessions, strict=True)
+                ],
+                "rooms": rooms,
+            }
+        ),
+        flush=True,
+    )

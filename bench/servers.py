@@ -63,9 +63,7 @@ class ServerProcess:
                 stream.close()
 
 
-def _spawn(
-    argv: list[str], env: dict[str, str], log: Path, timeout: float = 60
-) -> ServerProcess:
+def _spawn(argv: list[str], env: dict[str, str], log: Path, timeout: float = 60) -> ServerProcess:
     started = time.perf_counter()
     # stderr goes to a file: a chatty server must never block on a full pipe mid-benchmark.
     with open(log, "ab") as stderr:
@@ -121,18 +119,51 @@ def seed(data_dir: Path, *, users: int, rooms: list[str], prefix: str = "u") -> 
     data_dir.mkdir(parents=True, exist_ok=True)
     spec = json.dumps({"users": users, "rooms": rooms, "prefix": prefix})
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "manage", "shell", "--data-dir", str(data_dir),
-         "-c", "from bench.seed import run; run()"],
-        cwd=ROOT, env=base_env({"BENCH_SEED": spec}), capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "manage",
+            "shell",
+            "--data-dir",
+            str(data_dir),
+            "-c",
+            "from bench.seed import run; run()",
+        ],
+        cwd=ROOT,
+        env=base_env({"BENCH_SEED": spec}),
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     for line in result.stdout.splitlines():
         if line.startswith(SEED_MARKER):
-            return json.loads(line[len(SEED_MARKER):])
+            return json.loads(line[len(SEED_MARKER) :])
     raise RuntimeError(f"seeding failed ({result.returncode}): {result.stderr[-2000:]}")
 
 
-WORDS = ["meeting", "notes", "lunch", "deploy", "review", "ticket", "coffee", "report", "budget", "sprint", "release", "call", "printer", "invoice", "plan", "design", "test", "fix", "merge", "office"]
+WORDS = [
+    "meeting",
+    "notes",
+    "lunch",
+    "deploy",
+    "review",
+    "ticket",
+    "coffee",
+    "report",
+    "budget",
+    "sprint",
+    "release",
+    "call",
+    "printer",
+    "invoice",
+    "plan",
+    "design",
+    "test",
+    "fix",
+    "merge",
+    "office",
+]
 
 
 def bulk_insert_messages(
