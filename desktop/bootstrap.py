@@ -13,7 +13,9 @@ def configure_environment(*, data_dir: Path | None, debug: bool = False) -> None
     if data_dir is not None:
         os.environ["DESKCHAT_DATA_DIR"] = str(data_dir)
     if debug:
-        os.environ.setdefault("DESKCHAT_DEBUG", "1")
+        # Verbose logs only: Django's DEBUG would show tracebacks to everyone on the LAN
+        # (set DESKCHAT_DEBUG=1 explicitly for that).
+        os.environ.setdefault("DESKCHAT_LOG_LEVEL", "DEBUG")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatserver.settings")
 
 
@@ -22,6 +24,9 @@ def setup_django() -> None:
     import daphne.server  # noqa: F401
     import django
 
+    from chatserver.config import check_services
+
+    check_services()  # an unreachable Redis or PostgreSQL fails here, in one line
     try:
         django.setup()
     except ConfigError:

@@ -1,22 +1,28 @@
 """``python -m desktop`` and ``deskchat``: one entry for the window, the server and admin tasks.
 
 ``main(argv)`` takes the argument list so tests can drive it; it returns the exit code.
+
+Modes: no arguments opens the window on a server embedded in this process; ``--headless``
+serves without a window and prints the URL; ``--join`` looks for chats on the network instead
+of hosting one; ``manage ...`` runs a Django management command on the same data folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 import threading
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
 from chatserver import __version__
 from chatserver.config import ConfigError
+from desktop.lan import DEFAULT_LAN_PORT
 
-DEFAULT_LAN_PORT = 8765
 logger = logging.getLogger("desktop")
 
 
@@ -46,8 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--lan", action="store_true",
         help="share on the local network: listen on all interfaces and show the join address",
     )
+    parser.add_argument(
+        "--join", action="store_true",
+        help="look for Deskchat servers on the local network and open one instead of hosting",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="folder for the database")
-    parser.add_argument("--debug", action="store_true", help="verbose logs on the console")
+    parser.add_argument(
+        "--debug", action="store_true", help="verbose logs, also printed on the console"
+    )
     parser.add_argument("--cert", default=None, help="TLS certificate file (PEM) for https")
     parser.add_argument("--key", default=None, help="TLS private key file (PEM) for https")
     return parser
@@ -60,23 +72,72 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--port must be between 0 and 65535")
     if bool(args.cert) != bool(args.key):
         parser.error("--cert and --key go together")
+    if args.join and args.lan:
+        parser.error("--join opens someone else's chat; --lan shares yours: choose one")
+    args.port_given = args.port
     if args.host is None:
-        args.host = "0.0.0.0" if args.lan else "127.0.0.1"
+        args.host = "0.0.0.0" if args.lan and args.headless else "127.0.0.1"
     if args.port is None:
-        args.port = DEFAULT_LAN_PORT if args.lan else 0
+        args.port = DEFAULT_LAN_PORT if args.lan and args.headless else 0
     return args
+
+
+def launch_options(args: argparse.Namespace):
+    """The window keeps its own loopback listener; ``--lan`` adds a shared one beside it (so
+    sharing can be switched off again without moving the window)."""
+    from desktop.host import LaunchOptions
+
+    window_lan = args.lan and not args.headless
+    return LaunchOptions(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=0 if window_lan else args.port,
+        lan=args.lan,
+        lan_port=args.port_given if args.lan else None,
+        debug=args.debug,
+        cert=args.cert,
+        key=args.key,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "manage":
         return run_manage(argv[1:])
+    if argv and argv[0] == "serve":
+        from desktop import serve
+
+        return serve.main(argv[1:])
+    if argv and argv[0] == "migrate-to-postgres":
+        from desktop import migrate_pg
+
+        return migrate_pg.main(argv[1:])
+    if argv and argv[0] in {"backup", "restore"}:
+        from desktop import backup
+
+        return backup.main(argv)
+    if argv == ["--gui-probe"]:
+        from desktop.guicheck import run_probe
+
+        return run_probe()
     args = parse_args(argv)
+    if args.debug:
+        _console_logging(debug=True)
     try:
-        return run_headless(args)
+        if args.join:
+            return run_join(args)
+        if args.headless:
+            return run_headless(args)
+        return run_window(args)
     except ConfigError as error:
         print(f"deskchat: {error}", file=sys.stderr)
         return 2
+
+
+def _console_logging(*, debug: bool) -> None:
+    from desktop import logs
+
+    logs.install(None, debug=debug)
 
 
 def _data_dir_from(argv: list[str]) -> tuple[Path | None, list[str]]:
@@ -114,56 +175,173 @@ def run_manage(argv: list[str]) -> int:
     return 0
 
 
-def start_server(args: argparse.Namespace):
-    """Lock the data folder, set Django up, migrate, and start the embedded server."""
-    from desktop import bootstrap
-    from desktop.lock import InstanceLock
-    from desktop.server import EmbeddedServer, ListenConfig
+def start_host(args: argparse.Namespace):
+    """Lock the data folder, set Django up, migrate and serve. Raises AlreadyRunning or
+    ConfigError (with a message for a person)."""
+    from desktop.host import Host
 
-    bootstrap.configure_environment(data_dir=args.data_dir, debug=args.debug)
-    from chatserver.config import resolve_data_dir
-
-    data_dir = resolve_data_dir()
-    lock = InstanceLock(data_dir)
-    lock.acquire()
+    host = Host(launch_options(args))
     try:
-        bootstrap.setup_django()
-        bootstrap.migrate()
-        server = EmbeddedServer(
-            ListenConfig(host=args.host, port=args.port, cert=args.cert, key=args.key)
-        )
-        url = server.start()
-        lock.publish(url=url)
+        host.prepare()
     except BaseException:
-        lock.release()
+        host.stop()
         raise
-    return server, lock, url
+    host.start()
+    return host
 
 
-def run_headless(args: argparse.Namespace) -> int:
-    from desktop.lock import AlreadyRunning
-
-    try:
-        server, lock, url = start_server(args)
-    except AlreadyRunning as running:
-        where = running.info.get("url", "an unknown address")
-        print(f"deskchat: already running on this data folder at {where}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-    server.on_finished.append(stop.set)  # the server ended on its own
+def wait_for_signal(stop: threading.Event) -> None:
+    """Block the main thread until SIGINT/SIGTERM or ``stop`` is set."""
 
     def request_stop(signum, frame) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    print(url, flush=True)
     try:
-        stop.wait()
+        while not stop.wait(0.5):
+            pass
     finally:
-        server.stop()
-        lock.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_headless(args: argparse.Namespace, *, open_browser: bool = False) -> int:
+    from desktop.lock import AlreadyRunning
+
+    try:
+        host = start_host(args)
+    except AlreadyRunning as running:
+        where = running.info.get("url", "an unknown address")
+        print(f"deskchat: already running on this data folder at {where}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    host.server.on_finished.append(stop.set)  # the server ended on its own
+    print(host.url, flush=True)
+    for entry in host.sharing_status()["join"]:
+        print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
+    if open_browser:
+        _open_browser(host)
+    try:
+        wait_for_signal(stop)
+    finally:
+        host.stop()
+    return 0
+
+
+def _open_browser(host) -> None:
+    """The system browser, at the sign-up page on a fresh install (it has no session of ours;
+    a launch token is never put on another program's command line)."""
+    url = host.url if host.has_accounts() else host.url + "accounts/signup/"
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        print(f"deskchat: open {url} in a web browser", file=sys.stderr, flush=True)
+
+
+def run_window(args: argparse.Namespace) -> int:
+    """The normal launch: server in a thread, window on the main thread."""
+    from desktop import guicheck
+    from desktop.lock import AlreadyRunning
+
+    guicheck.configure_qt_environment()
+    probe = guicheck.GuiProbe()  # runs while the server starts
+    try:
+        host = start_host(args)
+    except AlreadyRunning as running:
+        return hand_over(running.info)
+    except ConfigError as error:
+        return report_start_error(str(error), probe, args)
+    reason = probe.result()
+    if reason:
+        print(f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
+              file=sys.stderr, flush=True)
+        host.stop()
+        return run_headless(args, open_browser=True)
+    if args.lan:
+        status = host.set_lan(True)
+        if status["error"]:
+            host.stop()
+            return report_start_error(status["error"], probe, args)
+    from desktop.window import DesktopApp, close_on_signals
+
+    app = DesktopApp(host, open_sharing=args.lan)
+    try:
+        close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
+        app.run()
+    finally:
+        host.stop()
+    return 0
+
+
+def hand_over(info: dict) -> int:
+    """Another launch holds this data folder: show its window, or at least its address."""
+    from desktop import control
+
+    try:
+        control.send(info, "raise")
+    except (OSError, ValueError) as exc:
+        logger.debug("cannot reach the running instance: %s", exc)
+    else:
+        print("deskchat: already open; showing its window", file=sys.stderr)
+        return 0
+    url = info.get("url")
+    if not url:
+        print("deskchat: another Deskchat is starting on this data folder", file=sys.stderr)
+        return 1
+    print(f"deskchat: already running at {url}", file=sys.stderr)
+    with contextlib.suppress(webbrowser.Error):
+        webbrowser.open(url)
+    return 0
+
+
+def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
+    """Plain words on the console, and in a small window when one can open."""
+    from desktop import logs
+
+    print(f"deskchat: {message}", file=sys.stderr, flush=True)
+    logger.error("start-up failed: %s", message)
+    if probe.result() is None:
+        from chatserver.config import resolve_data_dir
+        from desktop.window import show_error
+
+        try:
+            log_file = str(logs.log_path(resolve_data_dir()))
+        except ConfigError:
+            log_file = ""
+        show_error(message, log_file=log_file)
+    return 2
+
+
+def run_join(args: argparse.Namespace) -> int:
+    """Find Deskchat servers on the network; open one in the window (or list them)."""
+    from desktop import bootstrap, discovery, guicheck, logs
+
+    bootstrap.configure_environment(data_dir=args.data_dir, debug=args.debug)
+    from chatserver.config import resolve_data_dir
+
+    logs.install(resolve_data_dir(), debug=args.debug)
+    gui = None
+    if not args.headless:
+        guicheck.configure_qt_environment()
+        gui = guicheck.GuiProbe()
+        if gui.result() is not None:
+            print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
+            gui = None
+    if gui is None:
+        found = discovery.browse(timeout=4.0)
+        if not found:
+            print("deskchat: no Deskchat server found on this network", file=sys.stderr)
+            return 1
+        for server in found:
+            print(f"{server.url}\t{server.name}", flush=True)
+        return 0
+    from desktop.window import DesktopApp, close_on_signals
+
+    app = DesktopApp(None)
+    close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
+    app.run()
     return 0
 
 

@@ -60,7 +60,10 @@ class InstanceLock:
     def publish(self, **info: Any) -> None:
         """Record where this instance listens (and its pid) for later launches."""
         tmp = self.info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), **info}), encoding="utf-8")
+        # Private to this user: it holds the control channel's secret (desktop/control.py).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"pid": os.getpid(), **info}, fh)
         os.replace(tmp, self.info_path)
 
     def read_info(self) -> dict[str, Any]:

@@ -32,7 +32,10 @@ class ListenConfig:
     def endpoint(self) -> str:
         host = self.host.replace(":", r"\:")
         if self.cert and self.key:
-            return f"ssl:port={self.port}:interface={host}:privateKey={self.key}:certKey={self.cert}"
+            return (
+                f"ssl:port={self.port}:interface={host}"
+                f":privateKey={self.key}:certKey={self.cert}"
+            )
         return f"tcp:port={self.port}:interface={host}"
 
     @property
@@ -51,6 +54,7 @@ class EmbeddedServer:
         self._running = threading.Event()
         self._finished = threading.Event()
         self._worker_name = ""
+        self._extra: dict[int, object] = {}
         # Called (from the server thread) when the reactor ends, for whatever reason.
         self.on_finished: list[Callable[[], None]] = []
 
@@ -67,7 +71,9 @@ class EmbeddedServer:
         self._worker_name = consumers.WORKER_NAME
         # Alone on this database (the instance lock guarantees it), so any presence rows
         # are left over from a crash: nobody is online at start.
-        services.worker_start(worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"])
+        services.worker_start(
+            worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"]
+        )
 
         limits = settings.DESKCHAT
         self._server = Server(
@@ -119,8 +125,13 @@ class EmbeddedServer:
         )
 
     def _on_ready(self) -> None:
+        from django.conf import settings
         from twisted.internet import reactor
 
+        from desktop import slow_reader
+
+        # Bounds what a client that stops reading can make the server hold (4009 close).
+        slow_reader.install(self._server, settings.DESKCHAT["SLOW_READER_BYTES"])
         reactor.callWhenRunning(self._running.set)
         reactor.callWhenRunning(self._start_heartbeat)
 
@@ -160,6 +171,50 @@ class EmbeddedServer:
         self._heartbeat = task.LoopingCall(tick)
         self._heartbeat.start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
 
+    # --- extra listeners (LAN sharing) ---------------------------------------------------
+
+    def add_listener(self, listen: ListenConfig, timeout: float = 10.0) -> int:
+        """Listen on one more address inside the running reactor; returns the port.
+
+        Twisted's reactor cannot be restarted in-process, so sharing on the LAN is switched on
+        and off by adding and removing a listener here, not by restarting the server.
+        """
+        from twisted.internet import reactor, threads
+        from twisted.internet.endpoints import serverFromString
+
+        def listen():
+            return serverFromString(reactor, listen.endpoint()).listen(self._server.http_factory)
+
+        try:
+            port = threads.blockingCallFromThread(reactor, listen)
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot listen on {listen.host}:{listen.port} "
+                f"(is another program using that port?): {exc}"
+            ) from None
+        number = port.getHost().port
+        self._extra[number] = port
+        logger.info("listening also on %s:%s", listen.host, number)
+        return number
+
+    def remove_listener(self, port: int) -> None:
+        """Stop listening on ``port`` and drop the connections that came in through it."""
+        from twisted.internet import reactor, threads
+
+        listener = self._extra.pop(port, None)
+        if listener is None:
+            return
+
+        def stop():
+            for protocol in list(self._server.connections):
+                transport = getattr(protocol, "transport", None)
+                if transport is not None and transport.getHost().port == port:
+                    transport.loseConnection()
+            return listener.stopListening()
+
+        threads.blockingCallFromThread(reactor, stop)
+        logger.info("stopped listening on port %s", port)
+
     # --- stop -----------------------------------------------------------------------------
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -192,6 +247,9 @@ class EmbeddedServer:
                 return
             for listener in self._server.listeners:
                 listener.addCallback(lambda port: port.stopListening())
+            for port in self._extra.values():
+                port.stopListening()
+            self._extra.clear()
             self._server.stop()
 
         stop_when_closed()

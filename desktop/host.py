@@ -1,0 +1,301 @@
+"""Hosting a chat from this computer: the embedded server plus everything around it.
+
+``Host`` is what the window (and headless mode) drive: the instance lock, the server on
+loopback, optional sharing on the LAN (an extra listener, the allowed hosts, the mDNS
+announcement), the sign-up policy, and the desktop's own account.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatserver.config import ConfigError
+from desktop import lan, prefs
+from desktop.lock import InstanceLock
+from desktop.server import EmbeddedServer, ListenConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LaunchOptions:
+    """What the command line asked for (see ``desktop.cli``)."""
+
+    data_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    lan: bool = False
+    lan_port: int | None = None
+    debug: bool = False
+    cert: str | None = None
+    key: str | None = None
+    extra_publish: dict[str, Any] = field(default_factory=dict)
+
+
+def _closes_connections(method):
+    """Called from the window's worker threads: close that thread's database connection after
+    each call, so none is left open when the process ends."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                from django.db import connections
+
+                connections.close_all()
+
+    return wrapper
+
+
+class Host:
+    """One hosted chat for the life of the process (see ``start`` and ``stop``)."""
+
+    def __init__(self, options: LaunchOptions) -> None:
+        self.options = options
+        self.data_dir: Path | None = None
+        self.lock: InstanceLock | None = None
+        self.server: EmbeddedServer | None = None
+        self.url = ""
+        self.prefs = prefs.Prefs()
+        self.lan_port: int | None = None  # set while sharing
+        self.lan_error = ""
+        self._announcer = None
+        self._lan_lock = threading.Lock()
+        self._published: dict[str, Any] = {}
+
+    # --- start / stop ---------------------------------------------------------------------
+
+    def prepare(self) -> Path:
+        """Resolve and lock the data folder, read the host's choices (before Django starts)."""
+        from desktop import bootstrap
+
+        bootstrap.configure_environment(data_dir=self.options.data_dir, debug=self.options.debug)
+        from chatserver.config import resolve_data_dir
+
+        self.data_dir = resolve_data_dir()
+        if not os.access(self.data_dir, os.W_OK):
+            raise ConfigError(f"the data folder {self.data_dir} is not writable")
+        self.lock = InstanceLock(self.data_dir)
+        try:
+            self.lock.acquire()
+        except OSError as exc:
+            raise ConfigError(f"cannot lock the data folder {self.data_dir}: {exc}") from None
+        self.prefs = prefs.load(self.data_dir)
+        if self.options.lan_port:
+            self.prefs.lan_port = self.options.lan_port
+        self.prefs.apply_to_environment()
+        # The hosts the server answers to, decided before Django reads its settings; changed
+        # in place later when sharing is switched on or off.
+        addresses = lan.lan_ipv4_addresses() if self._shares_at_start() else []
+        os.environ.setdefault("DESKCHAT_ALLOWED_HOSTS", ",".join(lan.allowed_hosts(addresses)))
+        return self.data_dir
+
+    def _shares_at_start(self) -> bool:
+        return self.options.lan or self.options.host in {"0.0.0.0", ""}
+
+    def start(self) -> str:
+        """Set Django up, migrate, serve; returns the local URL once it answers."""
+        from desktop import bootstrap, logs
+
+        assert self.lock is not None and self.data_dir is not None, "prepare() first"
+        try:
+            bootstrap.setup_django()
+            # Importing the ASGI app runs django.setup() again, which resets logging: import
+            # it first, then install our handlers.
+            import chatserver.asgi  # noqa: F401
+
+            logs.install(self.data_dir, debug=self.options.debug)
+            bootstrap.migrate()
+            self.server = EmbeddedServer(
+                ListenConfig(
+                    host=self.options.host, port=self.options.port,
+                    cert=self.options.cert, key=self.options.key,
+                )
+            )
+            self.url = self.server.start()
+            if self.options.host in {"0.0.0.0", ""}:
+                # Headless --lan: the one listener is the shared one.
+                self.lan_port = self.server.port
+                self._announce()
+            self.publish()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("serving %s from %s", self.url, self.data_dir)
+        return self.url
+
+    def publish(self, **extra: Any) -> None:
+        """Tell later launches where this instance is (instance.json)."""
+        self._published.update(extra)
+        if self.lock is not None:
+            self.lock.publish(url=self.url, lan_port=self.lan_port, **self._published)
+
+    def stop(self) -> None:
+        """Stop announcing, close every socket and the database, release the lock."""
+        if self._announcer is not None:
+            self._announcer.stop()
+            self._announcer = None
+        if self.server is not None:
+            self.server.stop()
+        if self.lock is not None:
+            self.lock.release()
+        logger.info("stopped")
+
+    # --- sharing on the LAN ---------------------------------------------------------------
+
+    def set_lan(self, on: bool) -> dict[str, Any]:
+        """Switch sharing on or off inside the running server; returns ``sharing_status()``."""
+        from django.conf import settings
+
+        assert self.server is not None
+        with self._lan_lock:
+            self.lan_error = ""
+            if on and self.lan_port is None:
+                addresses = lan.lan_ipv4_addresses()
+                # In place: AllowedHostsOriginValidator holds this very list object.
+                settings.ALLOWED_HOSTS[:] = lan.allowed_hosts(addresses)
+                try:
+                    self.lan_port = self.server.add_listener(
+                        ListenConfig(host="0.0.0.0", port=self.prefs.lan_port,
+                                     cert=self.options.cert, key=self.options.key)
+                    )
+                except ConfigError as error:
+                    settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])
+                    self.lan_error = str(error)
+                    logger.warning("sharing failed: %s", error)
+                else:
+                    self._announce()
+            elif not on and self.lan_port is not None:
+                if self._announcer is not None:
+                    self._announcer.stop()
+                    self._announcer = None
+                self.server.remove_listener(self.lan_port)
+                self.lan_port = None
+                settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])
+            self.publish()
+        return self.sharing_status()
+
+    def _announce(self) -> None:
+        from chatserver import __version__
+        from desktop import discovery
+
+        interfaces = discovery.mdns_interfaces()
+        addresses = interfaces if interfaces else lan.lan_ipv4_addresses()
+        if not addresses:
+            logger.info("no network interface to announce on")
+            return
+        self._announcer = discovery.Announcer(
+            port=self.lan_port, addresses=addresses, version=__version__
+        ).start()
+
+    @property
+    def announcer(self):
+        return self._announcer
+
+    def sharing_status(self) -> dict[str, Any]:
+        """Everything the sharing panel shows."""
+        scheme = "https" if self.options.cert else "http"
+        addresses = lan.lan_ipv4_addresses() if self.lan_port else []
+        urls = lan.join_urls(self.lan_port, addresses, scheme) if self.lan_port else []
+        return {
+            "sharing": self.lan_port is not None,
+            "port": self.lan_port or self.prefs.lan_port,
+            "join": [{"url": u, "qr": lan.qr_svg(u)} for u in urls],
+            "error": self.lan_error,
+            "signup": self.prefs.signup,
+            "invite_code": self.prefs.invite_code,
+            "no_network": self.lan_port is not None and not addresses,
+        }
+
+    def set_signup(self, policy: str, *, new_code: bool = False) -> dict[str, Any]:
+        """Who may create an account: ``open``, ``invite`` (with a code) or ``off``."""
+        import secrets
+
+        from django.conf import settings
+
+        if policy not in prefs.SIGNUP_POLICIES:
+            raise ValueError(f"unknown sign-up policy {policy!r}")
+        self.prefs.signup = policy
+        if new_code:
+            self.prefs.invite_code = secrets.token_urlsafe(6)
+        # Read by the sign-up view at each request, so the change applies at once.
+        settings.DESKCHAT["SIGNUP"] = policy
+        settings.DESKCHAT["INVITE_CODE"] = self.prefs.invite_code
+        self.save_prefs()
+        return self.sharing_status()
+
+    def save_prefs(self) -> None:
+        assert self.data_dir is not None
+        prefs.save(self.data_dir, self.prefs)
+
+    # --- the desktop's own account --------------------------------------------------------
+
+    @_closes_connections
+    def owner(self):
+        """The account this window signs in as, if one was recorded and still exists."""
+        from django.contrib.auth import get_user_model
+
+        if self.prefs.owner_id is None:
+            return None
+        return get_user_model().objects.filter(pk=self.prefs.owner_id, is_active=True).first()
+
+    @_closes_connections
+    def has_accounts(self) -> bool:
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.exists()
+
+    def set_owner(self, user) -> None:
+        self.prefs.owner_id = user.pk
+        self.prefs.owner_username = user.get_username()
+        self.save_prefs()
+        logger.info("the desktop's own account is now %r", self.prefs.owner_username)
+
+    @_closes_connections
+    def login_url(self) -> str:
+        """A URL that signs the window in as its owner, once (see accounts/launch_token.py)."""
+        from chatserver.accounts import launch_token
+
+        user = self.owner()
+        if user is None:
+            raise LookupError("no desktop account yet")
+        return f"{self.url}accounts/desktop-login/?token={launch_token.issue(user.pk)}"
+
+    @_closes_connections
+    def create_owner(self, username: str, password1: str, password2: str) -> dict[str, list[str]]:
+        """Create the desktop's account (the first one is the administrator); errors by field."""
+        from django.db import close_old_connections
+
+        from chatserver.accounts.forms import SignupForm
+        from chatserver.accounts.services import user_create_from_signup
+
+        close_old_connections()
+        form = SignupForm(
+            {"username": username, "password1": password1, "password2": password2},
+            require_invite=False,
+        )
+        if not form.is_valid():
+            return {k: [str(m) for m in v] for k, v in form.errors.items()}
+        self.set_owner(user_create_from_signup(form=form))
+        return {}
+
+    @_closes_connections
+    def adopt_owner(self, username: str, password: str) -> dict[str, list[str]]:
+        """Make an existing account the desktop's own, after checking its password."""
+        from django.contrib.auth import authenticate
+        from django.db import close_old_connections
+
+        close_old_connections()
+        user = authenticate(username=username, password=password)
+        if user is None:
+            return {"__all__": ["That username and password do not match."]}
+        self.set_owner(user)
+        return {}

@@ -1,0 +1,352 @@
+"""The native window: pywebview on the main thread, the chat server in a thread beside it.
+
+The main window shows the launcher's first-run screen (``desktop/pages.py``) until the
+desktop's own account exists, then the chat, signed in through a one-time launch token. A menu
+opens the sharing panel in a second window. Closing the main window ends ``webview.start()``;
+the caller then stops the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from desktop import discovery, pages
+from desktop.paths import app_icon
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Deskchat"
+SIZE = (1100, 760)
+MIN_SIZE = (480, 420)
+PROBE_ENV = "DESKCHAT_TEST_PROBE"
+
+# What tests read from the page (DESKCHAT_TEST_PROBE=1): the title, who is signed in (the chat
+# page carries it on #app), the address, and the visible text. Run with ``run_js``, not
+# ``evaluate_js``: the latter wraps the script in eval(), which the chat's CSP forbids.
+PROBE_JS = """JSON.stringify({
+  title: document.title,
+  url: location.href.slice(0, 200),
+  user: (document.querySelector('#app') || {dataset: {}}).dataset.user || null,
+  text: (document.body ? document.body.innerText : '').slice(0, 20000)
+})"""
+
+
+def icon_path() -> str | None:
+    """The PNG window icon (Qt cannot use the SVG fallback as a window icon everywhere)."""
+    path = app_icon(256)
+    return str(path) if path.exists() and path.suffix == ".png" else None
+
+
+class _Api:
+    """Base for objects exposed to a page; ``active`` turns them off once the page is not ours
+    (the bridge is injected into every page the window loads, including other servers')."""
+
+    def __init__(self) -> None:
+        self.active = True
+
+    def ping(self) -> bool:
+        return self.active
+
+
+class MainApi(_Api):
+    """What the first-run and join screens may ask of the launcher."""
+
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self._app = app
+
+    def create_account(self, username: str, password1: str, password2: str) -> dict:
+        if not self.active or self._app.host is None:
+            return {"__all__": ["Not available here."]}
+        errors = self._app.host.create_owner(str(username), str(password1), str(password2))
+        if not errors:
+            self._app.open_chat()
+        return errors
+
+    def adopt_account(self, username: str, password: str) -> dict:
+        if not self.active or self._app.host is None:
+            return {"__all__": ["Not available here."]}
+        errors = self._app.host.adopt_owner(str(username), str(password))
+        if not errors:
+            self._app.open_chat()
+        return errors
+
+    def show_join(self) -> None:
+        if self.active:
+            self._app.show_join()
+
+    def show_welcome(self) -> None:
+        if self.active and self._app.host is not None:
+            self._app.show_welcome()
+
+    def servers(self) -> list[dict]:
+        if not self.active:
+            return []
+        return [{"name": f.name, "url": f.url} for f in self._app.servers()]
+
+    def open_server(self, url: str) -> None:
+        """Only an address that discovery actually found may be opened."""
+        if self.active and url in {f.url for f in self._app.servers()}:
+            self._app.open_remote(url)
+
+
+class SharingApi(_Api):
+    """The sharing panel's actions; its window never loads anything but our page."""
+
+    def __init__(self, app: DesktopApp) -> None:
+        super().__init__()
+        self._app = app
+
+    def status(self) -> dict:
+        return self._app.host.sharing_status()
+
+    def set_lan(self, on: bool) -> dict:
+        return self._app.host.set_lan(bool(on))
+
+    def set_signup(self, policy: str, new_code: bool = False) -> dict:
+        return self._app.host.set_signup(str(policy), new_code=bool(new_code))
+
+
+class ErrorApi(_Api):
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = None
+
+    def close(self) -> None:
+        if self.window is not None:
+            self.window.destroy()
+
+
+class DesktopApp:
+    """The windows of one launch. ``host`` is ``None`` when only joining another server."""
+
+    def __init__(self, host=None, *, open_sharing: bool = False, debug: bool = False) -> None:
+        self.host = host
+        self.debug = debug
+        self.open_sharing = open_sharing
+        self.window = None
+        self.sharing_window = None
+        self.api = MainApi(self)
+        self._browser: discovery.Browser | None = None
+        self._browser_lock = threading.Lock()
+        self._probe_file = os.environ.get(PROBE_ENV, "")
+        self.control = None
+
+    # --- building ---------------------------------------------------------------------
+
+    def first_page(self) -> dict[str, Any]:
+        """``url=`` straight into the chat when the owner is known, else our first screen."""
+        if self.host is None:
+            self._start_browsing()
+            return {"html": pages.join(can_host=False)}
+        if self.host.owner() is not None:
+            self.api.active = False
+            return {"url": self.host.login_url()}
+        return {"html": pages.welcome(has_accounts=self.host.has_accounts())}
+
+    def menu(self) -> list:
+        from webview.menu import Menu, MenuAction, MenuSeparator
+
+        items = []
+        if self.host is not None:
+            items += [MenuAction("Share on the network…", self.show_sharing), MenuSeparator()]
+        items += [MenuAction("Reload", self.reload), MenuAction("Quit", self.quit)]
+        return [Menu("Deskchat", items)]
+
+    def run(self) -> None:
+        """Create the window and run the GUI loop on this (the main) thread until it closes."""
+        import webview
+
+        first = self.first_page()
+        self.window = webview.create_window(
+            TITLE, js_api=self.api, width=SIZE[0], height=SIZE[1], min_size=MIN_SIZE,
+            menu=self.menu(), background_color="#f3f4f6", text_select=True, **first,
+        )
+        self.window.events.closed += self._on_main_closed
+        self.window.events.loaded += self._on_loaded
+        self._start_control()
+        webview.start(self._on_started, gui=os.environ.get("PYWEBVIEW_GUI") or None,
+                      debug=self.debug, icon=icon_path(), private_mode=True)
+        self._stop_browsing()
+        if self.control is not None:
+            self.control.close()
+
+    def _on_started(self) -> None:
+        logger.info("window open")
+        if self.open_sharing and self.host is not None:
+            self.show_sharing()
+
+    # --- navigation -------------------------------------------------------------------
+
+    def open_chat(self) -> None:
+        """The owner exists now: sign the window in and show the chat."""
+        self.api.active = False
+        self._stop_browsing()
+        self.window.load_url(self.host.login_url())
+
+    def show_welcome(self) -> None:
+        self._stop_browsing()
+        self.window.load_html(pages.welcome(has_accounts=self.host.has_accounts()))
+
+    def show_join(self) -> None:
+        self._start_browsing()
+        self.window.load_html(pages.join(can_host=self.host is not None))
+
+    def open_remote(self, url: str) -> None:
+        logger.info("joining %s", url)
+        self.api.active = False
+        self._stop_browsing()
+        self.window.load_url(url)
+
+    def reload(self) -> None:
+        if self.host is not None and self.host.owner() is not None:
+            self.window.load_url(self.host.login_url())
+        else:
+            self.window.evaluate_js("location.reload()")
+
+    def show_sharing(self) -> None:
+        import webview
+
+        if self.sharing_window is not None:
+            self.sharing_window.restore()
+            return
+        self.sharing_window = webview.create_window(
+            "Deskchat — Sharing", html=pages.sharing(), js_api=SharingApi(self),
+            width=520, height=760, min_size=(400, 420), background_color="#f3f4f6",
+        )
+        self.sharing_window.events.closed += self._on_sharing_closed
+
+    def _on_sharing_closed(self) -> None:
+        self.sharing_window = None
+
+    def quit(self) -> None:
+        self.window.destroy()
+
+    def _on_main_closed(self) -> None:
+        logger.info("window closed")
+        if self.sharing_window is not None:
+            self.sharing_window.destroy()
+
+    # --- discovery --------------------------------------------------------------------
+
+    def _start_browsing(self) -> None:
+        with self._browser_lock:
+            if self._browser is None:
+                try:
+                    self._browser = discovery.Browser().start()
+                except Exception as exc:
+                    logger.warning("cannot look for servers on the network: %s", exc)
+
+    def _stop_browsing(self) -> None:
+        with self._browser_lock:
+            if self._browser is not None:
+                self._browser.close()
+                self._browser = None
+
+    def servers(self) -> list[discovery.Found]:
+        with self._browser_lock:
+            found = self._browser.servers() if self._browser is not None else []
+        if self.host is not None and self.host.lan_port:
+            # Our own announcement is not a chat to join.
+            found = [f for f in found if f.port != self.host.lan_port]
+        return found
+
+    # --- second launches and tests ----------------------------------------------------
+
+    def _start_control(self) -> None:
+        from desktop.control import ControlServer
+
+        handlers: dict[str, Callable[[dict], dict]] = {
+            "raise": self._cmd_raise,
+            "close": self._cmd_close,
+        }
+        if self._probe_file:
+            handlers["probe"] = self._cmd_probe
+            handlers["eval"] = self._cmd_eval
+            handlers["sharing"] = self._cmd_sharing
+        self.control = ControlServer(handlers).start()
+        if self.host is not None:
+            self.host.publish(**self.control.published())
+
+    def _cmd_raise(self, request: dict) -> dict:
+        logger.info("another launch asked to show the window")
+        self.window.show()
+        self.window.restore()
+        return {}
+
+    def _cmd_close(self, request: dict) -> dict:
+        threading.Timer(0.05, self.window.destroy).start()
+        return {}
+
+    def _cmd_probe(self, request: dict) -> dict:
+        target = self.sharing_window if request.get("window") == "sharing" else self.window
+        return {"page": json.loads(target.run_js(PROBE_JS))}
+
+    def _cmd_eval(self, request: dict) -> dict:
+        target = self.sharing_window if request.get("window") == "sharing" else self.window
+        return {"result": target.run_js(str(request.get("script", "")))}
+
+    def _cmd_sharing(self, request: dict) -> dict:
+        self.show_sharing()
+        return {}
+
+    def _on_loaded(self) -> None:
+        if not self._probe_file or self._probe_file == "1":
+            return
+        try:
+            page = json.loads(self.window.run_js(PROBE_JS))
+        except Exception as exc:
+            page = {"error": str(exc)}
+        with open(self._probe_file, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(page) + "\n")
+
+
+def show_error(message: str, *, log_file: str = "") -> None:
+    """A small window with the start-up error in plain words and a Close button."""
+    import webview
+
+    api = ErrorApi()
+    api.window = webview.create_window(
+        "Deskchat — could not start", html=pages.error(message, log_file=log_file), js_api=api,
+        width=560, height=420, background_color="#f3f4f6",
+    )
+    close_on_signals(api.close)
+    webview.start(gui=os.environ.get("PYWEBVIEW_GUI") or None, icon=icon_path())
+
+
+def close_on_signals(close: Callable[[], None]) -> None:
+    """SIGINT/SIGTERM close the window like its close button would.
+
+    While Qt's loop runs, Python signal handlers only run when Qt calls back into Python, so a
+    handler alone may wait forever. The C-level handler also writes the signal number to a
+    wake-up socket, which a small thread watches.
+    """
+    import signal
+    import socket
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)
+
+    def watch() -> None:
+        with reader:
+            while reader.recv(1):
+                logger.info("signal received: closing the window")
+                try:
+                    close()
+                except Exception:
+                    logger.debug("close on signal failed", exc_info=True)
+
+    watch_thread = threading.Thread(target=watch, name="signals", daemon=True)
+    watch_thread.start()
+    # Keep the writer alive as long as the process (the wake-up fd must stay valid).
+    close_on_signals.writer = writer  # type: ignore[attr-defined]
