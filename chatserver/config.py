@@ -138,6 +138,7 @@ def sqlite_database(data_dir: Path) -> dict[str, Any]:
 def parse_postgres_url(url: str) -> dict[str, Any]:
     """``postgres://user:pass@host:port/dbname?sslmode=...`` as a Django DATABASES entry."""
     parts = urlsplit(url)
+    _check_port("DESKCHAT_DATABASE_URL", url)
     if parts.scheme not in {"postgres", "postgresql"}:
         raise ConfigError(
             f"DESKCHAT_DATABASE_URL must start with postgres:// (got {parts.scheme or url!r})"
@@ -154,7 +155,9 @@ def parse_postgres_url(url: str) -> dict[str, Any]:
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
-        "CONN_MAX_AGE": 60,
+        # One persistent connection per worker thread; 0 closes it after each use (tests do,
+        # so the test database can be dropped while a worker thread is idle).
+        "CONN_MAX_AGE": env_int("DESKCHAT_DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
     }
 
@@ -183,8 +186,9 @@ def channel_layers_from_env() -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in {"redis", "rediss"}:
         raise ConfigError(
-            f"DESKCHAT_CHANNEL_LAYER must be 'memory' or a redis:// URL (got {url!r})"
+            f"DESKCHAT_CHANNEL_LAYER must be 'memory' or a redis:// URL (got {redacted(url)!r})"
         )
+    _check_port("DESKCHAT_CHANNEL_LAYER", url)
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -197,3 +201,86 @@ def channel_layers_from_env() -> dict[str, Any]:
             },
         }
     }
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages and logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _check_port(name: str, url: str) -> None:
+    try:
+        urlsplit(url).port  # noqa: B018 - urllib validates the port only when it is read
+    except ValueError:
+        raise ConfigError(f"{name}={redacted(url)!r} has an invalid port") from None
+
+
+def check_services(timeout: float = 5.0) -> None:
+    """Connect once to the Redis and PostgreSQL named in the environment.
+
+    A wrong host, port, password or database then fails at start with one line naming the
+    variable, instead of the first chat message failing later. The default engines (in-memory
+    layer, SQLite) need no check.
+    """
+    layer_url = os.environ.get("DESKCHAT_CHANNEL_LAYER", "").strip()
+    if layer_url and layer_url != "memory":
+        channel_layers_from_env()  # the URL's shape first
+        _check_redis(layer_url, timeout)
+    db_url = os.environ.get("DESKCHAT_DATABASE_URL", "").strip()
+    if db_url and not db_url.startswith("sqlite"):
+        _check_postgres(parse_postgres_url(db_url), db_url, timeout)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.splitlines()[0].split())
+
+
+def _check_redis(url: str, timeout: float) -> None:
+    try:
+        import redis
+    except ImportError:
+        raise ConfigError(
+            "DESKCHAT_CHANNEL_LAYER is a redis:// URL but the redis packages are missing "
+            "(pip install 'deskchat[scale]')"
+        ) from None
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        raise ConfigError(
+            f"cannot reach Redis at {redacted(url)} (DESKCHAT_CHANNEL_LAYER): {_first_line(error)}"
+        ) from None
+    finally:
+        client.close()
+
+
+def _check_postgres(database: dict[str, Any], url: str, timeout: float) -> None:
+    try:
+        import psycopg
+    except ImportError:
+        raise ConfigError(
+            "DESKCHAT_DATABASE_URL is a postgres:// URL but psycopg is missing "
+            "(pip install 'deskchat[scale]')"
+        ) from None
+    params = {
+        "dbname": database["NAME"],
+        "user": database["USER"] or None,
+        "password": database["PASSWORD"] or None,
+        "host": database["HOST"] or None,
+        "port": database["PORT"] or None,
+        **database["OPTIONS"],
+    }
+    try:
+        psycopg.connect(
+            **{k: v for k, v in params.items() if v is not None}, connect_timeout=int(timeout)
+        ).close()
+    except psycopg.Error as error:
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {redacted(url)} (DESKCHAT_DATABASE_URL): "
+            f"{_first_line(error)}"
+        ) from None

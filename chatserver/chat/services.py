@@ -177,6 +177,7 @@ def connection_open(
     *, channel_name: str, user_id: int, worker: str, max_connections: int
 ) -> PresenceChange:
     """Record a live socket and join it to all the user's rooms."""
+    _lock_presence([user_id])
     others = Connection.objects.filter(user_id=user_id).count()
     if others >= max_connections:
         raise TooManyConnections
@@ -204,6 +205,7 @@ def connection_join_room(*, channel_name: str, room_id: int) -> bool:
     connection = Connection.objects.filter(channel_name=channel_name).first()
     if connection is None:
         return False
+    _lock_presence([connection.user_id])
     before = ConnectionRoom.objects.filter(
         connection__user_id=connection.user_id, room_id=room_id
     ).exists()
@@ -219,7 +221,32 @@ def connection_close(*, channel_name: str) -> PresenceChange:
     return _drop_connections([connection])
 
 
+def _lock_presence(user_ids) -> None:
+    """Make presence changes of the same user take turns, across worker processes.
+
+    Each change reads "is this user still connected elsewhere?" and then writes. On PostgreSQL
+    two workers closing a user's last two sockets at once would each still see the other's
+    and neither would announce "offline". Locking the user rows (in id order: no deadlock;
+    NO KEY UPDATE: messages referencing the user are not blocked) serialises them. SQLite
+    ignores this: its IMMEDIATE transactions already let one writer in at a time.
+    """
+    from django.contrib.auth import get_user_model
+
+    ids = sorted(set(user_ids))
+    if ids:
+        list(
+            get_user_model()
+            .objects.select_for_update(no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
 def _drop_connections(connections: list[Connection]) -> PresenceChange:
+    _lock_presence(c.user_id for c in connections)
+    # Another worker may have removed some of them while this one waited for the lock.
+    connections = list(Connection.objects.filter(pk__in=[c.pk for c in connections]))
     user_ids = {c.user_id for c in connections}
     pairs = set(
         ConnectionRoom.objects.filter(connection__in=connections).values_list(
@@ -257,8 +284,11 @@ def worker_heartbeat(*, worker: str, stale_after: float) -> PresenceChange:
     now = timezone.now()
     with transaction.atomic():
         Worker.objects.update_or_create(name=worker, defaults={"heartbeat_at": now})
+        # skip_locked: when several workers notice the same dead one, one of them sweeps it
+        # (and announces its users offline once); the others move on.
         stale = list(
-            Worker.objects.filter(heartbeat_at__lt=now - timedelta(seconds=stale_after))
+            Worker.objects.select_for_update(skip_locked=True)
+            .filter(heartbeat_at__lt=now - timedelta(seconds=stale_after))
             .exclude(name=worker)
             .values_list("name", flat=True)
         )
