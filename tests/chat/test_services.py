@@ -1,0 +1,165 @@
+"""Services and selectors without sockets: storage rules, presence bookkeeping, visibility."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django.utils import timezone
+
+from chatserver.chat import selectors, services
+from chatserver.chat.models import Connection, Message, Room, Worker
+from chatserver.chat.protocol import ProtocolError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def users():
+    make = get_user_model().objects.create_user
+    return make("alice"), make("bob"), make("carol")
+
+
+def join(user, room: str = "general"):
+    return services.membership_join(user_id=user.pk, name=room, max_rooms=10, ref=None).room
+
+
+def send(user, body: str, client_id: str, **target):
+    return services.message_create(
+        sender_id=user.pk,
+        sender_username=user.username,
+        body=body,
+        client_id=client_id,
+        room_name=target.get("room"),
+        to_username=target.get("to"),
+    )
+
+
+def test_room_names_are_unique_ignoring_case_in_any_script(users):
+    alice = users[0]
+    first = join(alice, "Отдел Продаж")
+    assert join(alice, "отдел продаж").pk == first.pk
+    assert Room.objects.count() == 1
+    with pytest.raises(IntegrityError):
+        Room.objects.create(name="ОТДЕЛ ПРОДАЖ")
+
+
+def test_message_create_deduplicates_by_sender_and_client_id(users):
+    alice, bob, _ = users
+    join(alice)
+    first = send(alice, "hi", "c1", room="general")
+    again = send(alice, "hi (edited retry)", "c1", room="general")
+    assert first.created and not again.created
+    assert again.frame["id"] == first.frame["id"] and again.frame["body"] == "hi"
+    # Another sender may use the same client_id.
+    assert send(bob, "yo", "c1", to="alice").created
+    assert Message.objects.count() == 2
+
+
+def test_failed_validation_stores_nothing(users):
+    alice = users[0]
+    with pytest.raises(ProtocolError):
+        send(alice, "x", "c1", room="general")  # not joined (room does not even exist)
+    with pytest.raises(ProtocolError):
+        send(alice, "x", "c2", to="alice")
+    assert Message.objects.count() == 0
+
+
+def test_too_many_rooms_rolls_the_join_back(users):
+    alice = users[0]
+    services.membership_join(user_id=alice.pk, name="one", max_rooms=1, ref=None)
+    with pytest.raises(ProtocolError) as error:
+        services.membership_join(user_id=alice.pk, name="two", max_rooms=1, ref=None)
+    assert error.value.code == "too_many_rooms"
+    assert [name for _, name in selectors.membership_rooms(user_id=alice.pk)] == ["one"]
+
+
+def test_resume_sees_own_rooms_and_own_dms_only(users):
+    alice, bob, carol = users
+    join(alice)
+    join(carol, "private-room")
+    room_msg = send(alice, "room", "1", room="general").frame["id"]
+    mine = send(bob, "to alice", "2", to="alice").frame["id"]
+    send(bob, "to carol", "3", to="carol")
+    send(carol, "elsewhere", "4", room="private-room")
+    frames, has_more = selectors.visible_messages_since(user_id=alice.pk, since=0, limit=100)
+    assert [f["id"] for f in frames] == [room_msg, mine]
+    assert not has_more
+
+
+def test_read_marker_never_moves_back(users):
+    alice = users[0]
+    join(alice)
+    services.read_mark(
+        user_id=alice.pk, room_name="general", with_username=None, message_id=10, ref="r"
+    )
+    services.read_mark(
+        user_id=alice.pk, room_name="general", with_username=None, message_id=5, ref="r"
+    )
+    assert (
+        selectors.membership_of(user_id=alice.pk, room_id=Room.objects.get().pk).last_read_id == 10
+    )
+
+
+def test_presence_counts_connections(users):
+    alice, bob, _ = users
+    room = join(alice)
+    join(bob)
+    first = services.connection_open(
+        channel_name="a1", user_id=alice.pk, worker="w", max_connections=5
+    )
+    assert first.room_ids == [room.pk] and first.online_user_ids == [alice.pk]
+    second = services.connection_open(
+        channel_name="a2", user_id=alice.pk, worker="w", max_connections=5
+    )
+    assert second.room_ids == [] and second.online_user_ids == []
+    assert selectors.room_online(room_id=room.pk) == ["alice"]
+    assert services.connection_close(channel_name="a1").room_ids == []
+    last = services.connection_close(channel_name="a2")
+    assert last.room_ids == [room.pk] and last.offline_user_ids == [alice.pk]
+    assert selectors.room_online(room_id=room.pk) == []
+
+
+def test_connection_limit_per_user(users):
+    alice = users[0]
+    services.connection_open(channel_name="a1", user_id=alice.pk, worker="w", max_connections=1)
+    with pytest.raises(services.TooManyConnections):
+        services.connection_open(channel_name="a2", user_id=alice.pk, worker="w", max_connections=1)
+
+
+def test_a_restart_forgets_everyone_online(users):
+    alice = users[0]
+    join(alice)
+    services.connection_open(channel_name="a1", user_id=alice.pk, worker="old", max_connections=5)
+    services.worker_start(worker="new", clear_all=True)
+    assert Connection.objects.count() == 0
+
+
+def test_a_dead_workers_connections_are_swept_by_a_live_one(users):
+    alice, bob, _ = users
+    room = join(alice)
+    join(bob)
+    services.worker_start(worker="w1", clear_all=False)
+    services.worker_start(worker="w2", clear_all=False)
+    services.connection_open(channel_name="a", user_id=alice.pk, worker="w1", max_connections=5)
+    services.connection_open(channel_name="b", user_id=bob.pk, worker="w2", max_connections=5)
+    Worker.objects.filter(name="w1").update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    change = services.worker_heartbeat(worker="w2", stale_after=30)
+    assert change.room_ids == [room.pk] and change.offline_user_ids == [alice.pk]
+    assert selectors.room_online(room_id=room.pk) == ["bob"]
+    assert not Worker.objects.filter(name="w1").exists()
+
+
+def test_conversations_lists_rooms_and_dm_partners_with_unread(users):
+    alice, bob, carol = users
+    join(alice)
+    join(bob)
+    send(bob, "one", "1", room="general")
+    send(bob, "two", "2", room="general")
+    send(carol, "hey", "3", to="alice")
+    send(alice, "hi bob", "4", to="bob")
+    conv = selectors.conversations(user_id=alice.pk)
+    assert [(r["room"], r["unread"]) for r in conv["rooms"]] == [("general", 2)]
+    assert [(d["with"], d["unread"]) for d in conv["dms"]] == [("bob", 0), ("carol", 1)]
