@@ -138,6 +138,9 @@ DESKCHAT = {
     "RATE_BURST": env_int("DESKCHAT_RATE_BURST", 30),
     "MAX_ROOMS_PER_CONNECTION": env_int("DESKCHAT_MAX_ROOMS_PER_CONNECTION", 200),
     "MAX_CONNECTIONS_PER_USER": env_int("DESKCHAT_MAX_CONNECTIONS_PER_USER", 20),
+    # Unsent bytes a WebSocket may hold before it is closed as a slow reader (4009); above
+    # the largest burst the server sends on its own (a resume batch), docs/security.md.
+    "SLOW_READER_BYTES": env_int("DESKCHAT_SLOW_READER_BYTES", 16 * 1024 * 1024),
     "SIGNUP": env_choice("DESKCHAT_SIGNUP", "open", ["open", "invite", "off"]),
     "INVITE_CODE": env_str("DESKCHAT_INVITE_CODE", ""),
     "LOGIN_FAILURE_LIMIT": env_int("DESKCHAT_LOGIN_FAILURE_LIMIT", 5),

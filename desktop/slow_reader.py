@@ -1,0 +1,99 @@
+"""Closing WebSockets whose client stopped reading, before their backlog grows without bound.
+
+Daphne has no backpressure: a frame the application sends is handed to Twisted, which keeps
+every byte the kernel cannot take yet in the connection's write buffer. A client that stops
+reading (a frozen tab, a suspended laptop, a hostile script) therefore makes the server hold
+every message addressed to it, for ever. It does not slow anyone else down (each socket has
+its own buffer), so the only harm is memory, and that is what is bounded here.
+
+Before relaying a frame, :class:`GuardedWebSocketProtocol` measures what is still unsent on
+that connection. Past ``DESKCHAT_SLOW_READER_BYTES`` it stops relaying, sends a close frame
+with code 4009 (``CLOSE_SLOW_READER``: "reconnect and resume") and gives the client
+``CLOSE_GRACE_SECONDS`` to read up to it before the connection is dropped. Nothing is lost:
+every message is in the database, and ``resume`` fetches what the client missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from daphne.ws_protocol import WebSocketProtocol
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SLOW_READER = 4009  # also chatserver.chat.consumers.CLOSE_SLOW_READER (docs/protocol.md)
+CLOSE_REASON = "slow reader: reconnect and resume"
+CLOSE_GRACE_SECONDS = 5.0
+
+
+def pending_bytes(transport: Any) -> int:
+    """Bytes written to ``transport`` that the kernel has not accepted yet.
+
+    Reads Twisted's ``FileDescriptor`` buffers (``dataBuffer`` from ``offset``, plus the
+    ``_tempDataBuffer`` list) and, under TLS, the wrapper's plaintext buffer and the TCP
+    transport below it. tests/reliability/test_slow_reader.py fails if Twisted renames them.
+    """
+    total = 0
+    for _ in range(3):  # TCP, or TLS over TCP
+        if transport is None:
+            break
+        buffer = getattr(transport, "dataBuffer", None)
+        if buffer is not None:
+            total += len(buffer) - getattr(transport, "offset", 0)
+            total += getattr(transport, "_tempDataLen", 0)
+        app_buffer = getattr(transport, "_appSendBuffer", None)
+        if app_buffer:
+            total += sum(len(chunk) for chunk in app_buffer)
+        transport = getattr(transport, "transport", None)
+    return total
+
+
+class GuardedWebSocketProtocol(WebSocketProtocol):
+    """Daphne's WebSocket protocol, closing the connection when its reader falls too far behind."""
+
+    max_pending_bytes = 16 * 1024 * 1024
+    slow_reader_closed = False
+
+    def serverSend(self, content: Any, binary: bool = False) -> None:
+        if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # The client is going (or we closed it): frames still in flight from the
+            # application are dropped. Daphne would raise here, killing the consumer before
+            # its disconnect handler could clear the user's presence.
+            return
+        if self.state == self.STATE_OPEN:
+            pending = pending_bytes(self.transport)
+            if pending > self.max_pending_bytes:
+                self.close_slow_reader(pending)
+                return
+        # Daphne passes websocket_max_message_size to autobahn, which applies it to outgoing
+        # messages too: a resume batch or a join with long messages would be refused. That
+        # limit is meant for what clients send; the server's own frames are bounded by
+        # RESUME_BATCH and MAX_BODY_CHARS instead.
+        incoming_limit = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0
+        try:
+            super().serverSend(content, binary)
+        finally:
+            self.maxMessagePayloadSize = incoming_limit
+
+    def close_slow_reader(self, pending: int) -> None:
+        """Stop relaying; the close frame queues behind the backlog, then a hard drop."""
+        self.slow_reader_closed = True
+        logger.warning(
+            "closing slow reader %s with %d: %d bytes it has not read (limit %d)",
+            self.client_addr, CLOSE_SLOW_READER, pending, self.max_pending_bytes,
+        )
+        # autobahn drops the connection if the close handshake is not answered in time.
+        self.closeHandshakeTimeout = CLOSE_GRACE_SECONDS
+        self.sendClose(code=CLOSE_SLOW_READER, reason=CLOSE_REASON)
+
+
+def install(server: Any, max_pending_bytes: int) -> None:
+    """Make a running ``daphne.server.Server`` build guarded WebSocket protocols.
+
+    Called from the server's ``ready_callable``: ``Server.run`` has built its WebSocket
+    factory by then, and no connection has been accepted yet.
+    """
+    GuardedWebSocketProtocol.max_pending_bytes = max_pending_bytes
+    server.ws_factory.protocol = GuardedWebSocketProtocol
