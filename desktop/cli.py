@@ -132,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"deskchat: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        # The details go to the log file; the person gets one line.
+        logger.exception("unexpected error")
+        print(f"deskchat: unexpected error: {error.__class__.__name__}: {error} "
+              "(details in the log file in the data folder)", file=sys.stderr)
+        return 1
 
 
 def _console_logging(*, debug: bool) -> None:
@@ -190,22 +196,22 @@ def start_host(args: argparse.Namespace):
     return host
 
 
-def wait_for_signal(stop: threading.Event) -> None:
-    """Block the main thread until SIGINT/SIGTERM or ``stop`` is set."""
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event):
+    """While inside, SIGINT/SIGTERM set ``stop`` instead of killing the process."""
 
     def request_stop(signum, frame) -> None:
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def run_headless(args: argparse.Namespace, *, open_browser: bool = False) -> int:
+def run_headless(args: argparse.Namespace) -> int:
     from desktop.lock import AlreadyRunning
 
     try:
@@ -214,15 +220,23 @@ def run_headless(args: argparse.Namespace, *, open_browser: bool = False) -> int
         where = running.info.get("url", "an unknown address")
         print(f"deskchat: already running on this data folder at {where}", file=sys.stderr)
         return 1
+    return serve_until_signal(host)
+
+
+def serve_until_signal(host, *, open_browser: bool = False) -> int:
+    """Print the URL (and join addresses), then serve until SIGINT/SIGTERM."""
     stop = threading.Event()
     host.server.on_finished.append(stop.set)  # the server ended on its own
-    print(host.url, flush=True)
-    for entry in host.sharing_status()["join"]:
-        print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
-    if open_browser:
-        _open_browser(host)
     try:
-        wait_for_signal(stop)
+        # Handlers first: whoever reads the URL may signal us right away.
+        with stop_on_signals(stop):
+            print(host.url, flush=True)
+            for entry in host.sharing_status()["join"]:
+                print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
+            if open_browser:
+                _open_browser(host)
+            while not stop.wait(0.5):
+                pass
     finally:
         host.stop()
     return 0
@@ -253,21 +267,22 @@ def run_window(args: argparse.Namespace) -> int:
         return hand_over(running.info)
     except ConfigError as error:
         return report_start_error(str(error), probe, args)
-    reason = probe.result()
-    if reason:
-        print(f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
-              file=sys.stderr, flush=True)
-        host.stop()
-        return run_headless(args, open_browser=True)
-    if args.lan:
-        status = host.set_lan(True)
-        if status["error"]:
-            host.stop()
-            return report_start_error(status["error"], probe, args)
-    from desktop.window import DesktopApp, close_on_signals
-
-    app = DesktopApp(host, open_sharing=args.lan)
     try:
+        reason = probe.result()
+        if reason:
+            print(f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
+                  file=sys.stderr, flush=True)
+            if args.lan:
+                host.set_lan(True)
+            return serve_until_signal(host, open_browser=True)
+        if args.lan:
+            status = host.set_lan(True)
+            if status["error"]:
+                host.stop()
+                return report_start_error(status["error"], probe, args)
+        from desktop.window import DesktopApp, close_on_signals
+
+        app = DesktopApp(host, open_sharing=args.lan)
         close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
         app.run()
     finally:

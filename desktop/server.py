@@ -182,11 +182,12 @@ class EmbeddedServer:
         from twisted.internet import reactor, threads
         from twisted.internet.endpoints import serverFromString
 
-        def listen():
-            return serverFromString(reactor, listen.endpoint()).listen(self._server.http_factory)
+        def start_listening():
+            endpoint = serverFromString(reactor, listen.endpoint())
+            return endpoint.listen(self._server.http_factory)
 
         try:
-            port = threads.blockingCallFromThread(reactor, listen)
+            port = threads.blockingCallFromThread(reactor, start_listening)
         except Exception as exc:
             raise ConfigError(
                 f"cannot listen on {listen.host}:{listen.port} "

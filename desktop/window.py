@@ -292,7 +292,10 @@ class DesktopApp:
         return {"result": target.run_js(str(request.get("script", "")))}
 
     def _cmd_sharing(self, request: dict) -> dict:
-        self.show_sharing()
+        if request.get("hide") and self.sharing_window is not None:
+            self.sharing_window.hide()
+        else:
+            self.show_sharing()
         return {}
 
     def _on_loaded(self) -> None:

@@ -1,0 +1,200 @@
+"""Driving the real desktop app in tests: Xvfb, the launched process, its control channel."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.server import ROOT, server_env
+from tests.support.tools import require_executable
+
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+
+
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    """Xvfb on a free display. ``-displayfd`` writes the number and the newline in two writes:
+    read until the newline, or Xvfb dies when the pipe closes early."""
+    xvfb = require_executable("Xvfb", "apt-get install xvfb")
+    read_fd, write_fd = os.pipe()
+    process = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            chunk = os.read(read_fd, 32)
+            if not chunk:
+                process.kill()
+                raise RuntimeError("Xvfb exited before giving a display number")
+            data += chunk
+    finally:
+        os.close(read_fd)
+    return process, ":" + data.decode().strip()
+
+
+def window_env(display: str, **extra: str) -> dict:
+    env = server_env({
+        "DISPLAY": display,
+        "PYWEBVIEW_GUI": "qt",
+        "QT_API": "pyqt6",
+        "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
+        "DESKCHAT_TEST_PROBE": "1",
+        "DESKCHAT_MDNS_INTERFACES": "127.0.0.1",
+        **extra,
+    })
+    if os.geteuid() == 0:
+        env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+@dataclass
+class App:
+    """One ``python -m desktop`` process with a window."""
+
+    process: subprocess.Popen
+    data_dir: Path
+    env: dict
+    log: Path
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def launch(cls, data_dir: Path, env: dict, *args: str) -> App:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = data_dir.parent / f"{data_dir.name}-console.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        return cls(process=process, data_dir=data_dir, env=env, log=log)
+
+    def console(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_control(self, timeout: float = 90) -> dict:
+        """Wait until the window's control channel is published in instance.json."""
+        deadline = time.monotonic() + timeout
+        path = self.data_dir / "instance.json"
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"app exited early:\n{self.console()}"
+            try:
+                info = json.loads(path.read_text())
+            except (OSError, ValueError):
+                info = {}
+            if info.get("pid") == self.process.pid and info.get("control_port"):
+                self.info = info
+                return info
+            time.sleep(0.1)
+        raise AssertionError(f"no control channel in time:\n{self.console()}")
+
+    def command(self, command: str, **extra) -> dict:
+        from desktop import control
+
+        return control.send(self.info, command, timeout=20, **extra)
+
+    def probe(self, window: str = "main") -> dict:
+        return self.command("probe", window=window)["page"]
+
+    def wait_page(self, check, *, window: str = "main", timeout: float = 60) -> dict:
+        """Probe the page until ``check(page)`` is true (pages load asynchronously)."""
+        deadline = time.monotonic() + timeout
+        page: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                page = self.probe(window)
+            except (OSError, ValueError):
+                page = {}
+            if page and check(page):
+                return page
+            time.sleep(0.2)
+        raise AssertionError(f"page never matched; last probe: {page}\n{self.console()}")
+
+    def eval(self, script: str, window: str = "main"):
+        return self.command("eval", script=script, window=window)["result"]
+
+    def close(self, timeout: float = 30) -> int:
+        """Close the window the way its close button does (window.destroy) and wait."""
+        if self.process.poll() is None:
+            try:
+                self.command("close")
+            except OSError:
+                self.process.terminate()
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def url(self) -> str:
+        return self.info["url"]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def screenshot(display: str, name: str, *, timeout: float = 30) -> Path:
+    """Grab the whole screen until it is painted (a first grab can be blank)."""
+    grab = require_executable("import", "apt-get install imagemagick")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    env = {**os.environ, "DISPLAY": display}
+    deadline = time.monotonic() + timeout
+    colours = 0
+    while time.monotonic() < deadline:
+        subprocess.run([grab, "-window", "root", str(path)], env=env, check=True, timeout=30)
+        colours = colour_count(path)
+        if colours > 50:
+            return path
+        time.sleep(0.3)
+    raise AssertionError(f"the screen stayed blank ({colours} colours): {path}")
+
+
+def colour_count(path: Path) -> int:
+    """Colours below the menu bar: the menu's text alone has dozens, a blank page has two."""
+    convert = require_executable("convert", "apt-get install imagemagick")
+    out = subprocess.run(
+        [convert, str(path), "-crop", "1280x780+0+100", "+repage", "-format", "%k", "info:"],
+        capture_output=True, text=True,
+    )
+    return int(out.stdout.strip() or 0)
+
+
+def type_into_window(display: str, *keys: str) -> None:
+    """Type like a person: each item is text to type, or ``<Key>`` for a key press."""
+    xdotool = require_executable("xdotool", "apt-get install xdotool")
+    env = {**os.environ, "DISPLAY": display}
+    # No window manager under Xvfb: give the main window the keyboard focus ourselves.
+    subprocess.run(
+        [xdotool, "search", "--sync", "--name", "^Deskchat$", "windowfocus", "--sync"],
+        env=env, check=True, timeout=30,
+    )
+    for item in keys:
+        if item.startswith("<") and item.endswith(">"):
+            subprocess.run([xdotool, "key", item[1:-1]], env=env, check=True)
+        else:
+            subprocess.run([xdotool, "type", "--delay", "15", item], env=env, check=True)

@@ -1,0 +1,99 @@
+"""The real window under Xvfb: first run, automatic sign-in, second launch, clean close."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.desktop.launcher import App, port_open, screenshot, type_into_window, window_env
+from tests.support.server import ROOT
+
+pytestmark = [pytest.mark.window, pytest.mark.process]
+
+PASSWORD = "correct-horse-battery"
+
+
+def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
+    data = tmp_path / "data"
+    env = window_env(display)
+    app = App.launch(data, env)
+    try:
+        app.wait_control()
+        # Fresh install: the launcher's own one-screen "create your account" form.
+        page = app.wait_page(lambda p: "Create your account" in p["text"])
+        assert page["title"] == "Deskchat"
+        screenshot(display, "window-first-run.png")
+
+        # Typed into the window like a person (the username field has focus).
+        app.eval("document.getElementById('username').focus(); 'ok'")
+        type_into_window(display, "alice", "<Tab>", PASSWORD, "<Tab>", PASSWORD, "<Return>")
+        page = app.wait_page(lambda p: p["user"] == "alice")
+        assert page["title"].startswith("Deskchat") or "Deskchat" in page["title"]
+        assert page["url"].startswith(app.url)
+        assert "token=" not in page["url"]
+        shot = screenshot(display, "window-signed-in.png")
+        assert shot.stat().st_size > 0
+
+        # A second launch on the same data folder hands over to the first and exits.
+        second = subprocess.run(
+            [sys.executable, "-m", "desktop", "--data-dir", str(data)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 0, second.stderr
+        assert "already open" in second.stderr
+        log = (data / "logs" / "deskchat.log").read_text()
+        assert "another launch asked to show the window" in log
+
+        port = int(app.url.rsplit(":", 1)[1].strip("/"))
+        assert app.close() == 0
+        assert not port_open(port)
+        assert not (data / "instance.json").exists()
+    finally:
+        app.kill()
+
+    # Next launch: straight into the chat as the desktop's own user, no password typed.
+    again = App.launch(data, env)
+    try:
+        again.wait_control()
+        page = again.wait_page(lambda p: p["user"] is not None)
+        assert page["user"] == "alice"
+        assert again.close() == 0
+    finally:
+        again.kill()
+
+
+def test_sigterm_closes_the_window_cleanly(display, tmp_path):
+    app = App.launch(tmp_path / "data", window_env(display))
+    try:
+        app.wait_control()
+        app.wait_page(lambda p: "Create your account" in p["text"])
+        port = int(app.url.rsplit(":", 1)[1].strip("/"))
+        app.process.terminate()
+        assert app.process.wait(30) == 0
+        assert not port_open(port)
+    finally:
+        app.kill()
+
+
+def test_no_display_falls_back_to_headless(tmp_path):
+    env = window_env(":0")
+    del env["DISPLAY"]
+    env["BROWSER"] = "true"  # webbrowser.open runs `true` instead of a real browser
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 0
+        lines = [line for line in err.splitlines() if "cannot open a window" in line]
+        assert len(lines) == 1 and "no display" in lines[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
