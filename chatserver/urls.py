@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from chatserver.chat import views as chat_views
 
@@ -8,7 +10,8 @@ urlpatterns = [
     path("healthz", chat_views.healthz, name="healthz"),
     path("chat/", include("chatserver.chat.urls")),
     path("accounts/", include("chatserver.accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch is also on the log-in and sign-up pages, before anyone is logged in.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,138 @@
+"""Browser fixtures: Debian's Chromium through Playwright, one context per person.
+
+Never ``playwright install``: the browser is /usr/bin/chromium (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.support.server import ROOT, LiveServer
+from tests.support.tools import require_executable
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct-horse-battery"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run; each person gets a fresh context."""
+    executable = require_executable("chromium", "apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# A 2-core CI machine runs a server, several browser contexts and pytest at once.
+expect.set_options(timeout=15_000)
+
+
+@dataclass
+class Person:
+    """A signed-up user in their own browser context, with the problems their page hit."""
+
+    name: str
+    page: Page
+    context: object
+    problems: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        """No script errors and no CSP violations (they show as console errors)."""
+        assert not self.problems, f"{self.name}'s page reported: {self.problems}"
+
+    def join(self, room: str) -> None:
+        self.page.fill("#join-input", room)
+        self.page.press("#join-input", "Enter")
+        expect(self.page.locator("#conv-title")).to_have_text(room)
+
+    def say(self, text: str) -> None:
+        """Type and press Enter; returns once the server acknowledged it (no longer pending)."""
+        self.page.fill("#composer-input", text)
+        self.page.press("#composer-input", "Enter")
+        expect(self.page.locator("#composer-input")).to_have_value("")
+        expect(self.page.locator("#message-list .msg.pending")).to_have_count(0)
+
+    def message(self, text: str) -> Locator:
+        return self.page.locator("#message-list .msg-body", has_text=text)
+
+    def conversation_link(self, name: str) -> Locator:
+        return self.page.locator(".conv-link", has=self.page.locator(".conv-name", has_text=name))
+
+    def member(self, name: str) -> Locator:
+        return self.page.locator(f'#member-list button[data-user="{name}"]')
+
+
+@pytest.fixture
+def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
+    """``people("alice")`` signs alice up through the real sign-up page and opens the app."""
+    contexts = []
+
+    def make(
+        name: str,
+        *,
+        locale: str = "en-US",
+        viewport: dict | None = None,
+        route_socket: Callable | None = None,
+    ) -> Person:
+        base = live_server.url
+        context = browser.new_context(locale=locale, viewport=viewport or DESKTOP)
+        contexts.append(context)
+        if route_socket is not None:
+            context.route_web_socket("**/ws/", route_socket)
+        page = context.new_page()
+        person = Person(name=name, page=page, context=context)
+        page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
+        page.on("console", lambda message: _note_console(person, message))
+        page.on(
+            "dialog",
+            lambda dialog: (person.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()),
+        )
+        page.goto(base + "accounts/signup/")
+        page.fill("#id_username", name)
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.locator("form button[type=submit]").first.click()
+        page.wait_for_url(base)
+        page.locator("#app[data-state=connected]").wait_for()
+        return person
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def _note_console(person: Person, message) -> None:
+    # A socket refused while the server restarts is expected; anything else is a problem.
+    if message.type == "error" and "WebSocket connection to" not in message.text:
+        person.problems.append(message.text)
+
+
+@pytest.fixture
+def shoot() -> Callable[[object, str], Path]:
+    """Save a screenshot under artifacts/screenshots/ (kept by CI as a test artifact)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return save

@@ -1,0 +1,131 @@
+// One WebSocket per page, kept alive: it reconnects with backoff after any drop (server
+// restart, Wi-Fi hiccup, laptop sleep) and tells the app, which then asks the server to
+// `resume` from the newest message it has seen. Close codes come from docs/protocol.md.
+
+export const CLOSE_TOO_MANY_CONNECTIONS = 4008;
+export const CLOSE_SLOW_READER = 4009;
+export const CLOSE_UNAUTHENTICATED = 4401;
+
+const PING_EVERY_MS = 25000;
+const PONG_WITHIN_MS = 10000;
+const MAX_DELAY_MS = 10000;
+
+export class Connection {
+  /**
+   * @param {string} url  ws:// or wss:// address of /ws/
+   * @param {{onFrame: Function, onState: Function, onOpen: Function}} handlers
+   *   onState receives "connecting", "connected", "reconnecting", "signed-out" or "refused".
+   */
+  constructor(url, handlers) {
+    this.url = url;
+    this.handlers = handlers;
+    this.socket = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.pongTimer = null;
+    this.stopped = false;
+    this.everOpened = false;
+    // Retry at once when the network or the tab comes back, instead of waiting out the delay.
+    window.addEventListener("online", () => this.retryNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.retryNow();
+    });
+  }
+
+  get isOpen() {
+    return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  start() {
+    this.handlers.onState(this.everOpened ? "reconnecting" : "connecting");
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      if (socket !== this.socket) return;
+      this.attempt = 0;
+      const reconnected = this.everOpened;
+      this.everOpened = true;
+      this.handlers.onState("connected");
+      this.schedulePing();
+      this.handlers.onOpen(reconnected);
+    });
+    socket.addEventListener("message", (event) => {
+      if (socket !== this.socket) return;
+      this.schedulePing();
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.handlers.onFrame(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      this.clearPing();
+      if (this.stopped) return;
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        this.handlers.onState("signed-out");
+        return;
+      }
+      if (event.code === CLOSE_TOO_MANY_CONNECTIONS) this.handlers.onState("refused");
+      else this.handlers.onState("reconnecting");
+      this.scheduleRetry(event.code === CLOSE_TOO_MANY_CONNECTIONS ? 30000 : null);
+    });
+  }
+
+  /** Send one frame; false when the socket is not open (the caller keeps it for later). */
+  send(frame) {
+    if (!this.isOpen) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  scheduleRetry(fixedDelay) {
+    clearTimeout(this.retryTimer);
+    // 0.5 s, 1 s, 2 s … capped at 10 s, with jitter so a restarted server is not hit by
+    // every client in the same millisecond.
+    const base = fixedDelay ?? Math.min(MAX_DELAY_MS, 500 * 2 ** this.attempt);
+    this.attempt += 1;
+    const delay = base * (0.75 + Math.random() * 0.5);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.start();
+    }, delay);
+  }
+
+  retryNow() {
+    if (this.stopped || this.socket !== null || this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.start();
+  }
+
+  schedulePing() {
+    // Any frame proves the link is alive; after a quiet spell, a ping must get a pong, or
+    // the socket is treated as dead (a sleeping laptop never sees a close frame).
+    this.clearPing();
+    this.pingTimer = setTimeout(() => {
+      if (!this.send({ type: "ping" })) return;
+      this.pongTimer = setTimeout(() => this.drop(), PONG_WITHIN_MS);
+    }, PING_EVERY_MS);
+  }
+
+  /** Give up on a silent socket without waiting for a close handshake that may never come. */
+  drop() {
+    const socket = this.socket;
+    if (socket === null) return;
+    this.socket = null;
+    this.clearPing();
+    socket.close();
+    this.handlers.onState("reconnecting");
+    this.scheduleRetry(null);
+  }
+
+  clearPing() {
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.pongTimer);
+  }
+}

@@ -1,0 +1,114 @@
+// The JavaScript side of the translations. Templates are translated by Django (ui/locale);
+// the few strings the script builds itself live here, keyed by their English text so a
+// missing translation still shows readable English. The page language is <html lang>, which
+// Django's LocaleMiddleware chose from the browser or the language switch.
+
+const CATALOGUES = {
+  ru: {
+    "Connecting…": "Подключение…",
+    "Connected": "Подключено",
+    "Reconnecting…": "Переподключение…",
+    "Connection lost. Reconnecting…": "Связь потеряна. Переподключение…",
+    "Too many open tabs: close some and reload.": "Слишком много открытых вкладок: закройте лишние и обновите страницу.",
+    "Today": "Сегодня",
+    "Yesterday": "Вчера",
+    "New messages": "Новые сообщения",
+    "Sending…": "Отправка…",
+    "Not sent": "Не отправлено",
+    "Retry": "Повторить",
+    "Dismiss": "Закрыть",
+    "online": "в сети",
+    "offline": "не в сети",
+    "you": "вы",
+    "Message #{room}": "Сообщение в #{room}",
+    "Message {user}": "Сообщение для {user}",
+    "Direct message": "Личные сообщения",
+    "No messages yet. Say hello!": "Сообщений пока нет. Поздоровайтесь!",
+    "Loading older messages…": "Загрузка более ранних сообщений…",
+    "This is the beginning of #{room}.": "Это начало комнаты #{room}.",
+    "This is the beginning of your conversation with {user}.": "Это начало вашей переписки с {user}.",
+    "{user} is typing…": "{user} печатает…",
+    "{a} and {b} are typing…": "{a} и {b} печатают…",
+    "Several people are typing…": "Несколько человек печатают…",
+    "Nobody else is here right now.": "Больше здесь сейчас никого нет.",
+    "Open a direct message with {user}": "Написать {user} лично",
+    "Room names are 1 to 64 letters, digits, spaces or punctuation.": "Название комнаты: от 1 до 64 букв, цифр, пробелов или знаков препинания.",
+    "Usage: /pm USER TEXT": "Формат: /pm ПОЛЬЗОВАТЕЛЬ ТЕКСТ",
+    "There is no user called {user}.": "Пользователя {user} нет.",
+    "You cannot send a direct message to yourself.": "Нельзя написать личное сообщение самому себе.",
+    "Too many messages; wait a moment.": "Слишком много сообщений, подождите немного.",
+    "The message is too long.": "Сообщение слишком длинное.",
+    "The message is empty.": "Сообщение пустое.",
+    "You are in too many rooms.": "Вы состоите в слишком многих комнатах.",
+    "Join the room first.": "Сначала войдите в комнату.",
+    "That room does not exist.": "Такой комнаты нет.",
+    "The server could not handle that.": "Сервер не смог это обработать.",
+    "{user} (you)": "{user} (вы)",
+    "{room}, {n} unread": ["{room}, {n} непрочитанное", "{room}, {n} непрочитанных", "{room}, {n} непрочитанных"],
+    "{user}, {n} unread": ["{user}, {n} непрочитанное", "{user}, {n} непрочитанных", "{user}, {n} непрочитанных"],
+    "{n} new message": ["{n} новое сообщение", "{n} новых сообщения", "{n} новых сообщений"],
+    "{n} online": ["{n} в сети", "{n} в сети", "{n} в сети"],
+    "Online — {n}": ["В сети — {n}", "В сети — {n}", "В сети — {n}"],
+  },
+};
+
+export const LANG = (document.documentElement.lang || "en").slice(0, 2).toLowerCase();
+const catalogue = CATALOGUES[LANG] || {};
+
+function fill(text, params) {
+  return text.replace(/\{(\w+)\}/g, (whole, key) => (key in params ? String(params[key]) : whole));
+}
+
+/** Translate ``key`` and fill ``{name}`` placeholders. */
+export function t(key, params = {}) {
+  const found = catalogue[key];
+  return fill(typeof found === "string" ? found : key, params);
+}
+
+function pluralIndex(n) {
+  if (LANG === "ru") {
+    const tens = n % 100;
+    const ones = n % 10;
+    if (ones === 1 && tens !== 11) return 0;
+    if (ones >= 2 && ones <= 4 && (tens < 12 || tens > 14)) return 1;
+    return 2;
+  }
+  return n === 1 ? 0 : 1;
+}
+
+/** A count-dependent string: ``singular`` is the key, English adds ``plural`` for n ≠ 1. */
+export function tn(singular, plural, n, params = {}) {
+  const forms = catalogue[singular];
+  let text;
+  if (Array.isArray(forms)) text = forms[Math.min(pluralIndex(n), forms.length - 1)];
+  else text = n === 1 ? singular : plural;
+  return fill(text, { n, ...params });
+}
+
+const timeFormat = new Intl.DateTimeFormat(LANG, { hour: "numeric", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(LANG, { dateStyle: "full", timeStyle: "short" });
+const dayFormat = new Intl.DateTimeFormat(LANG, { weekday: "long", day: "numeric", month: "long" });
+const dayYearFormat = new Intl.DateTimeFormat(LANG, { day: "numeric", month: "long", year: "numeric" });
+
+export function formatTime(date) {
+  return timeFormat.format(date);
+}
+
+export function formatFull(date) {
+  return fullFormat.format(date);
+}
+
+/** A local calendar day as a sortable key ("2026-11-26"). */
+export function dayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+/** "Today", "Yesterday", "Monday, 3 November" or, for other years, "3 November 2025". */
+export function formatDay(date, now = new Date()) {
+  if (dayKey(date) === dayKey(now)) return t("Today");
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(date) === dayKey(yesterday)) return t("Yesterday");
+  const text = date.getFullYear() === now.getFullYear() ? dayFormat.format(date) : dayYearFormat.format(date);
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
