@@ -131,6 +131,9 @@ def sqlite_database(data_dir: Path) -> dict[str, Any]:
                 "PRAGMA temp_store=MEMORY;"
             ),
         },
+        # Keep the connection: every database_sync_to_async call otherwise reopens the file and
+        # reruns the PRAGMAs (docs/benchmarks.md). All ORM work runs on one thread, so one stays.
+        "CONN_MAX_AGE": None,
         "TEST": {"NAME": str(data_dir / "test-deskchat.sqlite3")},
     }
 
@@ -179,7 +182,8 @@ def channel_layers_from_env() -> dict[str, Any]:
     if not url or url == "memory":
         return {
             "default": {
-                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                # Channels' layer minus an O(sockets) scan per delivery (chat/layers.py).
+                "BACKEND": "chatserver.chat.layers.InMemoryChannelLayer",
                 "CONFIG": {"capacity": capacity, "expiry": 60},
             }
         }
