@@ -1,0 +1,56 @@
+"""The LAN address list, join links, allowed hosts and the QR code."""
+
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+
+from desktop import lan
+
+
+def adapter(*ips):
+    return SimpleNamespace(ips=[SimpleNamespace(ip=ip) for ip in ips])
+
+
+def test_only_reachable_ipv4_addresses_are_listed():
+    adapters = [
+        adapter("127.0.0.1", ("::1", 0, 0)),
+        adapter("192.168.1.20", ("fe80::1", 0, 2)),
+        adapter("169.254.3.4"),  # link-local: no DHCP answer, nobody can reach it
+        adapter("10.0.0.5", "192.168.1.20"),
+        adapter("203.0.113.9"),
+    ]
+    assert lan.lan_ipv4_addresses(adapters) == ["10.0.0.5", "192.168.1.20", "203.0.113.9"]
+
+
+def test_no_interfaces_means_no_addresses():
+    assert lan.lan_ipv4_addresses([adapter("127.0.0.1")]) == []
+
+
+def test_real_interfaces_give_valid_addresses():
+    for address in lan.lan_ipv4_addresses():
+        socket.inet_aton(address)
+        assert not address.startswith("127.")
+
+
+def test_join_urls_and_allowed_hosts():
+    assert lan.join_urls(8765, ["10.0.0.5"]) == ["http://10.0.0.5:8765/"]
+    assert lan.join_urls(443, ["10.0.0.5"], "https") == ["https://10.0.0.5:443/"]
+    hosts = lan.allowed_hosts(["10.0.0.5", "localhost"])
+    assert hosts == ["127.0.0.1", "localhost", "[::1]", "10.0.0.5"]
+    assert "*" not in hosts
+
+
+def test_qr_code_is_local_svg():
+    svg = lan.qr_svg("http://10.0.0.5:8765/")
+    assert svg.startswith("<svg") and "<path" in svg
+    assert "http" not in svg.split(">", 1)[0]  # nothing fetched from elsewhere
+
+
+def test_port_selection_detects_a_taken_port():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        assert not lan.port_is_free("127.0.0.1", taken)
+    assert lan.port_is_free("127.0.0.1", 0)
