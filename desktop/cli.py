@@ -24,6 +24,7 @@ from chatserver.config import ConfigError
 from desktop.lan import DEFAULT_LAN_PORT
 
 logger = logging.getLogger("desktop")
+JOIN_INFO_NAME = "join-window.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,10 +355,24 @@ def run_join(args: argparse.Namespace) -> int:
         return 0
     from desktop.window import DesktopApp, close_on_signals
 
-    app = DesktopApp(None)
+    join_info = resolve_data_dir() / JOIN_INFO_NAME
+    app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
     close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
-    app.run()
+    try:
+        app.run()
+    finally:
+        join_info.unlink(missing_ok=True)
     return 0
+
+
+def _write_private_json(path: Path, info: dict) -> None:
+    """Like instance.json, for a window that only joins (no lock, no server)."""
+    import json
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"pid": os.getpid(), **info}, fh)
 
 
 if __name__ == "__main__":  # pragma: no cover

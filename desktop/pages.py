@@ -16,10 +16,10 @@ STYLE = """
 * { box-sizing: border-box; }
 body { margin:0; font:15px/1.45 system-ui, "DejaVu Sans", sans-serif; color:var(--ink);
        background:#f3f4f6; }
-main { max-width:440px; margin:48px auto; background:#fff; border:1px solid var(--line);
+main { max-width:440px; margin:min(48px, 5vh) auto; background:#fff; border:1px solid var(--line);
        border-radius:12px; padding:28px 32px; }
 h1 { font-size:22px; margin:0 0 6px; display:flex; gap:10px; align-items:center; }
-h1 svg { width:32px; height:32px; }
+h1 svg { width:32px; height:32px; flex:none; }
 h2 { font-size:16px; margin:22px 0 8px; }
 p.hint, .muted { color:var(--muted); margin:0 0 16px; }
 label { display:block; font-weight:600; margin:14px 0 4px; }
@@ -42,7 +42,7 @@ ul.servers li:hover { border-color:var(--blue); }
 .switch { display:flex; justify-content:space-between; align-items:center; margin-top:8px; }
 .switch input { width:20px; height:20px; }
 .choice { display:block; font-weight:normal; margin:6px 0; }
-pre { white-space:pre-wrap; background:#f9fafb; border:1px solid var(--line); padding:10px;
+pre { white-space:pre-wrap; overflow-wrap:anywhere; background:#f9fafb; border:1px solid var(--line); padding:10px;
        border-radius:8px; }
 """
 

@@ -125,8 +125,13 @@ class ErrorApi(_Api):
 class DesktopApp:
     """The windows of one launch. ``host`` is ``None`` when only joining another server."""
 
-    def __init__(self, host=None, *, open_sharing: bool = False, debug: bool = False) -> None:
+    def __init__(
+        self, host=None, *, open_sharing: bool = False, debug: bool = False,
+        publish: Callable[..., None] | None = None,
+    ) -> None:
         self.host = host
+        # Where the control channel is announced: instance.json when hosting.
+        self._publish = publish or (host.publish if host is not None else None)
         self.debug = debug
         self.open_sharing = open_sharing
         self.window = None
@@ -270,8 +275,8 @@ class DesktopApp:
             handlers["eval"] = self._cmd_eval
             handlers["sharing"] = self._cmd_sharing
         self.control = ControlServer(handlers).start()
-        if self.host is not None:
-            self.host.publish(**self.control.published())
+        if self._publish is not None:
+            self._publish(**self.control.published())
 
     def _cmd_raise(self, request: dict) -> dict:
         logger.info("another launch asked to show the window")
@@ -316,7 +321,7 @@ def show_error(message: str, *, log_file: str = "") -> None:
     api = ErrorApi()
     api.window = webview.create_window(
         "Deskchat — could not start", html=pages.error(message, log_file=log_file), js_api=api,
-        width=560, height=420, background_color="#f3f4f6",
+        width=560, height=520, background_color="#f3f4f6",
     )
     close_on_signals(api.close)
     webview.start(gui=os.environ.get("PYWEBVIEW_GUI") or None, icon=icon_path())

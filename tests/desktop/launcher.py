@@ -80,10 +80,11 @@ class App:
     def console(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def wait_control(self, timeout: float = 90) -> dict:
-        """Wait until the window's control channel is published in instance.json."""
+    def wait_control(self, timeout: float = 90, name: str = "instance.json") -> dict:
+        """Wait until the window's control channel is published (instance.json when hosting,
+        join-window.json when only joining)."""
         deadline = time.monotonic() + timeout
-        path = self.data_dir / "instance.json"
+        path = self.data_dir / name
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"app exited early:\n{self.console()}"
             try:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.desktop.launcher import App, port_open, screenshot, type_into_window, window_env
-from tests.support.server import ROOT
+from tests.desktop.launcher import (
+    App,
+    free_port,
+    port_open,
+    screenshot,
+    type_into_window,
+    window_env,
+)
+from tests.support.server import ROOT, start_live_server
 
 pytestmark = [pytest.mark.window, pytest.mark.process]
 
@@ -97,3 +105,42 @@ def test_no_display_falls_back_to_headless(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_start_up_error_is_shown_in_a_window(display, tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        app = App.launch(tmp_path / "data", window_env(display), "--port", str(port))
+        try:
+            shot = screenshot(display, "window-start-error.png")
+            assert shot.exists()
+            app.process.terminate()  # closes the error window like its Close button
+            assert app.process.wait(30) == 2
+        finally:
+            app.kill()
+    console = app.console()
+    assert f"deskchat: cannot listen on 127.0.0.1:{port}" in console
+    assert "Traceback" not in console
+
+
+def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
+    port = free_port()
+    env = window_env(display)
+    server = start_live_server(tmp_path / "host", args=["--lan", "--port", str(port)],
+                               env={"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]})
+    app = App.launch(tmp_path / "joiner", env, "--join")
+    try:
+        app.wait_control(name="join-window.json")
+        target = f"http://127.0.0.1:{port}/"
+        page = app.wait_page(lambda p: target in p["text"])
+        assert "Join a chat on this network" in page["text"]
+        screenshot(display, "window-join.png")
+        app.eval("document.querySelector('#servers li').click(); 'ok'")
+        page = app.wait_page(lambda p: p["url"].startswith(target))
+        assert "/accounts/login/" in page["url"]  # the other server's own log-in page
+        assert app.close() == 0
+    finally:
+        app.kill()
+        assert server.stop() == 0
