@@ -145,9 +145,11 @@ class Host:
             self._announcer = None
         if self.server is not None:
             self.server.stop()
+            self.server = None
+            logger.info("stopped")
         if self.lock is not None:
             self.lock.release()
-        logger.info("stopped")
+            self.lock = None
 
     # --- sharing on the LAN ---------------------------------------------------------------
 
@@ -272,12 +274,9 @@ class Host:
     @_closes_connections
     def create_owner(self, username: str, password1: str, password2: str) -> dict[str, list[str]]:
         """Create the desktop's account (the first one is the administrator); errors by field."""
-        from django.db import close_old_connections
-
         from chatserver.accounts.forms import SignupForm
         from chatserver.accounts.services import user_create_from_signup
 
-        close_old_connections()
         form = SignupForm(
             {"username": username, "password1": password1, "password2": password2},
             require_invite=False,
@@ -291,9 +290,7 @@ class Host:
     def adopt_owner(self, username: str, password: str) -> dict[str, list[str]]:
         """Make an existing account the desktop's own, after checking its password."""
         from django.contrib.auth import authenticate
-        from django.db import close_old_connections
 
-        close_old_connections()
         user = authenticate(username=username, password=password)
         if user is None:
             return {"__all__": ["That username and password do not match."]}
