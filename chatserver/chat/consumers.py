@@ -7,6 +7,7 @@ sender and travel through the channel layer as text, so each recipient only writ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -16,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatserver.chat import presence, selectors, services
+from chatserver.chat import presence, selectors, services, writer
 from chatserver.chat.groups import LOBBY_GROUP, room_group, user_group
 from chatserver.chat.protocol import (
     Command,
@@ -63,6 +64,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.registered = False
+        self._sends: asyncio.Future | None = None  # the last queued send (see on_send)
         self.rooms: dict[int, str] = {}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -112,6 +114,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.registered:
             return
         self.registered = False
+        await self._sends_done()  # stored sends are broadcast even if their sender left
         for room_id in list(self.rooms):
             await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
@@ -129,12 +132,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 decode(text_data, LIMITS["MAX_FRAME_BYTES"]),
                 max_body_chars=LIMITS["MAX_BODY_CHARS"],
             )
+            if command.type != "send":
+                await self._sends_done()  # replies leave in the order the frames came
             await getattr(self, f"on_{command.type}")(command)
         except ProtocolError as error:
+            await self._sends_done()
             await self.send_frame(error.frame())
         except Exception:
             # A bug must cost one error frame, never this connection or anyone else's.
             logger.exception("unexpected error handling a frame from %s", self.username)
+            await self._sends_done()
             await self.send_frame(
                 error_frame("server_error", "The server could not handle that frame.")
             )
@@ -180,6 +187,46 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await presence.broadcast_room(self.channel_layer, room.pk, room.name)
 
     async def on_send(self, command: Command) -> None:
+        """Check the send now, store it with whatever else is waiting (writer.py), go on.
+
+        The next frame is read before this one is stored: a burst from one client then costs
+        one commit per batch instead of one per message. Acks, errors and broadcasts still
+        leave in arrival order, because each send's reply waits for the previous one's.
+        """
+        try:
+            outcome: asyncio.Future | ProtocolError = writer.submit(
+                await self._send_request(command)
+            )
+        except ProtocolError as error:
+            outcome = error
+        self._sends = asyncio.ensure_future(self._finish_send(command, outcome, self._sends))
+
+    async def _sends_done(self) -> None:
+        if self._sends is not None:
+            await self._sends
+
+    async def _finish_send(
+        self, command: Command, outcome: asyncio.Future | ProtocolError,
+        previous: asyncio.Future | None,
+    ) -> None:
+        if previous is not None:
+            await previous
+        try:
+            if isinstance(outcome, ProtocolError):
+                raise outcome
+            stored = await outcome
+            await self._store_done(command, stored)
+        except ProtocolError as error:
+            await self.send_frame(error.frame())
+        except Exception:
+            logger.exception("unexpected error storing a message from %s", self.username)
+            await self.send_frame(
+                error_frame("server_error", "The server could not store that message.",
+                            command.ref)
+            )
+
+    async def _send_request(self, command: Command) -> dict[str, Any]:
+        """The arguments of ``services.message_create``, after the checks that need no DB."""
         assert command.body is not None and command.client_id is not None
         room_name, to, body = command.room, command.to, command.body
         pm = parse_pm(body) if room_name is not None else None
@@ -197,14 +244,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "rate_limited", f"Too many messages; try again in {wait:.1f} s.", command.ref,
                 retry_after=round(wait, 3),
             )
-        stored = await database_sync_to_async(services.message_create)(
-            sender_id=self.user_id,
-            sender_username=self.username,
-            body=body,
-            client_id=command.client_id,
-            room_name=room_name,
-            to_username=to,
-        )
+        return {
+            "sender_id": self.user_id,
+            "sender_username": self.username,
+            "body": body,
+            "client_id": command.client_id,
+            "room_name": room_name,
+            "to_username": to,
+        }
+
+    async def _store_done(self, command: Command, stored: services.StoredMessage) -> None:
+        """Ack a stored send, then broadcast it (encoded once) unless it was a retry."""
         await self.send_frame(
             {"type": "ack", "client_id": command.client_id, "id": stored.frame["id"]}
         )

@@ -129,6 +129,22 @@ def message_create(
     )
 
 
+def message_create_many(requests: list[dict]) -> list[StoredMessage | ProtocolError]:
+    """Store several sends in one transaction, so they share one commit (chat/writer.py).
+
+    Each request is checked exactly as :func:`message_create` checks it; one that is refused
+    (not a member, unknown user) becomes its ``ProtocolError`` and the others are stored.
+    """
+    outcomes: list[StoredMessage | ProtocolError] = []
+    with transaction.atomic():
+        for request in requests:
+            try:
+                outcomes.append(message_create(**request))
+            except ProtocolError as error:
+                outcomes.append(error)
+    return outcomes
+
+
 def _stored(message: Message, *, created: bool) -> StoredMessage:
     frame = selectors._frames([message])[0]
     return StoredMessage(

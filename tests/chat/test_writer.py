@@ -1,0 +1,81 @@
+"""Grouped message writes (chat/writer.py): same answers, same order, fewer commits."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from chatserver.chat import services
+from chatserver.chat.models import Message
+from chatserver.chat.protocol import ProtocolError
+from tests.support.ws import ChatClient, make_user
+
+
+def request(user, body: str, client_id: str, room: str = "general") -> dict:
+    return {
+        "sender_id": user.pk,
+        "sender_username": user.username,
+        "body": body,
+        "client_id": client_id,
+        "room_name": room,
+        "to_username": None,
+    }
+
+
+@pytest.mark.django_db
+def test_a_batch_stores_each_send_and_refuses_only_the_bad_ones():
+    alice = get_user_model().objects.create_user("alice")
+    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    outcomes = services.message_create_many(
+        [
+            request(alice, "one", "c1"),
+            request(alice, "elsewhere", "c2", room="nowhere"),
+            request(alice, "two", "c3"),
+            request(alice, "one again", "c1"),  # a retry inside the same batch
+        ]
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "StoredMessage",
+        "ProtocolError",
+        "StoredMessage",
+        "StoredMessage",
+    ]
+    assert isinstance(outcomes[1], ProtocolError) and outcomes[1].code == "unknown_room"
+    assert outcomes[0].created and outcomes[2].created and not outcomes[3].created
+    assert outcomes[3].frame["id"] == outcomes[0].frame["id"]
+    assert list(Message.objects.order_by("id").values_list("body", flat=True)) == ["one", "two"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_pipelined_burst_is_answered_in_arrival_order():
+    alice, bob = await make_user("alice"), await make_user("bob")
+    a, b = await ChatClient.connect(alice), await ChatClient.connect(bob)
+    await a.join("general")
+    await b.join("general")
+    await a.drain()
+    for i in range(30):
+        await a.send({"type": "send", "room": "general", "body": f"m{i}", "client_id": f"c{i}"})
+    await a.send({"type": "send", "room": "nowhere", "body": "x", "client_id": "bad"})
+    await a.send({"type": "ping"})
+    replies = []
+    while not replies or replies[-1]["type"] != "pong":  # ping is answered after the sends
+        frame = await a.recv(timeout=30)
+        if frame["type"] in {"ack", "error", "pong"}:
+            replies.append(frame)
+    assert [f.get("client_id") or f.get("ref") or f["type"] for f in replies] == [
+        *(f"c{i}" for i in range(30)),
+        "bad",
+        "pong",
+    ]
+    acked = [f["id"] for f in replies[:30]]
+    assert acked == sorted(acked)
+    seen = []
+    while len(seen) < 30:
+        frame = await b.recv(timeout=30)
+        if frame["type"] == "message":
+            seen.append(frame)
+    assert [m["body"] for m in seen] == [f"m{i}" for i in range(30)]
+    assert [m["id"] for m in seen] == acked
+    await a.close()
+    await b.close()
