@@ -53,6 +53,7 @@ class Person:
     page: Page
     context: object
     problems: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
     def assert_clean(self) -> None:
         """No script errors and no CSP violations (they show as console errors)."""
@@ -91,14 +92,18 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
         locale: str = "en-US",
         viewport: dict | None = None,
         route_socket: Callable | None = None,
+        color_scheme: str = "light",
     ) -> Person:
         base = live_server.url
-        context = browser.new_context(locale=locale, viewport=viewport or DESKTOP)
+        context = browser.new_context(
+            locale=locale, viewport=viewport or DESKTOP, color_scheme=color_scheme
+        )
         contexts.append(context)
         if route_socket is not None:
             context.route_web_socket("**/ws/", route_socket)
         page = context.new_page()
         person = Person(name=name, page=page, context=context)
+        page.on("request", lambda request: person.requests.append(request.url))
         page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
         page.on("console", lambda message: _note_console(person, message))
         page.on(

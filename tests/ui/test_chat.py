@@ -13,7 +13,7 @@ from tests.support.server import Browserless, start_live_server
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 
 
-def test_two_people_talk_both_ways_and_see_each_other_online(people, shoot):
+def test_two_people_talk_both_ways_and_see_each_other_online(people, live_server, shoot):
     alice, bob = people("alice"), people("bob")
     alice.join("general")
     bob.join("general")
@@ -34,6 +34,36 @@ def test_two_people_talk_both_ways_and_see_each_other_online(people, shoot):
     shoot(alice.page, "desktop-room")
     alice.assert_clean()
     bob.assert_clean()
+    # Nothing comes from a CDN: every request of both pages went to this server.
+    origin = live_server.url.replace("http", "ws", 1)
+    for url in alice.requests + bob.requests:
+        assert url.startswith((live_server.url, origin)), url
+
+
+def test_the_page_is_usable_with_a_keyboard_and_a_screen_reader(people):
+    alice = people("alice")
+    page = alice.page
+    page.get_by_label("Join or create a room").focus()
+    page.keyboard.type("kitchen")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    log = page.get_by_role("log", name="Messages")
+    expect(log).to_have_attribute("aria-live", "polite")
+    page.keyboard.type("first line")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("second line")
+    page.keyboard.press("Enter")
+    expect(alice.message("first line")).to_have_text("first line\nsecond line")
+    expect(page.get_by_role("link", name="kitchen")).to_have_attribute("aria-current", "page")
+    # Focus is visible: the focused control gets an outline or a ring.
+    page.get_by_role("button", name="Leave room").focus()
+    outline = page.get_by_role("button", name="Leave room").evaluate(
+        "el => getComputedStyle(el).outlineStyle"
+    )
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="kitchen")).to_have_count(0)
+    alice.assert_clean()
 
 
 def test_a_direct_message_reaches_only_its_recipient_with_an_unread_badge(people, shoot):
@@ -63,6 +93,10 @@ def test_a_direct_message_reaches_only_its_recipient_with_an_unread_badge(people
     expect(bob.message("the cake is a surprise")).to_be_visible()
     expect(link.locator(".badge")).to_have_count(0)
     expect(bob.page).to_have_title("alice · Deskchat")
+    bob.page.reload()  # the server remembers it was read
+    expect(bob.message("the cake is a surprise")).to_be_visible()
+    expect(link).to_be_visible()
+    expect(link.locator(".badge")).to_have_count(0)
     for person in (alice, bob, carol):
         person.assert_clean()
 

@@ -91,6 +91,17 @@ def test_the_room_browser_lists_rooms_with_online_counts_and_opens_them(people, 
     bob.assert_clean()
 
 
+def test_the_dark_theme_follows_the_system(people, shoot):
+    alice = people("alice", color_scheme="dark")
+    alice.join("night shift")
+    alice.say("all quiet here")
+    background = alice.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    red, green, blue = (int(part) for part in background[4:-1].split(","))
+    assert red + green + blue < 150, background
+    shoot(alice.page, "desktop-dark")
+    alice.assert_clean()
+
+
 def test_a_phone_sized_screen_shows_one_pane_at_a_time(people, shoot):
     alice = people("alice")
     alice.join("general")

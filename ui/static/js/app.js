@@ -147,7 +147,10 @@ const handlers = {
       if (conv.kind === "room" && conv.member && !seenRooms.has(conv.key)) conv.member = false;
     }
     if (connectedOnce) {
-      // Back after a drop: fetch everything sent meanwhile, then resend what was queued.
+      // Back after a drop: requests in flight died with the old socket. Fetch everything
+      // sent meanwhile, then resend what was queued.
+      for (const conv of convs.values()) conv.loading = conv.historyLoading = false;
+      if (pendingJoin !== null) connection.send({ type: "join", room: pendingJoin });
       connection.send({ type: "resume", since: maxSeenId });
       for (const conv of convs.values()) for (const msg of conv.outbox) if (msg.state === "pending") transmit(conv, msg);
     } else {
@@ -299,7 +302,14 @@ const handlers = {
       return;
     }
     if (frame.ref === "typing") return; // a typing hint that could not be delivered is no news
-    if (frame.ref === "history") for (const conv of convs.values()) conv.historyLoading = conv.loading = false;
+    if (frame.ref === "history") {
+      for (const conv of convs.values()) conv.historyLoading = conv.loading = false;
+      const conv = active();
+      if (conv && !conv.loaded) {
+        ui.historyStatus.textContent = text;
+        return;
+      }
+    }
     toast(text);
   },
   pong() {},
@@ -354,6 +364,10 @@ function receive(frame) {
     return;
   }
   const msg = toMessage(frame);
+  if (!mine && isNew && conv.key === activeKey && conv.dividerAfter === null && !isSeen(conv)) {
+    // The reader is away (scrolled up, another tab): mark where the news starts.
+    conv.dividerAfter = conv.lastReadId;
+  }
   conv.byId.set(msg.id, msg);
   const inOrder = conv.messages.length === 0 || conv.messages[conv.messages.length - 1].id < msg.id;
   conv.messages.push(msg);
@@ -407,7 +421,7 @@ function openConversation(key) {
   if (conv) params.set(conv.kind === "room" ? "room" : "dm", conv.name);
   const query = params.toString();
   history.replaceState(null, "", query ? `/?${query}` : "/");
-  if (conv) localStorage.setItem("deskchat.last", JSON.stringify({ kind: conv.kind, name: conv.name }));
+  if (conv) remember({ kind: conv.kind, name: conv.name });
   root.dataset.view = conv ? "conversation" : "list";
   ui.welcome.hidden = Boolean(conv);
   ui.scroller.hidden = !conv;
@@ -430,6 +444,15 @@ function openConversation(key) {
   }
   renderTyping();
   if (!narrow.matches) ui.input.focus();
+}
+
+/** The last open conversation, for the next visit (storage may be off: then just forget). */
+function remember(value) {
+  try {
+    localStorage.setItem("deskchat.last", JSON.stringify(value));
+  } catch {
+    // private mode or storage disabled
+  }
 }
 
 function showConversation(conv) {
@@ -755,6 +778,8 @@ ui.membersClose.addEventListener("click", () => {
   setMembers(false);
   ui.membersButton.focus();
 });
+
+$("backdrop").addEventListener("click", () => setMembers(false));
 
 ui.leave.addEventListener("click", () => {
   const conv = active();
