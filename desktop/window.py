@@ -212,7 +212,7 @@ class DesktopApp:
         if self.host is not None and self.host.owner() is not None:
             self.window.load_url(self.host.login_url())
         else:
-            self.window.evaluate_js("location.reload()")
+            self.window.run_js("location.reload()")  # not evaluate_js: the CSP forbids eval
 
     def show_sharing(self) -> None:
         import webview

@@ -34,6 +34,12 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         assert page["title"] == "Deskchat"
         screenshot(display, "window-first-run.png")
 
+        # The first screen also offers to join someone else's chat instead, and back.
+        app.eval("document.getElementById('join-link').click(); 'ok'")
+        app.wait_page(lambda p: "Join a chat on this network" in p["text"] and "Back" in p["text"])
+        app.eval("document.getElementById('back').click(); 'ok'")
+        app.wait_page(lambda p: "Create your account" in p["text"])
+
         # Typed into the window like a person (the username field has focus).
         app.eval("document.getElementById('username').focus(); 'ok'")
         type_into_window(display, "alice", "<Tab>", PASSWORD, "<Tab>", PASSWORD, "<Return>")
