@@ -48,6 +48,8 @@ def test_sign_up_and_log_in_pages_are_translated_before_logging_in(browser, live
         page.locator("form button[type=submit]").first.click()
         expect(page.locator(".errors")).to_be_visible()
         shoot(page, "login-error")
+        page.set_viewport_size(PHONE)
+        shoot(page, "phone-login")
     finally:
         context.close()
 

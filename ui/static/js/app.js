@@ -39,7 +39,7 @@ const pendingByClientId = new Map(); // client_id -> conversation key
 const userOnline = new Map(); // username -> bool
 let activeKey = null;
 let maxSeenId = 0; // the newest message id this page has seen: `resume` starts after it
-let connectedOnce = false;
+let connectedOnce = false; // set by the first `conversations`: later ones mean "reconnected"
 let limits = { max_body_chars: 4000 };
 let pendingJoin = null; // a room the user asked to join and wants to open
 let lastTypingSent = 0;
@@ -98,7 +98,7 @@ function randomId() {
 // --- connection -----------------------------------------------------------------------------
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.wsPath}`;
-const connection = new Connection(wsUrl, { onFrame, onState: showConnectionState, onOpen });
+const connection = new Connection(wsUrl, { onFrame, onState: showConnectionState });
 
 function showConnectionState(state) {
   root.dataset.state = state;
@@ -114,10 +114,6 @@ function showConnectionState(state) {
     const next = encodeURIComponent(location.pathname + location.search);
     location.assign(`${root.dataset.loginUrl}?next=${next}`);
   }
-}
-
-function onOpen(reconnected) {
-  connectedOnce = connectedOnce || reconnected;
 }
 
 const handlers = {
@@ -292,6 +288,8 @@ const handlers = {
         msg.state = "failed";
         msg.error = text;
         if (conv.key === activeKey) view.update(msg);
+        // Over the rate limit the server says when to come back: do it for the user.
+        if (frame.code === "rate_limited" && frame.retry_after) setTimeout(() => retry(msg), frame.retry_after * 1000);
         return;
       }
     }
@@ -578,7 +576,7 @@ function transmit(conv, msg) {
 
 function retry(msg) {
   for (const conv of convs.values()) {
-    if (!conv.outbox.includes(msg)) continue;
+    if (!conv.outbox.includes(msg) || msg.state !== "failed") continue;
     msg.state = "pending";
     msg.error = "";
     pendingByClientId.set(msg.client_id, conv.key);

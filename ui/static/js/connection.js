@@ -13,7 +13,7 @@ const MAX_DELAY_MS = 10000;
 export class Connection {
   /**
    * @param {string} url  ws:// or wss:// address of /ws/
-   * @param {{onFrame: Function, onState: Function, onOpen: Function}} handlers
+   * @param {{onFrame: Function, onState: Function}} handlers
    *   onState receives "connecting", "connected", "reconnecting", "signed-out" or "refused".
    */
   constructor(url, handlers) {
@@ -44,11 +44,9 @@ export class Connection {
     socket.addEventListener("open", () => {
       if (socket !== this.socket) return;
       this.attempt = 0;
-      const reconnected = this.everOpened;
       this.everOpened = true;
       this.handlers.onState("connected");
       this.schedulePing();
-      this.handlers.onOpen(reconnected);
     });
     socket.addEventListener("message", (event) => {
       if (socket !== this.socket) return;
