@@ -84,6 +84,18 @@ class Message(models.Model):
             # Keyset paging (`id < before ORDER BY id DESC`) for rooms and DMs.
             models.Index(fields=["room", "id"], name="message_room_id"),
             models.Index(fields=["dm_key", "id"], name="message_dm_id"),
+            # The sidebar's DM partners and DM unread counts read only DM rows through these
+            # (partial: room messages, nearly all rows, are not in them). docs/benchmarks.md S5.
+            models.Index(
+                fields=["sender", "recipient", "id"],
+                condition=Q(recipient__isnull=False),
+                name="message_dm_sent",
+            ),
+            models.Index(
+                fields=["recipient", "sender", "id"],
+                condition=Q(recipient__isnull=False),
+                name="message_dm_received",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
