@@ -97,6 +97,16 @@ def test_a_direct_message_reaches_only_its_recipient_with_an_unread_badge(people
     expect(bob.message("the cake is a surprise")).to_be_visible()
     expect(link).to_be_visible()
     expect(link.locator(".badge")).to_have_count(0)
+    expect(link).to_have_attribute("aria-label", "alice, online")
+
+    # The tutorial's "/pm user text" typed in a room is a direct message too.
+    carol.page.fill("#composer-input", "/pm bob the cake is chocolate")
+    carol.page.press("#composer-input", "Enter")
+    expect(carol.page.locator("#conv-title")).to_have_text("bob")
+    expect(carol.message("the cake is chocolate")).to_be_visible()
+    expect(bob.conversation_link("carol").locator(".badge")).to_have_text("1")
+    expect(alice.page.get_by_text("the cake is chocolate")).to_have_count(0)
+    expect(alice.page.locator("#dm-list .conv-link")).to_have_count(1)
     for person in (alice, bob, carol):
         person.assert_clean()
 

@@ -619,11 +619,12 @@ function sortedDms() {
 function convLink(conv) {
   const params = new URLSearchParams({ [conv.kind === "room" ? "room" : "dm"]: conv.name });
   const isActive = conv.key === activeKey;
-  const label = conv.unread > 0
+  let label = conv.unread > 0
     ? (conv.kind === "room"
       ? tn("{room}, {n} unread", "{room}, {n} unread", conv.unread, { room: conv.name })
       : tn("{user}, {n} unread", "{user}, {n} unread", conv.unread, { user: conv.name }))
     : null;
+  if (conv.kind === "dm") label = `${label || conv.name}, ${userOnline.get(conv.name) ? t("online") : t("offline")}`;
   const lead = conv.kind === "room"
     ? icon("hash", "conv-icon")
     : h("span", { class: "avatar-wrap" }, avatar(conv.name, "avatar-sm"),
