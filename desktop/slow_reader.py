@@ -97,3 +97,6 @@ def install(server: Any, max_pending_bytes: int) -> None:
     """
     GuardedWebSocketProtocol.max_pending_bytes = max_pending_bytes
     server.ws_factory.protocol = GuardedWebSocketProtocol
+    # A refused frame (too big, malformed) gets a close frame with its code (1009, 1002...)
+    # before the drop, so the client can say why; autobahn's default is a bare TCP reset.
+    server.ws_factory.setProtocolOptions(failByDrop=False)
