@@ -1,5 +1,5 @@
 // Building DOM safely. User text (names, rooms, messages) only ever becomes a text node:
-// nothing in this app assigns innerHTML. Links are made from parsed URLs, http(s) only.
+// nothing in this app turns a string into HTML. Links are made from parsed URLs, http(s) only.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 let iconSprite = "";
