@@ -25,9 +25,20 @@ def per_message_commit() -> None:
     writer.MAX_BATCH = 1
 
 
+def queued_delivery() -> None:
+    """Every fan-out event through the channel queue (no inline hand-over to idle consumers)."""
+    from chatserver.chat import consumers
+
+    async def decline(self, event: dict) -> bool:
+        return False
+
+    consumers.ChatConsumer._deliver_inline = decline
+
+
 VARIANTS: dict[str, Callable[[], None]] = {
     "channels-dispatch": channels_dispatch,
     "per-message-commit": per_message_commit,
+    "queued-delivery": queued_delivery,
 }
 
 

@@ -58,9 +58,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = None if kind.startswith("_") else getattr(self, kind.replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"No handler for message type {kind}")
-        await handler(message)
+        self._dispatching = True
+        try:
+            await handler(message)
+        finally:
+            self._dispatching = False
+
+    async def _deliver_inline(self, event: dict[str, Any]) -> bool:
+        """Relay a frame straight from the sender's ``group_send`` when idle (chat/layers.py).
+
+        Skipping the channel queue and its wake-up per recipient is what lets one process
+        fan a message out to a full office (docs/benchmarks.md has the figure). Busy with a
+        frame or another event: decline, and the event is queued as usual, keeping order.
+        """
+        if self._dispatching or event["type"] != "chat.frame":
+            return False
+        await self.chat_frame(event)
+        return True
 
     # --- lifecycle ------------------------------------------------------------------------
+
+    _dispatching = False
 
     async def connect(self) -> None:
         self.registered = False
@@ -88,6 +106,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         self.registered = True
+        if hasattr(self.channel_layer, "attach"):  # the in-memory layer (chat/layers.py)
+            self.channel_layer.attach(self.channel_name, self._deliver_inline)
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         for room_id, name in await database_sync_to_async(selectors.membership_rooms)(
@@ -111,6 +131,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await presence.announce(self.channel_layer, change)
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self.channel_layer, "detach"):
+            self.channel_layer.detach(self.channel_name)
         if not self.registered:
             return
         self.registered = False

@@ -6,6 +6,12 @@ entries on *each* ``receive`` and ``group_send``, and fans out through one task 
 message. This subclass expires at most once a second (entries live 60 s, so nothing stays
 noticeably longer), copies an event once per ``group_send``, and puts it straight into each
 recipient's queue. A full queue still refuses the event, as in Channels, but says so in the log.
+
+A consumer in this process may also *attach* a handler to its channel: ``group_send`` then
+calls it directly instead of queueing, which saves the queue, a task and a wake-up per
+recipient. The handler declines (returns False) whenever the consumer is busy, and nothing is
+handed over while events wait in the channel's queue, so each consumer still sees its events
+one at a time and in order, as if they had been queued.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import copy
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
@@ -22,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 CLEAN_INTERVAL_SECONDS = 1.0
 
+InlineHandler = Callable[[dict[str, Any]], Awaitable[bool]]
+
 
 class InMemoryChannelLayer(StockInMemoryChannelLayer):
     """Same API and semantics as Channels' in-memory layer, with O(1) work per delivery."""
@@ -29,6 +38,14 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cleaned_at = 0.0
+        self._inline: dict[str, InlineHandler] = {}
+
+    def attach(self, channel: str, handler: InlineHandler) -> None:
+        """Hand ``channel``'s group events to ``handler`` (True: handled, False: queue it)."""
+        self._inline[channel] = handler
+
+    def detach(self, channel: str) -> None:
+        self._inline.pop(channel, None)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -50,6 +67,14 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
         expires = time.time() + self.expiry
         for channel in list(members):
             queue = self.channels.get(channel)
+            handler = self._inline.get(channel)
+            if handler is not None and (queue is None or queue.empty()):
+                try:
+                    if await handler(dict(event)):
+                        continue
+                except Exception:  # one recipient's failure must not stop the fan-out
+                    logger.exception("delivering an event to %s failed", channel)
+                    continue
             if queue is None:
                 queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
             try:
