@@ -26,3 +26,23 @@ def live_server(tmp_path) -> LiveServer:
 def _live_server_helper():
     """Disable pytest-django's hook for its own ``live_server``: ours is the real process."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_layer():
+    """With ``DESKCHAT_CHANNEL_LAYER=redis://`` (tests/scale reruns tests/chat that way): a
+    new layer and an empty Redis per test. pytest-asyncio gives each test its own event loop
+    and channels_redis binds its locks to the loop that first used them."""
+    yield
+    from django.conf import settings
+
+    layer = settings.CHANNEL_LAYERS["default"]
+    if not layer["BACKEND"].startswith("channels_redis"):
+        return
+    import redis
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    client = redis.Redis.from_url(layer["CONFIG"]["hosts"][0]["address"])
+    client.flushdb()
+    client.close()

@@ -28,7 +28,7 @@ from chatserver.chat.protocol import (
     parse,
     parse_pm,
 )
-from chatserver.chat.ratelimit import RateLimiter
+from chatserver.chat.ratelimit import build_rate_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ RESUME_BATCH = 500
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 LIMITS = settings.DESKCHAT
-rate_limiter = RateLimiter(LIMITS["RATE_PER_SECOND"], LIMITS["RATE_BURST"])
+# In Redis when the channel layer is Redis: one budget per user across all workers.
+rate_limiter = build_rate_limiter(LIMITS, settings.CHANNEL_LAYERS)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -260,7 +261,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 raise ProtocolError("missing_field", "Usage: /pm USER TEXT", command.ref)
             if not body:
                 raise ProtocolError("empty_body", "The message is empty.", command.ref)
-        wait = rate_limiter.retry_after(self.user_id)
+        wait = await rate_limiter.acquire(self.user_id)
         if wait > 0:
             raise ProtocolError(
                 "rate_limited", f"Too many messages; try again in {wait:.1f} s.", command.ref,
