@@ -1,0 +1,38 @@
+"""The protocol suite (tests/chat) again, on Redis + PostgreSQL instead of memory + SQLite.
+
+Run as a nested pytest so that ``make test`` stays the one command CI runs: settings are
+read once per process, so the engines must be chosen in a fresh one. Tests that start their
+own server process (marker ``process``) are left out: they pick their engines themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.server import ROOT
+
+pytestmark = [pytest.mark.scale, pytest.mark.process]
+
+
+def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, postgres_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCHAT_")}
+    env.update(
+        DESKCHAT_CHANNEL_LAYER=redis_url,
+        DESKCHAT_DATABASE_URL=postgres_url,
+        # Worker threads must not keep connections open, or the test database cannot be
+        # dropped at the end.
+        DESKCHAT_DATABASE_CONN_MAX_AGE="0",
+        DESKCHAT_DATA_DIR=str(tmp_path),
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/chat", "-q", "-p", "no:cacheprovider",
+         "-m", "not process"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+    )
+    tail = "\n".join((run.stdout + run.stderr).splitlines()[-60:])
+    assert run.returncode == 0, f"tests/chat failed on Redis + PostgreSQL:\n{tail}"
+    assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1], tail
