@@ -157,6 +157,7 @@ const handlers = {
     }
     const current = active();
     if (current && !current.loaded && !current.loading) load(current);
+    if (current) markReadIfSeen(current);
     renderSidebar();
     renderHeader();
   },
