@@ -97,7 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             started = time.perf_counter()
             print(f"running {name}...", file=sys.stderr, flush=True)
-            result = SCENARIOS[name](bench)
+            try:
+                result = SCENARIOS[name](bench)
+            except Exception as error:  # one broken scenario must not hide the others' figures
+                result = {"title": f"{name}: failed", "error": f"{type(error).__name__}: {error}"}
             report.add_ratios(result)
             result["targets"] = report.targets(name, result)
             result["wall_s"] = round(time.perf_counter() - started, 1)

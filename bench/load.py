@@ -103,16 +103,22 @@ class Client:
 
 async def open_clients(
     url: str, headers: list[dict[str, str]], tally: Tally, concurrency: int = 25
-) -> tuple[list[Client], list[float]]:
-    """Open one client per header set, ``concurrency`` handshakes at a time."""
+) -> tuple[list[Client], list[float], list[str]]:
+    """Open one client per header set, ``concurrency`` handshakes at a time.
+
+    Returns the clients that got in, their connect times, and why the others did not: a
+    refused or timed-out handshake is a figure to report, not a reason to stop the run.
+    """
     gate = asyncio.Semaphore(concurrency)
 
     async def one(h: dict[str, str]) -> tuple[Client, float]:
         async with gate:
             return await Client.open(url, h, tally)
 
-    opened = await asyncio.gather(*(one(h) for h in headers))
-    return [c for c, _ in opened], [t for _, t in opened]
+    opened = await asyncio.gather(*(one(h) for h in headers), return_exceptions=True)
+    good = [o for o in opened if not isinstance(o, BaseException)]
+    failed = [f"{type(o).__name__}: {o}" for o in opened if isinstance(o, BaseException)]
+    return [c for c, _ in good], [t for _, t in good], failed
 
 
 async def wait_quiet(tally: Tally, quiet: float = 0.5, limit: float = 120) -> None:
@@ -190,9 +196,11 @@ def delivery_figures(clients: list[Client], tally: Tally, expected_each: int) ->
     }
 
 
-def connect_figures(times: list[float]) -> dict[str, Any]:
+def connect_figures(times: list[float], failed: list[str]) -> dict[str, Any]:
     return {
         "clients": len(times),
+        "connect_failures": len(failed),
+        "connect_failure_sample": failed[:3],
         "connect_p50_ms": ms(percentile(times, 50)),
         "connect_p99_ms": ms(percentile(times, 99)),
         "connect_max_ms": ms(max(times, default=0.0)),

@@ -7,6 +7,7 @@ from typing import Any
 # Shown in the table in this order (the JSON has every figure).
 ROWS = [
     "clients",
+    "connect_failures",
     "connect_p50_ms",
     "connect_p99_ms",
     "messages_sent",
@@ -64,7 +65,11 @@ def check(name: str, ok: bool, value: Any, target: str) -> dict[str, Any]:
 def targets(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets that apply to one scenario's result."""
     ours, ratio = result.get("deskchat", {}), result.get("ratio", {})
+    if "error" in result or not ours:
+        return [check("ran", False, result.get("error", "no figures"), "completes")]
     found = []
+    if ours.get("connect_failures"):
+        found.append(check("every client connects", False, ours["connect_failures"], "0"))
     if "lost" in ours:
         found.append(check("no loss", ours["lost"] == 0, ours["lost"], "0"))
         found.append(check("no duplicates", ours["duplicates"] == 0, ours["duplicates"], "0"))

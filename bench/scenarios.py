@@ -107,7 +107,7 @@ async def room_load(
 ) -> dict[str, Any]:
     """Connect everyone, join the room, let presence settle, run ``plan``, count deliveries."""
     tally = Tally()
-    clients, connect_times = await open_clients(server.ws_url, headers, tally)
+    clients, connect_times, failed = await open_clients(server.ws_url, headers, tally)
     for client in clients:
         await client.send({"type": "join", "room": ROOM})
     for client in clients:
@@ -117,7 +117,7 @@ async def room_load(
         await plan(clients, tally)
         await wait_deliveries(clients, expected_each)
     figures = {
-        **connect_figures(connect_times),
+        **connect_figures(connect_times, failed),
         **delivery_figures(clients, tally, expected_each),
         **monitor.figures(),
     }
@@ -212,14 +212,14 @@ async def idle_load(
 ) -> dict[str, Any]:
     base_rss = servers.Monitor(server.pid).rss()
     tally = Tally()
-    clients, connect_times = await open_clients(server.ws_url, headers, tally)
+    clients, connect_times, failed = await open_clients(server.ws_url, headers, tally)
     connected_in = time.perf_counter()
     await wait_quiet(tally, quiet=1.0, limit=600)
     settle = time.perf_counter() - connected_in
     with servers.Monitor(server.pid) as monitor:
         await asyncio.sleep(seconds)
     figures = {
-        **connect_figures(connect_times),
+        **connect_figures(connect_times, failed),
         **monitor.figures(),
         "server_rss_before_clients_mb": round(base_rss / 2**20, 1),
         "settle_after_connect_s": round(settle, 2),
