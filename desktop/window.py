@@ -167,6 +167,7 @@ class DesktopApp:
         """Create the window and run the GUI loop on this (the main) thread until it closes."""
         import webview
 
+        _name_the_application()
         first = self.first_page()
         self.window = webview.create_window(
             TITLE, js_api=self.api, width=SIZE[0], height=SIZE[1], min_size=MIN_SIZE,
@@ -314,6 +315,15 @@ class DesktopApp:
             fh.write(json.dumps(page) + "\n")
 
 
+def _name_the_application() -> None:
+    """Qt names the X11 window class after ``argv[0]`` ("__main__.py" under ``-m``); desktop
+    files match on it (StartupWMClass=deskchat)."""
+    import sys
+
+    if sys.platform.startswith("linux"):
+        sys.argv[0] = "deskchat"
+
+
 def show_error(message: str, *, log_file: str = "") -> None:
     """A small window with the start-up error in plain words and a Close button."""
     import webview
@@ -324,6 +334,7 @@ def show_error(message: str, *, log_file: str = "") -> None:
         width=560, height=520, background_color="#f3f4f6",
     )
     close_on_signals(api.close)
+    _name_the_application()
     webview.start(gui=os.environ.get("PYWEBVIEW_GUI") or None, icon=icon_path())
 
 
