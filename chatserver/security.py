@@ -1,5 +1,6 @@
-"""Response headers Django does not set by itself."""
+"""Response headers Django does not set by itself, and the TLS files check before a start."""
 
+import os
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -29,3 +30,21 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+def certificate_problem(cert: str, key: str) -> str | None:
+    """Why ``cert``/``key`` cannot serve TLS, in one line; None when they load together.
+
+    Checked before the server starts: Twisted would otherwise fail inside the reactor thread
+    with a traceback and the launcher could only guess at the cause.
+    """
+    import ssl
+
+    for label, path in (("certificate", cert), ("key", key)):
+        if not os.path.isfile(path):
+            return f"the TLS {label} file {path} does not exist"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return f"the TLS certificate {cert} and key {key} do not load together: {exc}"
+    return None

@@ -117,6 +117,8 @@ def backup(data_dir: Path | None, target: Path) -> int:
     partial.unlink(missing_ok=True)
     try:
         copy_database(source, partial)
+        # Every message and password hash is in there: readable by its owner only.
+        os.chmod(partial, 0o600)
         count = check_database(partial)
         _fsync(partial)
         os.replace(partial, target)

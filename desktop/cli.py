@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--port must be between 0 and 65535")
     if bool(args.cert) != bool(args.key):
         parser.error("--cert and --key go together")
+    if args.cert:
+        from chatserver.security import certificate_problem
+
+        problem = certificate_problem(args.cert, args.key)
+        if problem:
+            parser.error(problem)
     if args.join and args.lan:
         parser.error("--join opens someone else's chat; --lan shares yours: choose one")
     args.port_given = args.port

@@ -78,6 +78,9 @@ class Host:
         from desktop import bootstrap
 
         bootstrap.configure_environment(data_dir=self.options.data_dir, debug=self.options.debug)
+        if self.options.cert:
+            # Every listener serves TLS then, so the cookies can be marked Secure.
+            os.environ.setdefault("DESKCHAT_SECURE_COOKIES", "1")
         from chatserver.config import resolve_data_dir
 
         self.data_dir = resolve_data_dir()

@@ -53,6 +53,7 @@ async def test_backup_while_writing_then_restore_round_trip(tmp_path):
         assert result.returncode == 0, result.stderr
         assert "messages backed up" in result.stdout
 
+        assert copy.stat().st_mode & 0o077 == 0  # private to its owner
         with sqlite3.connect(copy) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         saved = bodies(copy)
