@@ -4,8 +4,14 @@
 # PostgreSQL refuses to run as root, so as root it runs as the `postgres` user (Debian package).
 # Logs go to stderr so that stdout carries only the exports.
 set -euo pipefail
-redis_port="${DESKCHAT_CI_REDIS_PORT:-6390}"
-pg_port="${DESKCHAT_CI_PG_PORT:-5440}"
+# The first port from the given one that nobody listens on (another run may hold it).
+free_port() {
+  local port="$1"
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+redis_port="$(free_port "${DESKCHAT_CI_REDIS_PORT:-6390}")"
+pg_port="$(free_port "${DESKCHAT_CI_PG_PORT:-5440}")"
 state="$(mktemp -d /tmp/deskchat-services.XXXXXX)"
 chmod 755 "$state"
 
