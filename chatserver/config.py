@@ -77,12 +77,19 @@ def default_data_dir() -> Path:
 
 
 def resolve_data_dir() -> Path:
-    """``DESKCHAT_DATA_DIR`` if set, else the per-user folder; created if missing."""
+    """``DESKCHAT_DATA_DIR`` if set, else the per-user folder; created if missing.
+
+    A folder Deskchat creates is private to the user (0700): it holds the database, the
+    secret key and the logs, which other accounts on a shared computer must not read.
+    """
     raw = os.environ.get("DESKCHAT_DATA_DIR")
     path = Path(raw).expanduser() if raw else default_data_dir()
     path = path.resolve()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.mkdir(parents=True, mode=0o700)
+    except FileExistsError:
+        pass  # created meanwhile by a second launch
     except OSError as exc:
         raise ConfigError(f"cannot create the data folder {path}: {exc.strerror}") from None
     return path

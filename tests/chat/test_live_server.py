@@ -160,3 +160,16 @@ def test_port_already_taken_is_one_plain_line(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_new_data_folder_is_private_to_the_user(tmp_path):
+    data = tmp_path / "fresh" / "data"
+    subprocess.run(
+        [sys.executable, "-m", "desktop", "manage", "migrate", "--data-dir", str(data)],
+        cwd=ROOT,
+        env=server_env(),
+        check=True,
+        capture_output=True,
+    )
+    assert data.stat().st_mode & 0o077 == 0
+    assert (data / "deskchat.sqlite3").exists()
