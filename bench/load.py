@@ -24,6 +24,7 @@ class Tally:
 
     sent_at: dict[str, float] = field(default_factory=dict)
     acked_at: dict[str, float] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # client_id -> error code
     last_activity: float = 0.0
     first_send: float = 0.0
 
@@ -68,6 +69,10 @@ class Client:
                     self.deliveries.append((frame["client_id"], now))
                 elif kind == "ack":
                     self.tally.acked_at.setdefault(frame["client_id"], now)
+                elif kind == "error" and frame.get("ref") in self.tally.sent_at:
+                    # A refused send (e.g. rate_limited) was answered, not lost: counted apart.
+                    self.tally.refused[frame["ref"]] = frame.get("code", "")
+                    self.frames.put_nowait(frame)
                 else:
                     frame["_at"] = now
                     self.frames.put_nowait(frame)
@@ -175,12 +180,14 @@ def delivery_figures(clients: list[Client], tally: Tally, expected_each: int) ->
             if cid in tally.sent_at:
                 latencies.append(at - tally.sent_at[cid])
                 last = max(last, at)
-    expected = expected_each * len(clients)
+    expected = (expected_each - len(tally.refused)) * len(clients)
     span = last - tally.first_send
     acks = [tally.acked_at[c] - tally.sent_at[c] for c in tally.sent_at if c in tally.acked_at]
     return {
         "messages_sent": len(tally.sent_at),
         "acks": len(acks),
+        "refused": len(tally.refused),
+        "refused_codes": dict(Counter(tally.refused.values())),
         "deliveries_expected": expected,
         "deliveries_received": received,
         "lost": expected - unique,

@@ -12,6 +12,7 @@ ROWS = [
     "connect_p99_ms",
     "messages_sent",
     "acks",
+    "refused",
     "deliveries_expected",
     "deliveries_received",
     "lost",

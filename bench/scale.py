@@ -38,24 +38,39 @@ def seed(data_dir: Path, env: dict[str, str], users: int) -> list[dict[str, Any]
     """Users with sessions in one room, through the app's own entry, on the chosen database."""
     data_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "manage", "shell", "--data-dir", str(data_dir),
-         "-c", "from bench.seed import run; run()"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env=servers.base_env(
-            {**env, "BENCH_SEED": json.dumps({"users": users, "rooms": [ROOM]})}
-        ),
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "manage",
+            "shell",
+            "--data-dir",
+            str(data_dir),
+            "-c",
+            "from bench.seed import run; run()",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=servers.base_env({**env, "BENCH_SEED": json.dumps({"users": users, "rooms": [ROOM]})}),
     )
     for line in result.stdout.splitlines():
         if line.startswith(SEED_MARKER):
-            return json.loads(line[len(SEED_MARKER):])["users"]
+            return json.loads(line[len(SEED_MARKER) :])["users"]
     raise RuntimeError(f"seeding failed: {result.stderr[-2000:]}")
 
 
 def start(argv: list[str], env: dict[str, str], count: int) -> tuple[subprocess.Popen, list[str]]:
     """Start a server command and read the ``count`` URLs it prints."""
     process = subprocess.Popen(
-        argv, cwd=ROOT, env=servers.base_env(env), stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        argv,
+        cwd=ROOT,
+        env=servers.base_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
@@ -72,7 +87,11 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-async def fan_out(urls: list[str], users: list[dict], senders: int, messages: int) -> dict:
+async def fan_out(
+    urls: list[str], users: list[dict], senders: int, messages: int, rate: float = 0.0
+) -> dict:
+    """Connect, join, send ``messages`` from ``senders`` clients (at ``rate`` per second in
+    total, or as fast as they can with 0), and count what everyone received."""
     tally = Tally()
     clients: list[Client] = []
     for index, url in enumerate(urls):
@@ -91,9 +110,15 @@ async def fan_out(urls: list[str], users: list[dict], senders: int, messages: in
     await wait_quiet(tally)
     each = messages // senders
 
+    gap = senders / rate if rate > 0 else 0.0
+
     async def send_all(client: Client, n: int) -> None:
+        if gap:
+            await asyncio.sleep(gap * n / senders)  # spread the senders over one gap
         for i in range(each):
             await client.say(ROOM, f"{n}-{i}", f"scale benchmark message {i} from sender {n}")
+            if gap:
+                await asyncio.sleep(gap)
 
     await asyncio.gather(*(send_all(clients[n], n) for n in range(senders)))
     await wait_deliveries(clients, each * senders, stall=20)
@@ -133,20 +158,39 @@ def run_config(label: str, workers: int, engines: dict[str, str] | None, args) -
     try:
         users = seed(workdir, env, args.clients)
         if engines is None:
-            argv = [sys.executable, "-m", "desktop", "--headless", "--port", "0",
-                    "--data-dir", str(workdir)]
+            argv = [
+                sys.executable,
+                "-m",
+                "desktop",
+                "--headless",
+                "--port",
+                "0",
+                "--data-dir",
+                str(workdir),
+            ]
         else:
-            argv = [sys.executable, "-m", "desktop", "serve", "--workers", str(workers),
-                    "--port", "0", "--data-dir", str(workdir)]
+            argv = [
+                sys.executable,
+                "-m",
+                "desktop",
+                "serve",
+                "--workers",
+                str(workers),
+                "--port",
+                "0",
+                "--data-dir",
+                str(workdir),
+            ]
         process, urls = start(argv, env, workers)
         try:
-            figures = asyncio.run(fan_out(urls, users, args.senders, args.messages))
+            burst = asyncio.run(fan_out(urls, users, args.senders, args.messages))
+            paced = asyncio.run(fan_out(urls, users, args.senders, args.paced_messages, args.rate))
         finally:
             stop(process)
     finally:
         if db_url:
             drop_database(engines["postgres"], db_url)
-    return {"config": label, "workers": workers, **figures}
+    return {"config": label, "workers": workers, "burst": burst, "paced": paced}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=60)
     parser.add_argument("--senders", type=int, default=6)
     parser.add_argument("--messages", type=int, default=300, help="in total, over all senders")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="messages per second (all senders) in the paced phase",
+    )
+    parser.add_argument("--paced-messages", type=int, default=200)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--redis", default=os.environ.get("DESKCHAT_TEST_REDIS_URL", ""))
     parser.add_argument("--postgres", default=os.environ.get("DESKCHAT_TEST_POSTGRES_URL", ""))
@@ -165,13 +216,23 @@ def main(argv: list[str] | None = None) -> int:
     engines = {"redis": args.redis, "postgres": args.postgres}
     for n in [int(x) for x in args.workers.split(",")]:
         results.append(run_config(f"PostgreSQL + Redis, {n} worker(s)", n, engines, args))
-    print(f"{args.clients} clients in one room, {args.senders} senders, {args.messages} messages"
-          f" ({args.messages * args.clients} deliveries); {os.cpu_count()} cores,"
-          f" load {os.getloadavg()[0]:.1f}, {platform.python_version()}")
-    print(f"{'configuration':40} {'deliv/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'lost':>5}")
+    print(
+        f"{args.clients} clients in one room, {args.senders} senders. Burst: {args.messages}"
+        f" messages at once. Paced: {args.paced_messages} at {args.rate:g}/s."
+        f" {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f},"
+        f" Python {platform.python_version()}"
+    )
+    print(
+        f"{'configuration':38} {'burst deliv/s':>13} {'burst p99':>10}"
+        f" {'paced p50':>10} {'paced p99':>10} {'lost':>5}"
+    )
     for r in results:
-        print(f"{r['config']:40} {r['deliveries_per_s']:>8} {r['latency_p50_ms']:>8}"
-              f" {r['latency_p99_ms']:>8} {r['lost']:>5}")
+        b, p = r["burst"], r["paced"]
+        print(
+            f"{r['config']:38} {b['deliveries_per_s']:>13} {b['latency_p99_ms']:>8}ms"
+            f" {p['latency_p50_ms']:>8}ms {p['latency_p99_ms']:>8}ms"
+            f" {b['lost'] + p['lost']:>5}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
