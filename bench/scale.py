@@ -111,12 +111,14 @@ async def fan_out(
     each = messages // senders
 
     gap = senders / rate if rate > 0 else 0.0
+    phase = uuid.uuid4().hex[:6]
 
     async def send_all(client: Client, n: int) -> None:
         if gap:
             await asyncio.sleep(gap * n / senders)  # spread the senders over one gap
         for i in range(each):
-            await client.say(ROOM, f"{n}-{i}", f"scale benchmark message {i} from sender {n}")
+            # Fresh client ids per phase: a repeated one is an idempotent retry, not fanned out.
+            await client.say(ROOM, f"{phase}-{n}-{i}", f"scale benchmark message {i} from {n}")
             if gap:
                 await asyncio.sleep(gap)
 
