@@ -29,6 +29,7 @@ ROWS = [
     "server_peak_rss_mb",
     "rss_per_client_kb",
     "server_cpu_pct",
+    "server_cpu_us_per_delivery",
     "settle_after_connect_s",
     "closed_by_server",
     "connect_ms",
