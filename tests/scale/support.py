@@ -154,7 +154,9 @@ class Socket:
         from websockets.asyncio.client import connect
 
         ws_url = base_url.replace("http", "ws", 1) + "ws/"
-        ws = await connect(ws_url, additional_headers=client.ws_headers(), open_timeout=15)
+        ws = await connect(
+            ws_url, additional_headers=client.ws_headers(), open_timeout=15, max_size=None
+        )
         sock = cls(ws, name)
         sock._reader = asyncio.create_task(sock._read())
         await sock.expect("hello")
