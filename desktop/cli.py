@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deskchat: an office chat in a window, shareable on the local network.",
         epilog=(
             "Admin commands: 'deskchat manage <django command>', 'deskchat backup FILE', "
-            "'deskchat restore FILE'."
+            "'deskchat restore FILE'. Server install (docs/deploy.md): 'deskchat serve "
+            "--workers N', 'deskchat migrate-to-postgres --to postgres://...'."
         ),
     )
     parser.add_argument("--version", action="version", version=f"Deskchat {__version__}")
