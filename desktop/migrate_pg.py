@@ -21,8 +21,13 @@ from chatserver.config import ConfigError, redacted
 SOURCE = "sqlite_source"
 # Recreated by ``migrate`` on the new side (natural keys map them), or only meaningful to the
 # process that wrote them.
-EXCLUDE = ["contenttypes", "auth.permission", "chat.connection", "chat.connectionroom",
-           "chat.worker"]
+EXCLUDE = [
+    "contenttypes",
+    "auth.permission",
+    "chat.connection",
+    "chat.connectionroom",
+    "chat.worker",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,11 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deskchat migrate-to-postgres",
         description="Copy this install's SQLite database into an empty PostgreSQL database.",
     )
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="the install's data folder (holds deskchat.sqlite3)")
-    parser.add_argument("--to", default=None, metavar="URL",
-                        help="postgres://user:password@host:port/dbname "
-                        "(default: DESKCHAT_DATABASE_URL)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the install's data folder (holds deskchat.sqlite3)",
+    )
+    parser.add_argument(
+        "--to",
+        default=None,
+        metavar="URL",
+        help="postgres://user:password@host:port/dbname (default: DESKCHAT_DATABASE_URL)",
+    )
     return parser
 
 
@@ -56,8 +68,9 @@ def migrate(*, data_dir: Path | None, url: str | None) -> dict[str, int]:
 
     url = url or os.environ.get("DESKCHAT_DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        raise ConfigError("give the PostgreSQL database with --to postgres://... "
-                          "(or DESKCHAT_DATABASE_URL)")
+        raise ConfigError(
+            "give the PostgreSQL database with --to postgres://... (or DESKCHAT_DATABASE_URL)"
+        )
     os.environ["DESKCHAT_DATABASE_URL"] = url
     bootstrap.configure_environment(data_dir=data_dir)
     from chatserver.config import resolve_data_dir, sqlite_database
@@ -105,8 +118,13 @@ def _copy(source: dict, url: str) -> dict[str, int]:
     with tempfile.TemporaryDirectory(prefix="deskchat-migrate-") as tmp:
         dump = Path(tmp) / "data.json"
         call_command(
-            "dumpdata", database=SOURCE, natural_foreign=True, natural_primary=True,
-            exclude=EXCLUDE, output=str(dump), verbosity=0,
+            "dumpdata",
+            database=SOURCE,
+            natural_foreign=True,
+            natural_primary=True,
+            exclude=EXCLUDE,
+            output=str(dump),
+            verbosity=0,
         )
         # loaddata also moves each table's id sequence past the copied ids.
         call_command("loaddata", str(dump), database="default", verbosity=0)

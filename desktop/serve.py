@@ -48,15 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--workers", type=int, default=1,
+        "--workers",
+        type=int,
+        default=1,
         help="number of server processes (more than 1 needs DESKCHAT_CHANNEL_LAYER=redis://...)",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1",
+        "--host",
+        default="127.0.0.1",
         help="address the workers listen on (default 127.0.0.1: nginx on this machine in front)",
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT,
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
         help=f"port of the first worker; worker i listens on PORT+i "
         f"(default {DEFAULT_PORT}; 0 = a free port each)",
     )
@@ -183,8 +188,17 @@ def run_supervisor(args: argparse.Namespace) -> int:
 def worker_command(*, host: str, port: int, data_dir: Path) -> list[str]:
     """The command line of one worker, from source or from a frozen build."""
     entry = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "desktop"]
-    return [*entry, "serve", "--worker", "--host", host, "--port", str(port),
-            "--data-dir", str(data_dir)]
+    return [
+        *entry,
+        "serve",
+        "--worker",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
 
 
 @dataclass
@@ -279,12 +293,16 @@ class Supervisor:
             slot.backoff = min(slot.backoff * 2, MAX_BACKOFF_SECONDS) if quick else 1.0
             logger.warning(
                 "worker %s (port %s) exited with code %s; restarting in %.0f s",
-                slot.index, slot.port, code, slot.backoff,
+                slot.index,
+                slot.port,
+                code,
+                slot.backoff,
             )
             print(
                 f"deskchat: worker {slot.index} (port {slot.port}) exited with code {code}; "
                 f"restarting in {slot.backoff:.0f} s",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
             slot.restart_at = now + slot.backoff
 
@@ -299,8 +317,7 @@ class Supervisor:
                 slot.process.wait()
             return
         slot.restarts += 1
-        print(f"deskchat: worker {slot.index} restarted at {slot.url}", file=sys.stderr,
-              flush=True)
+        print(f"deskchat: worker {slot.index} restarted at {slot.url}", file=sys.stderr, flush=True)
 
     def _stop_all(self) -> None:
         running = [s.process for s in self.slots if s.process and s.process.poll() is None]

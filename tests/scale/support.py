@@ -103,9 +103,23 @@ def start_serve(
     stderr_path = data_dir / "serve.stderr"
     with open(stderr_path, "w") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "desktop", "serve", "--workers", str(workers),
-             "--port", str(port), "--data-dir", str(data_dir)],
-            cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=err, text=True,
+            [
+                sys.executable,
+                "-m",
+                "desktop",
+                "serve",
+                "--workers",
+                str(workers),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
             start_new_session=True,
         )
     served = Served(process, [], data_dir, full_env, stderr_path)
@@ -178,7 +192,8 @@ class Socket:
 
     def seen(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         return [
-            f for f in self.frames
+            f
+            for f in self.frames
             if f.get("type") == kind and all(f.get(k) == v for k, v in match.items())
         ]
 

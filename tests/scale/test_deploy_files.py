@@ -50,7 +50,9 @@ def test_systemd_accepts_the_unit(tmp_path):
     (tmp_path / "deskchat.service").write_text(text)
     result = subprocess.run(
         [analyze, "verify", str(tmp_path / "deskchat.service")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "deskchat.service" not in result.stderr, result.stderr  # no warnings about it

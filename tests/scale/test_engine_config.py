@@ -23,7 +23,11 @@ def closed_port() -> int:
 def deskchat(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "desktop", *args, "--data-dir", str(tmp_path)],
-        cwd=ROOT, env=server_env(env), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=server_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,8 +38,11 @@ def deskchat(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
         ("DESKCHAT_CHANNEL_LAYER", "redis://:s3cret@127.0.0.1:{port}/0", "cannot reach Redis"),
         ("DESKCHAT_CHANNEL_LAYER", "amqp://127.0.0.1/", "must be 'memory' or a redis:// URL"),
         ("DESKCHAT_CHANNEL_LAYER", "redis://127.0.0.1:99999/0", "has an invalid port"),
-        ("DESKCHAT_DATABASE_URL", "postgres://u:s3cret@127.0.0.1:{port}/chat",
-         "cannot connect to PostgreSQL at"),
+        (
+            "DESKCHAT_DATABASE_URL",
+            "postgres://u:s3cret@127.0.0.1:{port}/chat",
+            "cannot connect to PostgreSQL at",
+        ),
         ("DESKCHAT_DATABASE_URL", "postgres://127.0.0.1:{port}", "names no database"),
         ("DESKCHAT_DATABASE_URL", "mysql://127.0.0.1/chat", "must start with postgres://"),
     ],

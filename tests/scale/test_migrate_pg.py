@@ -16,9 +16,21 @@ pytestmark = [pytest.mark.scale, pytest.mark.process]
 
 def migrate_to_postgres(data_dir, url) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "desktop", "migrate-to-postgres", "--data-dir", str(data_dir),
-         "--to", url],
-        cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "migrate-to-postgres",
+            "--data-dir",
+            str(data_dir),
+            "--to",
+            url,
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 

@@ -67,8 +67,15 @@ http {{
 }}
 """
     )
-    args = [nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
-            "-e", str(workdir / "error.log")]
+    args = [
+        nginx,
+        "-p",
+        str(workdir),
+        "-c",
+        str(workdir / "nginx.conf"),
+        "-e",
+        str(workdir / "error.log"),
+    ]
     check = subprocess.run([*args, "-t"], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

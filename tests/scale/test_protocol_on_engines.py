@@ -29,9 +29,22 @@ def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, post
         DESKCHAT_DATA_DIR=str(tmp_path),
     )
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/chat", "-q", "-p", "no:cacheprovider",
-         "-m", "not process"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/chat",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not process",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-60:])
     assert run.returncode == 0, f"tests/chat failed on Redis + PostgreSQL:\n{tail}"

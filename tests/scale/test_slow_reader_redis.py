@@ -37,8 +37,7 @@ def wait_for_line(path: Path, needle: str, timeout: float) -> bool:
 
 
 async def test_slow_reader_on_one_worker_is_closed_and_resumes(tmp_path, engines_env):
-    env = {**engines_env, "DESKCHAT_SLOW_READER_BYTES": str(LIMIT),
-           "DESKCHAT_RATE_PER_SECOND": "0"}
+    env = {**engines_env, "DESKCHAT_SLOW_READER_BYTES": str(LIMIT), "DESKCHAT_RATE_PER_SECOND": "0"}
     served = start_serve(tmp_path / "data", workers=2, env=env)
     try:
         w1, w2 = served.urls
