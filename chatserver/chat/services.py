@@ -93,16 +93,23 @@ def message_create(
     client_id: str,
     room_name: str | None = None,
     to_username: str | None = None,
+    members: dict[tuple[int, str], Room] | None = None,
 ) -> StoredMessage:
     """Store one message and return its frame; a repeated ``client_id`` returns the original.
 
     The row is committed before this returns, so the ack that follows is a promise kept.
+    ``members`` remembers (sender, room name) memberships already checked in the same
+    transaction, so a batch looks each one up once.
     """
     existing = Message.objects.filter(sender_id=sender_id, client_id=client_id).first()
     if existing is not None:
         return _stored(existing, created=False)
     if room_name is not None:
-        room = require_member(user_id=sender_id, name=room_name, ref=client_id)
+        room = members.get((sender_id, room_name)) if members is not None else None
+        if room is None:
+            room = require_member(user_id=sender_id, name=room_name, ref=client_id)
+            if members is not None:
+                members[(sender_id, room_name)] = room
         fields = {"room_id": room.pk}
         names = {sender_id: sender_username}
         room_label = room.name
@@ -136,10 +143,13 @@ def message_create_many(requests: list[dict]) -> list[StoredMessage | ProtocolEr
     (not a member, unknown user) becomes its ``ProtocolError`` and the others are stored.
     """
     outcomes: list[StoredMessage | ProtocolError] = []
+    # Each (sender, room) membership is checked once per batch: two of the five statements
+    # per message in a burst. On SQLite the transaction holds the write lock, so none changes.
+    members: dict[tuple[int, str], Room] = {}
     with transaction.atomic():
         for request in requests:
             try:
-                outcomes.append(message_create(**request))
+                outcomes.append(message_create(**request, members=members))
             except ProtocolError as error:
                 outcomes.append(error)
     return outcomes
