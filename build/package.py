@@ -1,0 +1,369 @@
+"""Build Deskchat's one-folder app and the installers for this platform.
+
+    python build/package.py                 # freeze, then this OS's installers
+    python build/package.py --formats deb   # only some installers
+    python build/package.py --skip-freeze   # re-pack an existing dist/deskchat
+    python build/package.py icons           # re-render build/assets/icons from the SVG
+
+PyInstaller works in ``.pyinstaller/work`` and writes ``dist/deskchat``; installers land in
+``dist/`` too. ``build/`` only holds these scripts and their assets. docs/packaging.md explains
+each format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+ASSETS = BUILD / "assets"
+ICONS = ASSETS / "icons"
+WORK = ROOT / ".pyinstaller"
+DIST = ROOT / "dist"
+APP_DIR = DIST / "deskchat"
+ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
+APP_NAME = "deskchat"
+
+FORMATS = {
+    "linux": ("deb", "tar"),
+    "win32": ("inno",),
+    "darwin": ("dmg",),
+}
+
+
+def version() -> str:
+    """The app's version, read from the package without importing Django."""
+    sys.path.insert(0, str(ROOT))
+    from chatserver import __version__
+
+    return __version__
+
+
+def platform_key() -> str:
+    return "linux" if sys.platform.startswith("linux") else sys.platform
+
+
+def run(command: Sequence[str | os.PathLike], **kwargs) -> None:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    subprocess.run([str(part) for part in command], check=True, **kwargs)
+
+
+# --- the one-folder app ----------------------------------------------------------------------
+
+
+def freeze(*, clean: bool = False) -> Path:
+    """Run PyInstaller on pyinstaller.spec; returns the app folder."""
+    env = dict(os.environ)
+    # Importing our packages during analysis must never touch a real data folder.
+    scratch = WORK / "data"
+    scratch.mkdir(parents=True, exist_ok=True)
+    env["DESKCHAT_DATA_DIR"] = str(scratch)
+    env.setdefault("PYTHONHASHSEED", "0")
+    command = [
+        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+        "--workpath", WORK / "work", "--distpath", DIST, ROOT / "pyinstaller.spec",
+    ]
+    if clean:
+        command.insert(3, "--clean")
+    run(command, cwd=ROOT, env=env)
+    return APP_DIR
+
+
+def folder_size(path: Path) -> int:
+    return sum(item.lstat().st_size for item in path.rglob("*") if item.is_file())
+
+
+# --- Linux -----------------------------------------------------------------------------------
+
+
+def deb_arch() -> str:
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def install_desktop_files(root: Path, *, exec_path: str) -> None:
+    """The .desktop entry and the hicolor icons under ``root/usr/share`` (or a tarball)."""
+    share = root / "usr" / "share"
+    applications = share / "applications"
+    applications.mkdir(parents=True, exist_ok=True)
+    entry = (BUILD / "linux" / "deskchat.desktop").read_text(encoding="utf-8")
+    (applications / "deskchat.desktop").write_text(
+        entry.replace("@EXEC@", exec_path), encoding="utf-8"
+    )
+    for size in ICON_SIZES:
+        target = share / "icons" / "hicolor" / f"{size}x{size}" / "apps"
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ICONS / f"deskchat-{size}.png", target / "deskchat.png")
+    scalable = share / "icons" / "hicolor" / "scalable" / "apps"
+    scalable.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "ui" / "static" / "img" / "icon.svg", scalable / "deskchat.svg")
+
+
+def glibc_version() -> str:
+    """The build machine's glibc: the frozen binaries need at least this one."""
+    name, found = platform.libc_ver()
+    return found if name == "glibc" and found else "2.31"
+
+
+def build_deb(app: Path, ver: str, *, compression: str = "xz") -> Path:
+    """A .deb that installs to /opt/deskchat with /usr/bin/deskchat, menu entry and icons."""
+    arch = deb_arch()
+    stage = WORK / "deb" / f"{APP_NAME}_{ver}_{arch}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(app, stage / "opt" / APP_NAME, symlinks=True)
+    bindir = stage / "usr" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / APP_NAME).symlink_to(f"/opt/{APP_NAME}/{APP_NAME}")
+    install_desktop_files(stage, exec_path=f"/usr/bin/{APP_NAME}")
+    doc = stage / "usr" / "share" / "doc" / APP_NAME
+    doc.mkdir(parents=True)
+    shutil.copy2(BUILD / "linux" / "copyright", doc / "copyright")
+
+    debian = stage / "DEBIAN"
+    debian.mkdir()
+    installed_kib = (folder_size(stage) + 1023) // 1024
+    control = (BUILD / "linux" / "control.in").read_text(encoding="utf-8")
+    control = (
+        control.replace("@VERSION@", ver)
+        .replace("@ARCH@", arch)
+        .replace("@INSTALLED_SIZE@", str(installed_kib))
+        .replace("@GLIBC@", glibc_version())
+    )
+    (debian / "control").write_text(control, encoding="utf-8")
+    for script in ("postinst", "postrm"):
+        shutil.copy2(BUILD / "linux" / script, debian / script)
+        (debian / script).chmod(0o755)
+    for path in [stage, *stage.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+
+    DIST.mkdir(exist_ok=True)
+    output = DIST / f"{APP_NAME}_{ver}_{arch}.deb"
+    # xz -6 (Debian's default) gives the smallest download; gzip is for quick local rebuilds.
+    level = {"xz": "6", "gzip": "6", "zstd": "19"}[compression]
+    run(["dpkg-deb", "--root-owner-group", f"-Z{compression}", f"-z{level}", "--build", stage,
+         output])
+    shutil.rmtree(stage)
+    return output
+
+
+def build_tarball(app: Path, ver: str, **_: object) -> Path:
+    """A portable deskchat-VERSION/ folder: unpack anywhere and run ./deskchat."""
+    machine = platform.machine().lower() or "unknown"
+    top = f"{APP_NAME}-{ver}"
+    output = DIST / f"{APP_NAME}-{ver}-linux-{machine}.tar.gz"
+    extras = WORK / "tar-extras"
+    if extras.exists():
+        shutil.rmtree(extras)
+    install_desktop_files(extras, exec_path=APP_NAME)
+    with tarfile.open(output, "w:gz", compresslevel=6) as tar:
+        tar.add(app, arcname=top)
+        tar.add(extras / "usr" / "share" / "applications" / "deskchat.desktop",
+                arcname=f"{top}/deskchat.desktop")
+        tar.add(ICONS / "deskchat-256.png", arcname=f"{top}/deskchat.png")
+    shutil.rmtree(extras)
+    return output
+
+
+# --- Windows and macOS (run by .github/workflows/release.yml) -------------------------------
+
+
+def build_inno(app: Path, ver: str, **_: object) -> Path:
+    """An Inno Setup installer from dist/deskchat (needs ISCC.exe on PATH)."""
+    iscc = shutil.which("iscc") or shutil.which("ISCC")
+    if iscc is None:
+        raise SystemExit("Inno Setup's ISCC.exe is not on PATH (choco install innosetup)")
+    run([
+        iscc, f"/DAppVersion={ver}", f"/DSourceDir={app}", f"/DOutputDir={DIST}",
+        f"/DIconFile={ICONS / 'deskchat.ico'}", BUILD / "windows" / "deskchat.iss",
+    ])
+    return DIST / f"Deskchat-{ver}-setup.exe"
+
+
+def build_dmg(app: Path, ver: str, **_: object) -> Path:
+    """Deskchat.app and an Applications link in a compressed disk image (hdiutil)."""
+    bundle = DIST / "Deskchat.app"
+    stage = WORK / "dmg"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    run(["ditto", bundle, stage / "Deskchat.app"])  # keeps symlinks, signatures, xattrs
+    (stage / "Applications").symlink_to("/Applications")
+    output = DIST / f"Deskchat-{ver}-macos-{platform.machine()}.dmg"
+    run(["hdiutil", "create", "-volname", "Deskchat", "-srcfolder", stage, "-ov",
+         "-format", "UDZO", output])
+    identity = os.environ.get("DESKCHAT_CODESIGN_IDENTITY")
+    if identity:
+        run(["codesign", "--sign", identity, "--timestamp", output])
+    return output
+
+
+BUILDERS = {"deb": build_deb, "tar": build_tarball, "inno": build_inno, "dmg": build_dmg}
+
+
+# --- measurements (docs/benchmarks.md) ------------------------------------------------------
+
+
+def time_to_health(executable: Path, data_dir: Path, timeout: float = 60.0) -> float:
+    """Seconds from process start until ``/healthz`` answers 200 (the server is serving)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/healthz"
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [executable, "--headless", "--port", str(port), "--data-dir", data_dir],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        while time.perf_counter() - started < timeout:
+            try:
+                with urllib.request.urlopen(url, timeout=1) as reply:
+                    if reply.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                if process.poll() is not None:
+                    raise SystemExit(f"{executable} exited with {process.returncode}") from None
+                time.sleep(0.005)
+        raise SystemExit(f"{url} did not answer within {timeout} s")
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def measure(runs: int = 5) -> None:
+    """Bundle and installer sizes, and start-up time (median of ``runs``) of dist/deskchat."""
+    import statistics
+    import tempfile
+
+    executable = APP_DIR / (APP_NAME + (".exe" if sys.platform == "win32" else ""))
+    if sys.platform == "win32":
+        executable = APP_DIR / "deskchat-cli.exe"
+    print(f"app folder: {folder_size(APP_DIR) / 2**20:.1f} MiB ({APP_DIR})")
+    for installer in sorted(DIST.glob("*.deb")) + sorted(DIST.glob("*.tar.gz")):
+        print(f"{installer.name}: {installer.stat().st_size / 2**20:.1f} MiB")
+    with tempfile.TemporaryDirectory(prefix="deskchat-measure-") as scratch:
+        data = Path(scratch) / "data"
+        first = time_to_health(executable, data)  # creates the database and migrates
+        times = [time_to_health(executable, data) for _ in range(runs)]
+    print(f"first start (empty data folder, migrations): {first:.2f} s")
+    print(f"start to /healthz, median of {runs}: {statistics.median(times):.2f} s "
+          f"(min {min(times):.2f}, max {max(times):.2f})")
+
+
+# --- icons -----------------------------------------------------------------------------------
+
+
+def render_icons() -> None:
+    """Render ui/static/img/icon.svg to PNGs (and a Windows .ico) with Qt's SVG renderer.
+
+    The PNGs are committed so Windows and macOS builds need no SVG tool; re-run this after the
+    SVG changes.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+    from PyQt6.QtGui import QGuiApplication, QImage, QPainter
+    from PyQt6.QtSvg import QSvgRenderer
+
+    _app = QGuiApplication([])
+    renderer = QSvgRenderer(str(ROOT / "ui" / "static" / "img" / "icon.svg"))
+    ICONS.mkdir(parents=True, exist_ok=True)
+    ico_images: list[bytes] = []
+    for size in ICON_SIZES:
+        image = QImage(size, size, QImage.Format.Format_ARGB32)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter)
+        painter.end()
+        image.save(str(ICONS / f"deskchat-{size}.png"))
+        if size <= 256:
+            data = QByteArray()
+            buffer = QBuffer(data)
+            buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+            image.save(buffer, "PNG")
+            ico_images.append((size, bytes(data)))
+    write_ico(ICONS / "deskchat.ico", ico_images)
+    print(f"rendered {len(ICON_SIZES)} PNGs and deskchat.ico in {ICONS.relative_to(ROOT)}")
+
+
+def write_ico(path: Path, images: list[tuple[int, bytes]]) -> None:
+    """A .ico holding PNG-compressed images (valid since Windows Vista)."""
+    import struct
+
+    header = struct.pack("<HHH", 0, 1, len(images))
+    offset = 6 + 16 * len(images)
+    entries, blobs = b"", b""
+    for size, png in images:
+        side = 0 if size >= 256 else size  # 0 means 256 in the ICO directory
+        entries += struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(png), offset)
+        blobs += png
+        offset += len(png)
+    path.write_bytes(header + entries + blobs)
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="package.py", description=__doc__.split("\n")[0])
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "icons", "measure"],
+                        help="all: build (default); icons: re-render icons; "
+                             "measure: size and start time of dist/deskchat")
+    parser.add_argument(
+        "--formats", default=None,
+        help=f"comma-separated installers to build (default for this OS: "
+             f"{','.join(FORMATS.get(platform_key(), ()))}; 'none' for only the app folder)",
+    )
+    parser.add_argument("--skip-freeze", action="store_true",
+                        help="re-use dist/deskchat instead of running PyInstaller")
+    parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
+    parser.add_argument("--compression", default="xz", choices=["xz", "zstd", "gzip"],
+                        help=".deb compression (default xz, the smallest; gzip builds fastest)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "icons":
+        render_icons()
+        return 0
+    if args.command == "measure":
+        measure()
+        return 0
+    if args.formats is None:
+        formats = list(FORMATS.get(platform_key(), ()))
+    elif args.formats == "none":
+        formats = []
+    else:
+        formats = [item.strip() for item in args.formats.split(",") if item.strip()]
+    unknown = set(formats) - BUILDERS.keys()
+    if unknown:
+        raise SystemExit(f"unknown format(s): {', '.join(sorted(unknown))}")
+    ver = version()
+    app = APP_DIR if args.skip_freeze else freeze(clean=args.clean)
+    if not (app / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)).exists():
+        raise SystemExit(f"no frozen app in {app}: run without --skip-freeze")
+    print(f"app folder: {app} ({folder_size(app) / 2**20:.1f} MiB)")
+    for name in formats:
+        output = BUILDERS[name](app, ver, compression=args.compression)
+        print(f"{name}: {output} ({output.stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

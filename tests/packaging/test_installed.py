@@ -1,0 +1,164 @@
+"""The installed .deb behaves like the source app: server, admin commands, chat, window."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import selectors
+import subprocess
+from pathlib import Path
+
+import pytest
+import websockets
+
+from tests.support.server import Browserless, LiveServer, server_env
+
+pytestmark = [pytest.mark.packaging, pytest.mark.process]
+
+PASSWORD = "correct-horse-battery"
+
+
+def installed_env(extra: dict | None = None) -> dict:
+    """The test run's environment minus pytest-django's settings module (not in the bundle)."""
+    env = server_env(extra)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def start_installed(binary: Path, data_dir: Path, timeout: float = 60) -> LiveServer:
+    """``deskchat --headless --port 0 --data-dir DIR``; it prints its URL once /healthz answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = installed_env()
+    process = subprocess.Popen(
+        [str(binary), "--headless", "--port", "0", "--data-dir", str(data_dir)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout)
+    line = process.stdout.readline() if ready else ""
+    if not line.startswith("http"):
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"the installed app did not start: {line!r}\n{err}")
+    return LiveServer(process=process, url=line.strip(), data_dir=data_dir, env=env)
+
+
+def manage(binary: Path, data_dir: Path, *args: str, env: dict | None = None):
+    return subprocess.run(
+        [str(binary), "manage", *args, "--data-dir", str(data_dir)],
+        env=installed_env(env), capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.fixture
+def server(installed: Path, tmp_path):
+    live = start_installed(installed, tmp_path / "data")
+    yield live
+    assert live.stop() == 0
+
+
+def test_installed_files(installed: Path):
+    assert installed.resolve() == Path("/opt/deskchat/deskchat")
+    entry = Path("/usr/share/applications/deskchat.desktop").read_text()
+    assert "Exec=/usr/bin/deskchat" in entry and "Icon=deskchat" in entry
+    assert Path("/usr/share/icons/hicolor/48x48/apps/deskchat.png").exists()
+
+
+def test_health_and_login_page_with_its_css(server: LiveServer):
+    client = Browserless(server.url)
+    status, body = client.get("/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, page = client.get("/accounts/login/")
+    assert status == 200
+    assert 'name="csrfmiddlewaretoken"' in page and 'name="password"' in page
+    stylesheets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
+    stylesheets += re.findall(r'<link[^>]+href="([^"]+\.css[^"]*)"', page)
+    assert stylesheets, page[:1000]
+    with client.opener.open(server.url + stylesheets[0].lstrip("/"), timeout=10) as reply:
+        assert reply.status == 200
+        assert reply.headers["Content-Type"].startswith("text/css")
+        assert len(reply.read()) > 100
+
+
+def test_manage_migrate_and_createsuperuser(installed: Path, tmp_path):
+    data = tmp_path / "data"
+    migrated = manage(installed, data, "migrate", "--noinput")
+    assert migrated.returncode == 0, migrated.stderr
+    created = manage(installed, data, "createsuperuser", "--noinput", env={
+        "DJANGO_SUPERUSER_USERNAME": "boss",
+        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+        "DJANGO_SUPERUSER_EMAIL": "boss@example.com",
+    })
+    assert created.returncode == 0, created.stderr
+    assert "Superuser created" in created.stdout
+    # The new admin can log in to the installed app's server on the same data folder.
+    live = start_installed(installed, data)
+    try:
+        client = Browserless(live.url)
+        assert client.login("boss", PASSWORD) == 200
+        assert client.session_cookie()
+    finally:
+        assert live.stop() == 0
+
+
+def test_websocket_send_ack_message_between_two_users(server: LiveServer):
+    alice, bob = Browserless(server.url), Browserless(server.url)
+    alice.signup("alice")
+    bob.signup("bob")
+
+    async def until(ws, kind: str) -> dict:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            if frame["type"] == kind:
+                return frame
+
+    async def chat() -> tuple[dict, dict]:
+        async with (
+            websockets.connect(server.ws_url, additional_headers=alice.ws_headers()) as a,
+            websockets.connect(server.ws_url, additional_headers=bob.ws_headers()) as b,
+        ):
+            for ws in (a, b):
+                await ws.send(json.dumps({"type": "join", "room": "general"}))
+                await until(ws, "joined")
+            await a.send(json.dumps(
+                {"type": "send", "room": "general", "body": "привет из .deb", "client_id": "p1"}
+            ))
+            return await until(a, "ack"), await until(b, "message")
+
+    ack, message = asyncio.run(chat())
+    assert ack["client_id"] == "p1"
+    assert message["id"] == ack["id"]
+    assert message["user"] == "alice" and message["body"] == "привет из .deb"
+
+
+@pytest.mark.window
+def test_installed_app_opens_its_window(installed: Path, tmp_path):
+    from tests.desktop.launcher import App, screenshot, start_xvfb, window_env
+
+    xvfb, display = start_xvfb()
+    data = tmp_path / "data"
+    data.mkdir()
+    log = tmp_path / "window-console.log"
+    env = window_env(display)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    try:
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [str(installed), "--data-dir", str(data)],
+                env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        app = App(process=process, data_dir=data, env=env, log=log)
+        try:
+            app.wait_control()
+            page = app.wait_page(lambda p: "Create your account" in p["text"])
+            assert page["title"] == "Deskchat"
+            shot = screenshot(display, "packaged-window.png")
+            assert shot.stat().st_size > 0
+            assert app.close() == 0
+        finally:
+            app.kill()
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
