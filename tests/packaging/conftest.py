@@ -81,6 +81,7 @@ def installed(package_build: Build) -> Path:
     yield BINARY
     removed = subprocess.run([dpkg, "-r", PACKAGE], capture_output=True, text=True)
     assert removed.returncode == 0, removed.stderr
+    subprocess.run([dpkg, "--purge", PACKAGE], capture_output=True)  # forget it entirely
     assert not BINARY.exists() and not BINARY.is_symlink()
     assert not (INSTALL_DIR / "deskchat").exists()
     assert not Path("/usr/share/applications/deskchat.desktop").exists()
