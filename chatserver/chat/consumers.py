@@ -191,11 +191,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # The user's other tabs follow the room too.
             await self.channel_layer.group_send(
                 user_group(self.user_id),
-                {"type": "membership.changed", "action": "join", "room_id": room.pk,
-                 "room": room.name, "origin": self.channel_name},
+                {
+                    "type": "membership.changed",
+                    "action": "join",
+                    "room_id": room.pk,
+                    "room": room.name,
+                    "origin": self.channel_name,
+                },
             )
         if newly_online:
-            await presence.broadcast_room(self.channel_layer, room.pk, room.name)
+            await presence.broadcast_room(self.channel_layer, room.pk)
 
     async def on_leave(self, command: Command) -> None:
         assert command.room is not None
@@ -204,10 +209,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         await self.channel_layer.group_send(
             user_group(self.user_id),
-            {"type": "membership.changed", "action": "leave", "room_id": room.pk,
-             "room": room.name, "origin": self.channel_name},
+            {
+                "type": "membership.changed",
+                "action": "leave",
+                "room_id": room.pk,
+                "room": room.name,
+                "origin": self.channel_name,
+            },
         )
-        await presence.broadcast_room(self.channel_layer, room.pk, room.name)
+        await presence.broadcast_room(self.channel_layer, room.pk)
 
     async def on_send(self, command: Command) -> None:
         """Check the send now, store it with whatever else is waiting (writer.py), go on.
@@ -229,7 +239,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._sends
 
     async def _finish_send(
-        self, command: Command, outcome: asyncio.Future | ProtocolError,
+        self,
+        command: Command,
+        outcome: asyncio.Future | ProtocolError,
         previous: asyncio.Future | None,
     ) -> None:
         if previous is not None:
@@ -244,8 +256,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("unexpected error storing a message from %s", self.username)
             await self.send_frame(
-                error_frame("server_error", "The server could not store that message.",
-                            command.ref)
+                error_frame("server_error", "The server could not store that message.", command.ref)
             )
 
     async def _send_request(self, command: Command) -> dict[str, Any]:
@@ -264,7 +275,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         wait = await rate_limiter.acquire(self.user_id)
         if wait > 0:
             raise ProtocolError(
-                "rate_limited", f"Too many messages; try again in {wait:.1f} s.", command.ref,
+                "rate_limited",
+                f"Too many messages; try again in {wait:.1f} s.",
+                command.ref,
                 retry_after=round(wait, 3),
             )
         return {
@@ -331,8 +344,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         peer = await database_sync_to_async(selectors.require_peer)(
             user_id=self.user_id, username=command.to, ref=command.ref
         )
-        frame = {"type": "typing", "from": self.username, "to": peer.username,
-                 "user": self.username}
+        frame = {
+            "type": "typing",
+            "from": self.username,
+            "to": peer.username,
+            "user": self.username,
+        }
         await self.channel_layer.group_send(
             user_group(peer.pk), {"type": "chat.frame", "text": encode(frame)}
         )
@@ -373,7 +390,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             newly_online = await self._follow(room_id, name, register=True)
             await self.send_frame({"type": "membership", "action": "join", "room": name})
             if newly_online:
-                await presence.broadcast_room(self.channel_layer, room_id, name)
+                await presence.broadcast_room(self.channel_layer, room_id)
         elif room_id in self.rooms:
             del self.rooms[room_id]
             await self.channel_layer.group_discard(room_group(room_id), self.channel_name)

@@ -1,6 +1,18 @@
-"""Telling rooms and the lobby who came online or went offline."""
+"""Telling rooms and users who came online or went offline, a short moment late and batched.
+
+Presence changes arrive in storms: an office arriving in the morning, a server restart, a Wi-Fi
+blip dropping a floor at once. Announcing each change on its own costs O(N) frames per change,
+O(N²) per storm (1,000 people connecting sent ~500,000 presence frames; docs/benchmarks.md).
+So changes are collected for ``COALESCE_SECONDS`` and then each changed room gets one frame
+with its online list as it is *then*, and users get one ``user_presence`` frame naming everyone
+whose state changed. Order with messages does not matter: presence frames carry full state.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
 
 from channels.db import database_sync_to_async
 
@@ -9,30 +21,75 @@ from chatserver.chat.groups import LOBBY_GROUP, room_group
 from chatserver.chat.protocol import encode
 from chatserver.chat.services import PresenceChange
 
+logger = logging.getLogger(__name__)
 
-async def broadcast_room(channel_layer, room_id: int, name: str) -> None:
-    """Send the room's current online list to everyone in it, encoded once."""
-    online = await database_sync_to_async(selectors.room_online)(room_id=room_id)
-    frame = {"type": "presence", "room": name, "online": online}
-    await channel_layer.group_send(
-        room_group(room_id), {"type": "chat.frame", "text": encode(frame)}
-    )
+# Long enough to merge a storm into a few frames, short enough that nobody notices the delay.
+COALESCE_SECONDS = 0.1
+
+
+class PresenceAnnouncer:
+    """Collects changes in this process and sends them in one batch per window."""
+
+    def __init__(self, channel_layer) -> None:
+        self.channel_layer = channel_layer
+        self._rooms: set[int] = set()
+        self._users: set[int] = set()
+        self._flush: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    def add(self, change: PresenceChange) -> None:
+        self._rooms.update(change.room_ids)
+        self._users.update(change.online_user_ids)
+        self._users.update(change.offline_user_ids)
+        if (self._rooms or self._users) and self._flush is None:
+            loop = asyncio.get_running_loop()
+            self._flush = loop.call_later(COALESCE_SECONDS, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        rooms, users = self._rooms, self._users
+        self._rooms, self._users = set(), set()
+        task = asyncio.ensure_future(self._send(rooms, users))
+        self._tasks.add(task)  # keep a reference until done (asyncio holds only weak ones)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, room_ids: set[int], user_ids: set[int]) -> None:
+        try:
+            snapshot = await database_sync_to_async(selectors.presence_snapshot)(
+                room_ids=sorted(room_ids), user_ids=sorted(user_ids)
+            )
+            for room_id, (name, online) in snapshot.rooms.items():
+                frame = {"type": "presence", "room": name, "online": online}
+                await self.channel_layer.group_send(
+                    room_group(room_id), {"type": "chat.frame", "text": encode(frame)}
+                )
+            if snapshot.users:
+                frame = {"type": "user_presence", "users": snapshot.users}
+                await self.channel_layer.group_send(
+                    LOBBY_GROUP, {"type": "chat.frame", "text": encode(frame)}
+                )
+        except Exception:  # a lost presence update must not take anything else down
+            logger.exception("presence announcement failed")
+
+
+_announcers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceAnnouncer] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _announcer(channel_layer) -> PresenceAnnouncer:
+    loop = asyncio.get_running_loop()
+    announcer = _announcers.get(loop)
+    if announcer is None or announcer.channel_layer is not channel_layer:
+        announcer = _announcers[loop] = PresenceAnnouncer(channel_layer)
+    return announcer
 
 
 async def announce(channel_layer, change: PresenceChange) -> None:
-    if change.room_ids:
-        names = await database_sync_to_async(selectors.room_names)(change.room_ids)
-        for room_id in change.room_ids:
-            if room_id in names:
-                await broadcast_room(channel_layer, room_id, names[room_id])
-    user_ids = change.online_user_ids + change.offline_user_ids
-    if not user_ids:
-        return
-    usernames = await database_sync_to_async(selectors.usernames)(user_ids)
-    for user_id in user_ids:
-        frame = {
-            "type": "user_presence",
-            "user": usernames.get(user_id, ""),
-            "online": user_id in change.online_user_ids,
-        }
-        await channel_layer.group_send(LOBBY_GROUP, {"type": "chat.frame", "text": encode(frame)})
+    """Queue a change; the rooms and users it names are announced within the window."""
+    _announcer(channel_layer).add(change)
+
+
+async def broadcast_room(channel_layer, room_id: int) -> None:
+    """Queue a room whose online list may have changed."""
+    _announcer(channel_layer).add(PresenceChange(room_ids=[room_id]))

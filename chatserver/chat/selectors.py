@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -157,6 +158,23 @@ def room_online(*, room_id: int) -> list[str]:
         .distinct()
     )
     return sorted(set(names), key=str.casefold)
+
+
+@dataclass(frozen=True)
+class PresenceSnapshot:
+    rooms: dict[int, tuple[str, list[str]]]  # room id -> (name, online usernames)
+    users: dict[str, bool]  # username -> online now
+
+
+def presence_snapshot(*, room_ids: list[int], user_ids: list[int]) -> PresenceSnapshot:
+    """Who is online now in these rooms, and whether these users are online at all."""
+    names = room_names(room_ids)
+    rooms = {room_id: (name, room_online(room_id=room_id)) for room_id, name in names.items()}
+    online_ids = set(
+        Connection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    users = {name: pk in online_ids for pk, name in usernames(user_ids).items()}
+    return PresenceSnapshot(rooms=rooms, users=users)
 
 
 def room_names(room_ids: list[int]) -> dict[int, str]:

@@ -373,3 +373,31 @@ async def test_messages_with_markup_are_stored_and_sent_as_plain_text():
     await a.say(body, client_id="x1", room="general")
     assert (await a.expect("message"))["body"] == body
     await a.close()
+
+
+async def test_presence_changes_in_a_burst_are_announced_together():
+    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
+    for user in (alice, carol):  # make them members, then go offline
+        client = await ChatClient.connect(user)
+        await client.join("general")
+        await client.close()
+    b = await ChatClient.connect(bob)
+    await b.join("general")
+    await b.drain(0.3)
+    a, c = await ChatClient.connect(alice), await ChatClient.connect(carol)
+    frames = []
+    while not (frames and frames[-1].get("online") == ["alice", "bob", "carol"]):
+        frames.append(await b.recv())
+    frames += await b.drain(0.3)
+    users: dict[str, bool] = {}
+    for frame in frames:
+        if frame["type"] == "user_presence":
+            users.update(frame["users"])
+    assert users == {"alice": True, "carol": True}
+    # Connecting together, they are announced together: at most one frame each.
+    assert len([f for f in frames if f["type"] == "presence"]) <= 2
+    assert len([f for f in frames if f["type"] == "user_presence"]) <= 2
+    await a.close()
+    await c.close()
+    await b.expect("presence", room="general", online=["bob"])
+    await b.close()

@@ -152,6 +152,19 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+def _matches(frame: dict[str, Any], match: dict[str, Any]) -> bool:
+    """Field equality; ``user=``/``online=`` on a ``user_presence`` look inside its batch."""
+    if frame.get("type") == "user_presence" and "user" in match:
+        rest = {k: v for k, v in match.items() if k not in {"user", "online"}}
+        users = frame.get("users", {})
+        return (
+            match["user"] in users
+            and ("online" not in match or users[match["user"]] == match["online"])
+            and _matches({}, rest)
+        )
+    return all(frame.get(k) == v for k, v in match.items())
+
+
 @dataclass
 class Socket:
     """A real WebSocket (the ``websockets`` library) that records every frame it receives."""
@@ -191,11 +204,7 @@ class Socket:
         await self.ws.send(json.dumps(frame))
 
     def seen(self, kind: str, **match: Any) -> list[dict[str, Any]]:
-        return [
-            f
-            for f in self.frames
-            if f.get("type") == kind and all(f.get(k) == v for k, v in match.items())
-        ]
+        return [f for f in self.frames if f.get("type") == kind and _matches(f, match)]
 
     async def expect(self, kind: str, timeout: float = 15, **match: Any) -> dict[str, Any]:
         """The first frame of ``kind`` matching ``match`` received so far, or the next one."""

@@ -29,9 +29,15 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the whole run; each person gets a fresh context."""
+    """One headless Chromium per test module; each person gets a fresh context.
+
+    Not per session: Playwright's sync API keeps an event loop running on the main thread
+    while it is open, and pytest-django runs tests out of folder order, so async tests
+    elsewhere would find that loop and fail ("Runner.run() cannot be called from a running
+    event loop").
+    """
     executable = require_executable("chromium", "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 

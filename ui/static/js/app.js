@@ -246,10 +246,11 @@ const handlers = {
     }
   },
   user_presence(frame) {
-    userOnline.set(frame.user, frame.online);
+    // {users: {name: online}} names everyone whose state changed in one batch.
+    for (const [user, online] of Object.entries(frame.users)) userOnline.set(user, online);
     renderSidebar();
     const conv = active();
-    if (conv && conv.kind === "dm" && conv.name === frame.user) renderHeader();
+    if (conv && conv.kind === "dm" && conv.name in frame.users) renderHeader();
   },
   typing(frame) {
     if (frame.user === ME) return;
