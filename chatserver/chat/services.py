@@ -168,9 +168,9 @@ def read_mark(
     """Move the user's read marker forward (never back) and return the ``read`` frame."""
     if room_name is not None:
         room = require_member(user_id=user_id, name=room_name, ref=ref)
-        Membership.objects.filter(
-            user_id=user_id, room=room, last_read_id__lt=message_id
-        ).update(last_read_id=message_id)
+        Membership.objects.filter(user_id=user_id, room=room, last_read_id__lt=message_id).update(
+            last_read_id=message_id
+        )
         return {"type": "read", "room": room.name, "id": message_id}
     assert with_username is not None
     peer = require_peer(user_id=user_id, username=with_username, ref=ref)
