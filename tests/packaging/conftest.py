@@ -86,5 +86,5 @@ def installed(package_build: Build) -> Path:
     assert removed.returncode == 0, removed.stderr
     subprocess.run([dpkg, "--purge", PACKAGE], capture_output=True)  # forget it entirely
     assert not BINARY.exists() and not BINARY.is_symlink()
-    assert not (INSTALL_DIR / "deskchat").exists()
+    assert not INSTALL_DIR.exists(), sorted(str(p) for p in INSTALL_DIR.rglob("*"))[:10]
     assert not Path("/usr/share/applications/deskchat.desktop").exists()
