@@ -74,7 +74,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """
         if self._dispatching or event["type"] != "chat.frame":
             return False
-        await self.chat_frame(event)
+        # Marked busy while relaying, so a second group_send reaching us mid-send queues
+        # instead of overtaking this frame.
+        self._dispatching = True
+        try:
+            await self.chat_frame(event)
+        finally:
+            self._dispatching = False
         return True
 
     # --- lifecycle ------------------------------------------------------------------------
