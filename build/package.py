@@ -68,8 +68,17 @@ def freeze(*, clean: bool = False) -> Path:
     env["DESKCHAT_DATA_DIR"] = str(scratch)
     env.setdefault("PYTHONHASHSEED", "0")
     command = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-        "--workpath", WORK / "work", "--distpath", DIST, ROOT / "pyinstaller.spec",
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--workpath",
+        WORK / "work",
+        "--distpath",
+        DIST,
+        ROOT / "pyinstaller.spec",
     ]
     if clean:
         command.insert(3, "--clean")
@@ -151,8 +160,17 @@ def build_deb(app: Path, ver: str, *, compression: str = "xz") -> Path:
     output = DIST / f"{APP_NAME}_{ver}_{arch}.deb"
     # xz -6 (Debian's default) gives the smallest download; gzip is for quick local rebuilds.
     level = {"xz": "6", "gzip": "6", "zstd": "19"}[compression]
-    run(["dpkg-deb", "--root-owner-group", f"-Z{compression}", f"-z{level}", "--build", stage,
-         output])
+    run(
+        [
+            "dpkg-deb",
+            "--root-owner-group",
+            f"-Z{compression}",
+            f"-z{level}",
+            "--build",
+            stage,
+            output,
+        ]
+    )
     shutil.rmtree(stage)
     return output
 
@@ -168,8 +186,10 @@ def build_tarball(app: Path, ver: str, **_: object) -> Path:
     install_desktop_files(extras, exec_path=APP_NAME)
     with tarfile.open(output, "w:gz", compresslevel=6) as tar:
         tar.add(app, arcname=top)
-        tar.add(extras / "usr" / "share" / "applications" / "deskchat.desktop",
-                arcname=f"{top}/deskchat.desktop")
+        tar.add(
+            extras / "usr" / "share" / "applications" / "deskchat.desktop",
+            arcname=f"{top}/deskchat.desktop",
+        )
         tar.add(ICONS / "deskchat-256.png", arcname=f"{top}/deskchat.png")
     shutil.rmtree(extras)
     return output
@@ -183,8 +203,12 @@ def build_inno(app: Path, ver: str, **_: object) -> Path:
     iscc = shutil.which("iscc") or shutil.which("ISCC")
     if iscc is None:
         raise SystemExit("Inno Setup's ISCC.exe is not on PATH (choco install innosetup)")
-    defines = [f"/DAppVersion={ver}", f"/DSourceDir={app}", f"/DOutputDir={DIST}",
-               f"/DIconFile={ICONS / 'deskchat.ico'}"]
+    defines = [
+        f"/DAppVersion={ver}",
+        f"/DSourceDir={app}",
+        f"/DOutputDir={DIST}",
+        f"/DIconFile={ICONS / 'deskchat.ico'}",
+    ]
     # The release workflow downloads Microsoft's WebView2 bootstrapper here, if it can.
     bootstrapper = WORK / "MicrosoftEdgeWebview2Setup.exe"
     if bootstrapper.exists():
@@ -203,8 +227,20 @@ def build_dmg(app: Path, ver: str, **_: object) -> Path:
     run(["ditto", bundle, stage / "Deskchat.app"])  # keeps symlinks, signatures, xattrs
     (stage / "Applications").symlink_to("/Applications")
     output = DIST / f"Deskchat-{ver}-macos-{platform.machine()}.dmg"
-    run(["hdiutil", "create", "-volname", "Deskchat", "-srcfolder", stage, "-ov",
-         "-format", "UDZO", output])
+    run(
+        [
+            "hdiutil",
+            "create",
+            "-volname",
+            "Deskchat",
+            "-srcfolder",
+            stage,
+            "-ov",
+            "-format",
+            "UDZO",
+            output,
+        ]
+    )
     identity = os.environ.get("DESKCHAT_CODESIGN_IDENTITY")
     if identity:
         run(["codesign", "--sign", identity, "--timestamp", output])
@@ -242,7 +278,8 @@ def time_to_health(
     started = time.perf_counter()
     process = subprocess.Popen(
         [executable, "--headless", "--port", str(port), "--data-dir", data_dir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while time.perf_counter() - started < timeout:
@@ -278,9 +315,11 @@ def measure(runs: int = 5) -> None:
     cpu = [used for _, used in runs_ if used is not None]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"first start (empty data folder, migrations): {first:.2f} s")
-    print(f"start to /healthz, median of {runs}: {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f}; load average {load:.1f} "
-          f"on {os.cpu_count()} cores)")
+    print(
+        f"start to /healthz, median of {runs}: {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f}; load average {load:.1f} "
+        f"on {os.cpu_count()} cores)"
+    )
     if cpu:
         print(f"CPU time used until /healthz, median: {statistics.median(cpu):.2f} s")
 
@@ -341,19 +380,32 @@ def write_ico(path: Path, images: list[tuple[int, bytes]]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="package.py", description=__doc__.split("\n")[0])
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "icons", "measure"],
-                        help="all: build (default); icons: re-render icons; "
-                             "measure: size and start time of dist/deskchat")
     parser.add_argument(
-        "--formats", default=None,
-        help=f"comma-separated installers to build (default for this OS: "
-             f"{','.join(FORMATS.get(platform_key(), ()))}; 'none' for only the app folder)",
+        "command",
+        nargs="?",
+        default="all",
+        choices=["all", "icons", "measure"],
+        help="all: build (default); icons: re-render icons; "
+        "measure: size and start time of dist/deskchat",
     )
-    parser.add_argument("--skip-freeze", action="store_true",
-                        help="re-use dist/deskchat instead of running PyInstaller")
+    parser.add_argument(
+        "--formats",
+        default=None,
+        help=f"comma-separated installers to build (default for this OS: "
+        f"{','.join(FORMATS.get(platform_key(), ()))}; 'none' for only the app folder)",
+    )
+    parser.add_argument(
+        "--skip-freeze",
+        action="store_true",
+        help="re-use dist/deskchat instead of running PyInstaller",
+    )
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first")
-    parser.add_argument("--compression", default="xz", choices=["xz", "zstd", "gzip"],
-                        help=".deb compression (default xz, the smallest; gzip builds fastest)")
+    parser.add_argument(
+        "--compression",
+        default="xz",
+        choices=["xz", "zstd", "gzip"],
+        help=".deb compression (default xz, the smallest; gzip builds fastest)",
+    )
     return parser
 
 

@@ -60,9 +60,18 @@ def package_build() -> Build:
             result = subprocess.run(
                 # gzip: the same .deb layout in a fraction of xz's time on CI's two cores
                 # (release builds use the default, xz; docs/packaging.md).
-                [sys.executable, str(ROOT / "build" / "package.py"), "--formats", "deb,tar",
-                 "--compression", "gzip"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=1800,
+                [
+                    sys.executable,
+                    str(ROOT / "build" / "package.py"),
+                    "--formats",
+                    "deb,tar",
+                    "--compression",
+                    "gzip",
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
             )
         if result.returncode != 0:
             tail = BUILD_LOG.read_text(errors="replace")[-4000:]

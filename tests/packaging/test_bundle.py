@@ -35,8 +35,19 @@ def test_app_folder_bundles_our_files_and_the_qt_web_engine(package_build: Build
 def test_app_folder_leaves_out_tests_dev_tools_and_other_gui_backends(package_build: Build):
     internal = package_build.app / "_internal"
     for unwanted in (
-        "pytest", "_pytest", "hypothesis", "playwright", "tkinter", "_tkinter", "gi",
-        "cefpython3", "PyQt5", "PySide6", "psycopg", "redis", "PyQt6/Qt6/qml",
+        "pytest",
+        "_pytest",
+        "hypothesis",
+        "playwright",
+        "tkinter",
+        "_tkinter",
+        "gi",
+        "cefpython3",
+        "PyQt5",
+        "PySide6",
+        "psycopg",
+        "redis",
+        "PyQt6/Qt6/qml",
     ):
         assert not (internal / unwanted).exists(), unwanted
     assert not list(internal.glob("lib-dynload/_tkinter*"))
@@ -75,13 +86,24 @@ def test_deb_layout_and_dependencies(package_build: Build):
     def field(name: str) -> str:
         return subprocess.run(
             ["dpkg-deb", "-f", str(package_build.deb), name],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
 
     assert field("Package") == "deskchat"
     depends = field("Depends")
-    for library in ("libxcb-cursor0", "libnss3", "libxkbcommon-x11-0", "libgbm1", "libegl1",
-                    "libasound2", "libxcomposite1", "libxdamage1", "libxtst6"):
+    for library in (
+        "libxcb-cursor0",
+        "libnss3",
+        "libxkbcommon-x11-0",
+        "libgbm1",
+        "libegl1",
+        "libasound2",
+        "libxcomposite1",
+        "libxdamage1",
+        "libxtst6",
+    ):
         assert library in depends, library
 
 
@@ -92,7 +114,9 @@ def test_tarball_runs_from_anywhere(package_build: Build, tmp_path):
         assert f"{top}/deskchat" in names and f"{top}/deskchat.desktop" in names
         tar.extractall(tmp_path, filter="tar")
     result = subprocess.run(
-        [str(tmp_path / top / "deskchat"), "--version"], capture_output=True, text=True,
+        [str(tmp_path / top / "deskchat"), "--version"],
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr

@@ -32,7 +32,10 @@ def start_installed(binary: Path, data_dir: Path, timeout: float = 60) -> LiveSe
     env = installed_env()
     process = subprocess.Popen(
         [str(binary), "--headless", "--port", "0", "--data-dir", str(data_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ)
@@ -48,7 +51,10 @@ def start_installed(binary: Path, data_dir: Path, timeout: float = 60) -> LiveSe
 def manage(binary: Path, data_dir: Path, *args: str, env: dict | None = None):
     return subprocess.run(
         [str(binary), "manage", *args, "--data-dir", str(data_dir)],
-        env=installed_env(env), capture_output=True, text=True, timeout=120,
+        env=installed_env(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -86,11 +92,17 @@ def test_manage_migrate_and_createsuperuser(installed: Path, tmp_path):
     data = tmp_path / "data"
     migrated = manage(installed, data, "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
-    created = manage(installed, data, "createsuperuser", "--noinput", env={
-        "DJANGO_SUPERUSER_USERNAME": "boss",
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        "DJANGO_SUPERUSER_EMAIL": "boss@example.com",
-    })
+    created = manage(
+        installed,
+        data,
+        "createsuperuser",
+        "--noinput",
+        env={
+            "DJANGO_SUPERUSER_USERNAME": "boss",
+            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
+            "DJANGO_SUPERUSER_EMAIL": "boss@example.com",
+        },
+    )
     assert created.returncode == 0, created.stderr
     assert "Superuser created" in created.stdout
     # The new admin can log in to the installed app's server on the same data folder.
@@ -122,9 +134,11 @@ def test_websocket_send_ack_message_between_two_users(server: LiveServer):
             for ws in (a, b):
                 await ws.send(json.dumps({"type": "join", "room": "general"}))
                 await until(ws, "joined")
-            await a.send(json.dumps(
-                {"type": "send", "room": "general", "body": "привет из .deb", "client_id": "p1"}
-            ))
+            await a.send(
+                json.dumps(
+                    {"type": "send", "room": "general", "body": "привет из .deb", "client_id": "p1"}
+                )
+            )
             return await until(a, "ack"), await until(b, "message")
 
     ack, message = asyncio.run(chat())
@@ -147,7 +161,9 @@ def test_installed_app_opens_its_window(installed: Path, tmp_path):
         with open(log, "ab") as out:
             process = subprocess.Popen(
                 [str(installed), "--data-dir", str(data)],
-                env=env, stdout=out, stderr=subprocess.STDOUT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         app = App(process=process, data_dir=data, env=env, log=log)
         try:
