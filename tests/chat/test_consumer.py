@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -272,7 +273,11 @@ async def test_presence_counts_connections_not_users():
     await b.expect("presence", room="general", online=["alice", "bob"])
     a2 = await ChatClient.connect(alice)  # second tab: already a member, already online
     await a1.close()
-    assert all(f["type"] != "presence" for f in await b.drain(0.3))
+    # Closing one of two tabs never shows alice offline (a batch that was already on its way
+    # may repeat the same list; presence frames carry full state).
+    assert all(
+        f["online"] == ["alice", "bob"] for f in await b.drain(0.3) if f["type"] == "presence"
+    )
     await a2.close()
     await b.expect("presence", room="general", online=["bob"])
     await b.close()
@@ -376,28 +381,31 @@ async def test_messages_with_markup_are_stored_and_sent_as_plain_text():
 
 
 async def test_presence_changes_in_a_burst_are_announced_together():
-    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
-    for user in (alice, carol):  # make them members, then go offline
+    names = [f"user{i}" for i in range(6)]
+    people = [await make_user(name) for name in names]
+    bob = await make_user("bob")
+    for user in people:  # members of the room, then offline
         client = await ChatClient.connect(user)
         await client.join("general")
         await client.close()
     b = await ChatClient.connect(bob)
     await b.join("general")
-    await b.drain(0.3)
-    a, c = await ChatClient.connect(alice), await ChatClient.connect(carol)
+    await b.drain(0.5)
+    everyone = sorted([*names, "bob"])
+    clients = await asyncio.gather(*(ChatClient.connect(user) for user in people))
     frames = []
-    while not (frames and frames[-1].get("online") == ["alice", "bob", "carol"]):
-        frames.append(await b.recv())
-    frames += await b.drain(0.3)
+    while not (frames and frames[-1].get("online") == everyone):
+        frames.append(await b.recv(timeout=10))
+    frames += await b.drain(0.5)
     users: dict[str, bool] = {}
     for frame in frames:
         if frame["type"] == "user_presence":
             users.update(frame["users"])
-    assert users == {"alice": True, "carol": True}
-    # Connecting together, they are announced together: at most one frame each.
-    assert len([f for f in frames if f["type"] == "presence"]) <= 2
-    assert len([f for f in frames if f["type"] == "user_presence"]) <= 2
-    await a.close()
-    await c.close()
-    await b.expect("presence", room="general", online=["bob"])
+    assert users == dict.fromkeys(names, True)
+    # Six people arriving together cost fewer than six frames of each kind.
+    assert len([f for f in frames if f["type"] == "presence"]) < len(names)
+    assert len([f for f in frames if f["type"] == "user_presence"]) < len(names)
+    for client in clients:
+        await client.close()
+    await b.expect("presence", room="general", online=["bob"], timeout=10)
     await b.close()
