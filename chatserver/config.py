@@ -191,7 +191,15 @@ def channel_layers_from_env() -> dict[str, Any]:
             "default": {
                 # Channels' layer minus an O(sockets) scan per delivery (chat/layers.py).
                 "BACKEND": "chatserver.chat.layers.InMemoryChannelLayer",
-                "CONFIG": {"capacity": capacity, "expiry": 60},
+                "CONFIG": {
+                    "capacity": capacity,
+                    "expiry": 60,
+                    # Channels drops group members after 24 h by default, so a desktop window
+                    # open for days would silently stop getting room messages. In one process
+                    # every socket leaves its groups when it closes (a crash takes the whole
+                    # layer with it), so nothing stale can pile up: keep members a year.
+                    "group_expiry": 365 * 24 * 3600,
+                },
             }
         }
     parts = urlsplit(url)

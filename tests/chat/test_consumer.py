@@ -409,3 +409,27 @@ async def test_presence_changes_in_a_burst_are_announced_together():
         await client.close()
     await b.expect("presence", room="general", online=["bob"], timeout=10)
     await b.close()
+
+
+async def test_a_socket_open_for_days_still_gets_room_messages():
+    """Channels forgets group members after 24 h by default; a desktop window stays open."""
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+        pytest.skip("the Redis layer's expiry is documented in docs/deploy.md")
+    layer = get_channel_layer()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    a, b = await ChatClient.connect(alice), await ChatClient.connect(bob)
+    await a.join("general")
+    await b.join("general")
+    await b.drain()
+    # Age every group membership by three days.
+    for members in layer.groups.values():
+        for channel in members:
+            members[channel] -= 3 * 24 * 3600
+    layer._cleaned_at = 0.0  # let the next send run its expiry sweep
+    await a.say("still there?", client_id="days", room="general")
+    assert (await b.expect("message"))["body"] == "still there?"
+    await a.close()
+    await b.close()
