@@ -18,8 +18,11 @@ def test_two_people_talk_both_ways_and_see_each_other_online(people, live_server
     alice.join("general")
     bob.join("general")
 
+    expect(bob.page.locator("#history-status")).to_have_text("No messages yet. Say hello!")
     alice.say("Hello Bob, coffee at 11?")
     expect(bob.message("Hello Bob, coffee at 11?")).to_be_visible()
+    # The first message, arriving live, replaces the empty-room hint.
+    expect(bob.page.locator("#history-status")).to_have_text("This is the beginning of #general.")
     bob.say("Sure!\nSee you in the kitchen.")
     expect(alice.message("See you in the kitchen.")).to_be_visible()
     expect(alice.message("Sure!")).to_have_text("Sure!\nSee you in the kitchen.")

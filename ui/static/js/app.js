@@ -382,6 +382,7 @@ function receive(frame) {
       atBottom = view.atBottom();
       view.render(conv, { keep: atBottom ? "bottom" : "anchor" });
     }
+    updateHistoryStatus(conv); // the first message replaces "No messages yet"
     if (!atBottom && !mine) {
       conv.unseen += 1;
       showJump(conv);
