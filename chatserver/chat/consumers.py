@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
 from typing import Any
 
@@ -38,6 +39,10 @@ CLOSE_SLOW_READER = 4009
 CLOSE_UNAUTHENTICATED = 4401
 
 RESUME_BATCH = 500
+
+# Channel layers forget group members after a while (channels_redis: 24 h). A socket that says
+# anything (the UI pings after every quiet spell) renews its memberships this often.
+GROUP_REFRESH_SECONDS = 3600.0
 
 # One identity per server process: presence rows carry it so a dead worker's rows can be found.
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -113,6 +118,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         self.registered = True
+        self._groups_refreshed = time.monotonic()
         if hasattr(self.channel_layer, "attach"):  # the in-memory layer (chat/layers.py)
             self.channel_layer.attach(self.channel_name, self._deliver_inline)
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
@@ -161,6 +167,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 decode(text_data, LIMITS["MAX_FRAME_BYTES"]),
                 max_body_chars=LIMITS["MAX_BODY_CHARS"],
             )
+            if time.monotonic() - self._groups_refreshed > GROUP_REFRESH_SECONDS:
+                await self._refresh_groups()
             if command.type != "send":
                 await self._sends_done()  # replies leave in the order the frames came
             await getattr(self, f"on_{command.type}")(command)
@@ -403,6 +411,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame({"type": "membership", "action": "leave", "room": name})
 
     # --- helpers --------------------------------------------------------------------------
+
+    async def _refresh_groups(self) -> None:
+        """Add this socket to its groups again, which restarts the layer's expiry clock."""
+        self._groups_refreshed = time.monotonic()
+        for group in [user_group(self.user_id), LOBBY_GROUP, *map(room_group, self.rooms)]:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=encode(frame))

@@ -433,3 +433,27 @@ async def test_a_socket_open_for_days_still_gets_room_messages():
     assert (await b.expect("message"))["body"] == "still there?"
     await a.close()
     await b.close()
+
+
+async def test_a_socket_that_speaks_renews_its_group_memberships(monkeypatch):
+    """channels_redis forgets members after 24 h; any frame renews them once an hour."""
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+
+    from chatserver.chat import consumers
+
+    if settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
+        pytest.skip("reads the in-memory layer's bookkeeping")
+    layer = get_channel_layer()
+    alice = await make_user("alice")
+    a = await ChatClient.connect(alice)
+    await a.join("general")
+    group = next(name for name in layer.groups if name.startswith("room-"))
+    (channel,) = layer.groups[group]
+    layer.groups[group][channel] -= 5000  # joined long ago
+    aged = layer.groups[group][channel]
+    monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.0)
+    await a.send({"type": "ping"})
+    await a.expect("pong")
+    assert layer.groups[group][channel] > aged + 4000
+    await a.close()
