@@ -47,15 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: only this computer can connect)",
     )
     parser.add_argument(
-        "--port", type=int, default=None,
+        "--port",
+        type=int,
+        default=None,
         help=f"port to listen on (0 = any free port; default 0, or {DEFAULT_LAN_PORT} with --lan)",
     )
     parser.add_argument(
-        "--lan", action="store_true",
+        "--lan",
+        action="store_true",
         help="share on the local network: listen on all interfaces and show the join address",
     )
     parser.add_argument(
-        "--join", action="store_true",
+        "--join",
+        action="store_true",
         help="look for Deskchat servers on the local network and open one instead of hosting",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="folder for the database")
@@ -143,8 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         # The details go to the log file; the person gets one line.
         logger.exception("unexpected error")
-        print(f"deskchat: unexpected error: {error.__class__.__name__}: {error} "
-              "(details in the log file in the data folder)", file=sys.stderr)
+        print(
+            f"deskchat: unexpected error: {error.__class__.__name__}: {error} "
+            "(details in the log file in the data folder)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -278,8 +285,11 @@ def run_window(args: argparse.Namespace) -> int:
     try:
         reason = probe.result()
         if reason:
-            print(f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
-                  file=sys.stderr, flush=True)
+            print(
+                f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
+                file=sys.stderr,
+                flush=True,
+            )
             if args.lan:
                 host.set_lan(True)
             return serve_until_signal(host, open_browser=True)

@@ -170,20 +170,20 @@ class Browser:
 
 def _found_from(info) -> Found | None:
     addresses = tuple(
-        a for a in info.parsed_addresses()
+        a
+        for a in info.parsed_addresses()
         if isinstance(ipaddress.ip_address(a), ipaddress.IPv4Address)
     )
     if not addresses or not info.port:
         return None
-    props = {
-        _text(key): _text(value) for key, value in (info.properties or {}).items()
-    }
+    props = {_text(key): _text(value) for key, value in (info.properties or {}).items()}
     path = props.get("path") or "/"
     if not path.startswith("/"):
         path = "/"
     label = info.name.removesuffix("." + DESKCHAT_TYPE)
-    return Found(name=label, addresses=addresses, port=info.port, path=path,
-                 version=props.get("version", ""))
+    return Found(
+        name=label, addresses=addresses, port=info.port, path=path, version=props.get("version", "")
+    )
 
 
 def _text(value: bytes | str | None) -> str:

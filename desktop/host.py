@@ -119,8 +119,10 @@ class Host:
             bootstrap.migrate()
             self.server = EmbeddedServer(
                 ListenConfig(
-                    host=self.options.host, port=self.options.port,
-                    cert=self.options.cert, key=self.options.key,
+                    host=self.options.host,
+                    port=self.options.port,
+                    cert=self.options.cert,
+                    key=self.options.key,
                 )
             )
             self.url = self.server.start()
@@ -169,8 +171,12 @@ class Host:
                 settings.ALLOWED_HOSTS[:] = lan.allowed_hosts(addresses)
                 try:
                     self.lan_port = self.server.add_listener(
-                        ListenConfig(host="0.0.0.0", port=self.prefs.lan_port,
-                                     cert=self.options.cert, key=self.options.key)
+                        ListenConfig(
+                            host="0.0.0.0",
+                            port=self.prefs.lan_port,
+                            cert=self.options.cert,
+                            key=self.options.key,
+                        )
                     )
                 except ConfigError as error:
                     settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])

@@ -42,8 +42,8 @@ ul.servers li:hover { border-color:var(--blue); }
 .switch { display:flex; justify-content:space-between; align-items:center; margin-top:8px; }
 .switch input { width:20px; height:20px; }
 .choice { display:block; font-weight:normal; margin:6px 0; }
-pre { white-space:pre-wrap; overflow-wrap:anywhere; background:#f9fafb; border:1px solid var(--line); padding:10px;
-       border-radius:8px; }
+pre { white-space:pre-wrap; overflow-wrap:anywhere; background:#f9fafb;
+      border:1px solid var(--line); padding:10px; border-radius:8px; }
 """
 
 ICON = (
@@ -82,8 +82,10 @@ def welcome(*, has_accounts: bool) -> str:
     """First screen: create this computer's account (or claim an existing one), or join."""
     if has_accounts:
         heading = "Sign in to this Deskchat"
-        hint = ("This Deskchat already has accounts. Sign in once with yours; the window will "
-                "open signed in from now on.")
+        hint = (
+            "This Deskchat already has accounts. Sign in once with yours; the window will "
+            "open signed in from now on."
+        )
         fields = (
             "<label for='username'>Username</label>"
             "<input id='username' type='text' autocomplete='username' autofocus>"
@@ -94,8 +96,10 @@ def welcome(*, has_accounts: bool) -> str:
         button = "Sign in"
     else:
         heading = "Create your account"
-        hint = ("This computer hosts the chat. Your account is its administrator; the window "
-                "signs you in by itself from now on.")
+        hint = (
+            "This computer hosts the chat. Your account is its administrator; the window "
+            "signs you in by itself from now on."
+        )
         fields = (
             "<label for='username'>Your name (username)</label>"
             "<input id='username' type='text' autocomplete='username' autofocus>"
@@ -224,7 +228,8 @@ def error(message: str, *, log_file: str = "") -> str:
     """Start-up failed: say what happened in plain words, where the details are, and close."""
     log_line = (
         f"<p class='muted'>Details are in the log file:</p><pre>{html.escape(log_file)}</pre>"
-        if log_file else ""
+        if log_file
+        else ""
     )
     body = f"""
 <h1>{ICON}<span>Deskchat could not start</span></h1>

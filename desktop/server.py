@@ -33,8 +33,7 @@ class ListenConfig:
         host = self.host.replace(":", r"\:")
         if self.cert and self.key:
             return (
-                f"ssl:port={self.port}:interface={host}"
-                f":privateKey={self.key}:certKey={self.cert}"
+                f"ssl:port={self.port}:interface={host}:privateKey={self.key}:certKey={self.cert}"
             )
         return f"tcp:port={self.port}:interface={host}"
 

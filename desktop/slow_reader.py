@@ -82,7 +82,10 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
         self.slow_reader_closed = True
         logger.warning(
             "closing slow reader %s with %d: %d bytes it has not read (limit %d)",
-            self.client_addr, CLOSE_SLOW_READER, pending, self.max_pending_bytes,
+            self.client_addr,
+            CLOSE_SLOW_READER,
+            pending,
+            self.max_pending_bytes,
         )
         # autobahn drops the connection if the close handshake is not answered in time.
         self.closeHandshakeTimeout = CLOSE_GRACE_SECONDS

@@ -126,7 +126,11 @@ class DesktopApp:
     """The windows of one launch. ``host`` is ``None`` when only joining another server."""
 
     def __init__(
-        self, host=None, *, open_sharing: bool = False, debug: bool = False,
+        self,
+        host=None,
+        *,
+        open_sharing: bool = False,
+        debug: bool = False,
         publish: Callable[..., None] | None = None,
     ) -> None:
         self.host = host
@@ -170,14 +174,26 @@ class DesktopApp:
         _name_the_application()
         first = self.first_page()
         self.window = webview.create_window(
-            TITLE, js_api=self.api, width=SIZE[0], height=SIZE[1], min_size=MIN_SIZE,
-            menu=self.menu(), background_color="#f3f4f6", text_select=True, **first,
+            TITLE,
+            js_api=self.api,
+            width=SIZE[0],
+            height=SIZE[1],
+            min_size=MIN_SIZE,
+            menu=self.menu(),
+            background_color="#f3f4f6",
+            text_select=True,
+            **first,
         )
         self.window.events.closed += self._on_main_closed
         self.window.events.loaded += self._on_loaded
         self._start_control()
-        webview.start(self._on_started, gui=os.environ.get("PYWEBVIEW_GUI") or None,
-                      debug=self.debug, icon=icon_path(), private_mode=True)
+        webview.start(
+            self._on_started,
+            gui=os.environ.get("PYWEBVIEW_GUI") or None,
+            debug=self.debug,
+            icon=icon_path(),
+            private_mode=True,
+        )
         self._stop_browsing()
         if self.control is not None:
             self.control.close()
@@ -222,8 +238,13 @@ class DesktopApp:
             self.sharing_window.restore()
             return
         self.sharing_window = webview.create_window(
-            "Deskchat — Sharing", html=pages.sharing(), js_api=SharingApi(self),
-            width=520, height=760, min_size=(400, 420), background_color="#f3f4f6",
+            "Deskchat — Sharing",
+            html=pages.sharing(),
+            js_api=SharingApi(self),
+            width=520,
+            height=760,
+            min_size=(400, 420),
+            background_color="#f3f4f6",
         )
         self.sharing_window.events.closed += self._on_sharing_closed
 
@@ -330,8 +351,12 @@ def show_error(message: str, *, log_file: str = "") -> None:
 
     api = ErrorApi()
     api.window = webview.create_window(
-        "Deskchat — could not start", html=pages.error(message, log_file=log_file), js_api=api,
-        width=560, height=520, background_color="#f3f4f6",
+        "Deskchat — could not start",
+        html=pages.error(message, log_file=log_file),
+        js_api=api,
+        width=560,
+        height=520,
+        background_color="#f3f4f6",
     )
     close_on_signals(api.close)
     _name_the_application()

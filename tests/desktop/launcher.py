@@ -24,7 +24,9 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     read_fd, write_fd = os.pipe()
     process = subprocess.Popen(
         [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     os.close(write_fd)
     data = b""
@@ -41,15 +43,17 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
 
 
 def window_env(display: str, **extra: str) -> dict:
-    env = server_env({
-        "DISPLAY": display,
-        "PYWEBVIEW_GUI": "qt",
-        "QT_API": "pyqt6",
-        "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
-        "DESKCHAT_TEST_PROBE": "1",
-        "DESKCHAT_MDNS_INTERFACES": "127.0.0.1",
-        **extra,
-    })
+    env = server_env(
+        {
+            "DISPLAY": display,
+            "PYWEBVIEW_GUI": "qt",
+            "QT_API": "pyqt6",
+            "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
+            "DESKCHAT_TEST_PROBE": "1",
+            "DESKCHAT_MDNS_INTERFACES": "127.0.0.1",
+            **extra,
+        }
+    )
     if os.geteuid() == 0:
         env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
     env.pop("WAYLAND_DISPLAY", None)
@@ -73,7 +77,10 @@ class App:
         with open(log, "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         return cls(process=process, data_dir=data_dir, env=env, log=log)
 
@@ -180,7 +187,8 @@ def colour_count(path: Path) -> int:
     convert = require_executable("convert", "apt-get install imagemagick")
     out = subprocess.run(
         [convert, str(path), "-crop", "1280x780+0+100", "+repage", "-format", "%k", "info:"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     return int(out.stdout.strip() or 0)
 
@@ -192,7 +200,9 @@ def type_into_window(display: str, *keys: str) -> None:
     # No window manager under Xvfb: give the main window the keyboard focus ourselves.
     subprocess.run(
         [xdotool, "search", "--sync", "--name", "^Deskchat$", "windowfocus", "--sync"],
-        env=env, check=True, timeout=30,
+        env=env,
+        check=True,
+        timeout=30,
     )
     for item in keys:
         if item.startswith("<") and item.endswith(">"):

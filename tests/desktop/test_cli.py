@@ -41,8 +41,13 @@ def test_port_without_lan_is_the_window_port():
 
 @pytest.mark.parametrize(
     "argv",
-    [["--port", "70000"], ["--port", "-1"], ["--cert", "c.pem"], ["--join", "--lan"],
-     ["--port", "abc"]],
+    [
+        ["--port", "70000"],
+        ["--port", "-1"],
+        ["--cert", "c.pem"],
+        ["--join", "--lan"],
+        ["--port", "abc"],
+    ],
 )
 def test_bad_arguments_exit_with_usage(argv, capsys):
     with pytest.raises(SystemExit) as exit_:

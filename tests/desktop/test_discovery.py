@@ -23,8 +23,9 @@ LOOPBACK_ONLY = {"DESKCHAT_MDNS_INTERFACES": "127.0.0.1"}
 def test_lan_server_is_found_by_the_join_browser(tmp_path, monkeypatch):
     monkeypatch.setenv("DESKCHAT_MDNS_INTERFACES", "127.0.0.1")
     port = free_port()
-    server = start_live_server(tmp_path / "data", args=["--lan", "--port", str(port)],
-                               env=LOOPBACK_ONLY)
+    server = start_live_server(
+        tmp_path / "data", args=["--lan", "--port", str(port)], env=LOOPBACK_ONLY
+    )
     try:
         found = discovery.browse(timeout=20, until=lambda f: any(s.port == port for s in f))
         ours = [s for s in found if s.port == port]
@@ -34,9 +35,19 @@ def test_lan_server_is_found_by_the_join_browser(tmp_path, monkeypatch):
 
         # The command-line listing (`--join` without a window) prints it too.
         listing = subprocess.run(
-            [sys.executable, "-m", "desktop", "--join", "--headless",
-             "--data-dir", str(tmp_path / "joiner")],
-            cwd=ROOT, env={**server.env, **LOOPBACK_ONLY}, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "desktop",
+                "--join",
+                "--headless",
+                "--data-dir",
+                str(tmp_path / "joiner"),
+            ],
+            cwd=ROOT,
+            env={**server.env, **LOOPBACK_ONLY},
+            capture_output=True,
+            text=True,
             timeout=60,
         )
         assert listing.returncode == 0, listing.stderr
@@ -57,8 +68,9 @@ def test_goodbye_removes_the_server(tmp_path, monkeypatch):
             seen_removed.append("gone")
 
     browser = discovery.Browser(on_change=on_change).start()
-    server = start_live_server(tmp_path / "data", args=["--lan", "--port", str(port)],
-                               env=LOOPBACK_ONLY)
+    server = start_live_server(
+        tmp_path / "data", args=["--lan", "--port", str(port)], env=LOOPBACK_ONLY
+    )
     try:
         _wait(lambda: "present" in seen_removed)
         assert server.stop() == 0

@@ -76,8 +76,16 @@ def test_lan_guest_signs_up_and_the_window_sees_the_message(display, tmp_path):
         with connect(f"ws://127.0.0.1:{port}/ws/", additional_headers=guest.ws_headers()) as ws:
             ws.send(json.dumps({"type": "join", "room": "lobby"}))
             _wait_frame(ws, "joined")
-            ws.send(json.dumps({"type": "send", "room": "lobby", "client_id": "c1",
-                                "body": "hello from the LAN"}))
+            ws.send(
+                json.dumps(
+                    {
+                        "type": "send",
+                        "room": "lobby",
+                        "client_id": "c1",
+                        "body": "hello from the LAN",
+                    }
+                )
+            )
             _wait_frame(ws, "ack")
             app.wait_page(lambda p: "hello from the LAN" in p["text"])
         app.command("sharing", hide=True)  # it sits over the chat (no window manager here)

@@ -78,7 +78,11 @@ def test_log_file_rotates_and_install_is_idempotent(tmp_path):
 def run_headless(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "desktop", "--headless", *args],
-        cwd=ROOT, env=server_env(env), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=server_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -53,7 +53,11 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         # A second launch on the same data folder hands over to the first and exits.
         second = subprocess.run(
             [sys.executable, "-m", "desktop", "--data-dir", str(data)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 0, second.stderr
         assert "already open" in second.stderr
@@ -97,7 +101,11 @@ def test_no_display_falls_back_to_headless(tmp_path):
     env["BROWSER"] = "true"  # webbrowser.open runs `true` instead of a real browser
     process = subprocess.Popen(
         [sys.executable, "-m", "desktop", "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = process.stdout.readline().strip()
@@ -134,8 +142,11 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path):
 def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
     port = free_port()
     env = window_env(display)
-    server = start_live_server(tmp_path / "host", args=["--lan", "--port", str(port)],
-                               env={"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]})
+    server = start_live_server(
+        tmp_path / "host",
+        args=["--lan", "--port", str(port)],
+        env={"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]},
+    )
     app = App.launch(tmp_path / "joiner", env, "--join")
     try:
         app.wait_control(name="join-window.json")

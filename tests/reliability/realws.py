@@ -29,7 +29,10 @@ def signup(server: LiveServer, username: str) -> Browserless:
 
 
 async def connect(
-    server: LiveServer, browser: Browserless, *, origin: str | None = None,
+    server: LiveServer,
+    browser: Browserless,
+    *,
+    origin: str | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> ClientConnection:
     """A logged-in WebSocket; ``hello`` and ``conversations`` are read already."""
@@ -37,8 +40,13 @@ async def connect(
     if origin is not None:
         headers["Origin"] = origin
     ws = await ws_connect(
-        server.ws_url, additional_headers=headers, max_size=None, proxy=None,
-        compression=None, open_timeout=15, ssl=ssl_context,
+        server.ws_url,
+        additional_headers=headers,
+        max_size=None,
+        proxy=None,
+        compression=None,
+        open_timeout=15,
+        ssl=ssl_context,
     )
     await expect(ws, "hello")
     await expect(ws, "conversations")
@@ -82,7 +90,11 @@ class RawWebSocket:
 
     @classmethod
     def open(
-        cls, server: LiveServer, headers: dict[str, str], *, rcvbuf: int | None = None,
+        cls,
+        server: LiveServer,
+        headers: dict[str, str],
+        *,
+        rcvbuf: int | None = None,
         timeout: float = 15,
     ) -> RawWebSocket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -116,7 +128,11 @@ class RawWebSocket:
         return cls(sock, rest)
 
     def send_frame(
-        self, payload: bytes, *, opcode: int = OP_TEXT, fin: bool = True,
+        self,
+        payload: bytes,
+        *,
+        opcode: int = OP_TEXT,
+        fin: bool = True,
         announce: int | None = None,
     ) -> None:
         """Send one masked frame; ``announce`` claims a different payload length in the header."""

@@ -18,7 +18,11 @@ pytestmark = pytest.mark.process
 def deskchat(*args: str, data_dir) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "desktop", *args, "--data-dir", str(data_dir)],
-        cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -36,14 +40,22 @@ async def test_backup_while_writing_then_restore_round_trip(tmp_path):
         ws = await connect(server, alice)
         await join(ws, "general")
         for i in range(20):
-            await send(ws, {"type": "send", "room": "general", "body": f"before {i}",
-                            "client_id": f"b{i}"})
+            await send(
+                ws, {"type": "send", "room": "general", "body": f"before {i}", "client_id": f"b{i}"}
+            )
             await expect(ws, "ack", client_id=f"b{i}")
 
         async def keep_writing() -> None:
             for i in range(40):
-                await send(ws, {"type": "send", "room": "general", "body": f"during {i}",
-                                "client_id": f"d{i}"})
+                await send(
+                    ws,
+                    {
+                        "type": "send",
+                        "room": "general",
+                        "body": f"during {i}",
+                        "client_id": f"d{i}",
+                    },
+                )
                 await expect(ws, "ack", client_id=f"d{i}")
 
         # The copy is taken while the server commits messages: it must still be consistent.
@@ -61,8 +73,10 @@ async def test_backup_while_writing_then_restore_round_trip(tmp_path):
         # A snapshot: some prefix of the concurrent writes, in order, nothing torn.
         assert saved[20:] == [f"during {i}" for i in range(len(saved) - 20)]
 
-        await send(ws, {"type": "send", "room": "general", "body": "after the backup",
-                        "client_id": "after"})
+        await send(
+            ws,
+            {"type": "send", "room": "general", "body": "after the backup", "client_id": "after"},
+        )
         await expect(ws, "ack", client_id="after")
         await ws.close()
 

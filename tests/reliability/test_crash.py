@@ -63,8 +63,15 @@ class Sender:
             for i in range(PER_CLIENT):
                 client_id = f"{self.name}-{i}"
                 self.sent.append(client_id)
-                await send(ws, {"type": "send", "room": ROOM, "body": self.body(client_id),
-                                "client_id": client_id})
+                await send(
+                    ws,
+                    {
+                        "type": "send",
+                        "room": ROOM,
+                        "body": self.body(client_id),
+                        "client_id": client_id,
+                    },
+                )
                 # A window of a few unacked messages, as a real client pipelines them.
                 async with self.progress:
                     await self.progress.wait_for(
@@ -83,8 +90,15 @@ class Sender:
         """Send everything again (acked or not) with the same client_ids; return the acks."""
         answers = {}
         for client_id in self.sent:
-            await send(ws, {"type": "send", "room": ROOM, "body": self.body(client_id),
-                            "client_id": client_id})
+            await send(
+                ws,
+                {
+                    "type": "send",
+                    "room": ROOM,
+                    "body": self.body(client_id),
+                    "client_id": client_id,
+                },
+            )
             answers[client_id] = (await expect(ws, "ack", client_id=client_id))["id"]
         return answers
 

@@ -40,7 +40,10 @@ def test_a_writer_waits_for_a_held_lock_instead_of_failing():
     release.start()
     try:
         stored = services.message_create(
-            sender_id=user.pk, sender_username="locky", body="waited", client_id="w1",
+            sender_id=user.pk,
+            sender_username="locky",
+            body="waited",
+            client_id="w1",
             room_name="locked",
         )
     finally:

@@ -49,8 +49,9 @@ async def test_dropped_reader_resumes_every_message_once_in_order(tmp_path):
 
         async def write() -> None:
             for i in range(TOTAL):
-                await send(a, {"type": "send", "room": "stream", "body": f"m{i}",
-                               "client_id": f"c{i}"})
+                await send(
+                    a, {"type": "send", "room": "stream", "body": f"m{i}", "client_id": f"c{i}"}
+                )
                 await expect(a, "ack", client_id=f"c{i}")
                 if i == DROP_AFTER + 20:
                     # Keep writing while bob is away, and after he is back.

@@ -75,8 +75,9 @@ async def test_slow_reader_is_closed_with_4009_and_others_keep_receiving(server)
     async def flood() -> list[int]:
         acked = []
         for i in range(FLOOD):
-            await send(a, {"type": "send", "room": "flood", "body": f"{i} {BODY}",
-                           "client_id": f"f{i}"})
+            await send(
+                a, {"type": "send", "room": "flood", "body": f"{i} {BODY}", "client_id": f"f{i}"}
+            )
             if i % 20 == 19 or i == FLOOD - 1:  # keep a small window in flight
                 while len(acked) < i + 1:
                     acked.append((await expect(a, "ack"))["id"])

@@ -27,7 +27,9 @@ def http_client(role: str) -> Client:
     client = Client()
     if role != "anonymous":
         user = get_user_model().objects.create_user(
-            role, password="pw-for-tests-1", is_staff=role == "staff",
+            role,
+            password="pw-for-tests-1",
+            is_staff=role == "staff",
             is_superuser=role == "staff",
         )
         client.force_login(user)
@@ -58,8 +60,7 @@ def test_http_matrix(path, anonymous, ordinary, staff):
 
 @pytest.mark.django_db
 def test_staff_without_superuser_rights_cannot_manage_accounts():
-    user = get_user_model().objects.create_user("helper", password="pw-for-tests-1",
-                                                is_staff=True)
+    user = get_user_model().objects.create_user("helper", password="pw-for-tests-1", is_staff=True)
     client = Client()
     client.force_login(user)
     assert client.get("/admin/").status_code == 200
@@ -74,7 +75,6 @@ def test_messages_are_not_browsable_in_the_admin():
 
 
 # --- WebSocket --------------------------------------------------------------------------------
-
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,16 +22,65 @@ from tests.support.ws import ChatClient, make_user
 
 SECRET = "alice-and-bob-only"
 SERVER_TYPES = {
-    "hello", "conversations", "joined", "ack", "message", "history", "resumed", "presence",
-    "user_presence", "typing", "read", "membership", "error", "pong",
+    "hello",
+    "conversations",
+    "joined",
+    "ack",
+    "message",
+    "history",
+    "resumed",
+    "presence",
+    "user_presence",
+    "typing",
+    "read",
+    "membership",
+    "error",
+    "pong",
 }
-FIELDS = ["type", "room", "to", "with", "body", "client_id", "before", "since", "limit", "id",
-          "ref"]
+FIELDS = [
+    "type",
+    "room",
+    "to",
+    "with",
+    "body",
+    "client_id",
+    "before",
+    "since",
+    "limit",
+    "id",
+    "ref",
+]
 TRICKY_TEXT = [
-    "", " ", "general", "alice", "bob", "eve", "../../etc/passwd", "..\\..\\boot.ini",
-    "\u202egnp.exe", "a\u0000b", "\x1b[31mred", "\ud800", "\udfff lone", "x" * 5000, "/pm",
-    "/pm alice", "/pm bob hi", "/pm eve self", "😀" * 100, "null", "0", "-1", "1e309",
-    "<script>alert(1)</script>", "room\nnewline", "\t", "\u200b", "%00", "1:2", "2:3",
+    "",
+    " ",
+    "general",
+    "alice",
+    "bob",
+    "eve",
+    "../../etc/passwd",
+    "..\\..\\boot.ini",
+    "\u202egnp.exe",
+    "a\u0000b",
+    "\x1b[31mred",
+    "\ud800",
+    "\udfff lone",
+    "x" * 5000,
+    "/pm",
+    "/pm alice",
+    "/pm bob hi",
+    "/pm eve self",
+    "😀" * 100,
+    "null",
+    "0",
+    "-1",
+    "1e309",
+    "<script>alert(1)</script>",
+    "room\nnewline",
+    "\t",
+    "\u200b",
+    "%00",
+    "1:2",
+    "2:3",
 ]
 
 scalars = (
@@ -46,25 +95,28 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 shaped = st.fixed_dictionaries(
     {"type": st.sampled_from(sorted(CLIENT_TYPES))},
     optional={name: values for name in FIELDS if name != "type"},
 )
-valid = st.sampled_from([
-    {"type": "join", "room": "general"},
-    {"type": "send", "room": "general", "body": "hi", "client_id": "v1"},
-    {"type": "send", "to": "alice", "body": "hi alice", "client_id": "v2"},
-    {"type": "history", "with": "bob"},
-    {"type": "history", "room": "general", "before": 10, "limit": 5},
-    {"type": "resume", "since": 0},
-    {"type": "read", "with": "alice", "id": 1},
-    {"type": "typing", "room": "general"},
-    {"type": "leave", "room": "general"},
-])
+valid = st.sampled_from(
+    [
+        {"type": "join", "room": "general"},
+        {"type": "send", "room": "general", "body": "hi", "client_id": "v1"},
+        {"type": "send", "to": "alice", "body": "hi alice", "client_id": "v2"},
+        {"type": "history", "with": "bob"},
+        {"type": "history", "room": "general", "before": 10, "limit": 5},
+        {"type": "resume", "since": 0},
+        {"type": "read", "with": "alice", "id": 1},
+        {"type": "typing", "room": "general"},
+        {"type": "leave", "room": "general"},
+    ]
+)
 
 
 @st.composite
@@ -85,14 +137,31 @@ def as_text(frame) -> str:
     return json.dumps(frame, ensure_ascii=True)
 
 
-raw_text = st.sampled_from([
-    "", "{", "[]", "null", "42", '"type"', "{\"type\": 1}", "{\"type\": \"send\"", "NaN",
-    "{\"type\": \"ping\", \"x\": NaN}", "{\"type\": \"ping\", \"x\": Infinity}", "[" * 5000,
-    "{\"a\":" * 2000 + "1" + "}" * 2000, "\x00", "{\"type\":\"ping\"}\x00",
-]) | st.text(max_size=200)
+raw_text = st.sampled_from(
+    [
+        "",
+        "{",
+        "[]",
+        "null",
+        "42",
+        '"type"',
+        '{"type": 1}',
+        '{"type": "send"',
+        "NaN",
+        '{"type": "ping", "x": NaN}',
+        '{"type": "ping", "x": Infinity}',
+        "[" * 5000,
+        '{"a":' * 2000 + "1" + "}" * 2000,
+        "\x00",
+        '{"type":"ping"}\x00',
+    ]
+) | st.text(max_size=200)
 
 frames = st.one_of(
-    shaped.map(as_text), mutated().map(as_text), values.map(as_text), raw_text,
+    shaped.map(as_text),
+    mutated().map(as_text),
+    values.map(as_text),
+    raw_text,
 )
 
 
@@ -167,8 +236,11 @@ def arena(transactional_db):
 @settings(
     max_examples=200,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(text=frames)
 def test_hostile_frames_never_break_the_connection_or_leak(arena, text):

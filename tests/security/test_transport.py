@@ -142,8 +142,7 @@ async def test_tls_with_cert_and_key_serves_https_and_wss(tmp_path):
         assert server.ws_url.startswith("wss://")
         ws = await connect(server, browser, ssl_context=context)
         await join(ws, "encrypted")
-        await send(ws, {"type": "send", "room": "encrypted", "body": "over tls",
-                        "client_id": "t1"})
+        await send(ws, {"type": "send", "room": "encrypted", "body": "over tls", "client_id": "t1"})
         assert (await expect(ws, "message"))["body"] == "over tls"
         await ws.close()
     finally:
@@ -152,10 +151,25 @@ async def test_tls_with_cert_and_key_serves_https_and_wss(tmp_path):
 
 def test_tls_certificate_file_missing_is_a_clear_error(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "--headless", "--port", "0", "--data-dir",
-         str(tmp_path / "data"), "--cert", str(tmp_path / "nope.pem"), "--key",
-         str(tmp_path / "nope.key")],
-        cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "--headless",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--cert",
+            str(tmp_path / "nope.pem"),
+            "--key",
+            str(tmp_path / "nope.key"),
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "does not exist" in result.stderr
@@ -167,11 +181,21 @@ def test_tls_certificate_file_missing_is_a_clear_error(tmp_path):
 
 def test_check_deploy_in_lan_mode_reports_only_what_docs_security_explains(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "manage", "check", "--deploy", "--data-dir",
-         str(tmp_path / "data")],
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "manage",
+            "check",
+            "--deploy",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
         cwd=ROOT,
         env=server_env({"DESKCHAT_ALLOWED_HOSTS": "127.0.0.1,localhost,192.168.1.20"}),
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     reported = set(re.findall(r"\(([a-z_]+\.[EW]\d+)\)", output))
@@ -183,11 +207,21 @@ def test_check_deploy_in_lan_mode_reports_only_what_docs_security_explains(tmp_p
 def test_tls_run_needs_no_secure_cookie_warnings(tmp_path):
     """With certificates the cookies are Secure, so those two warnings go away."""
     result = subprocess.run(
-        [sys.executable, "-m", "desktop", "manage", "check", "--deploy", "--data-dir",
-         str(tmp_path / "data")],
-        cwd=ROOT, env=server_env({"DESKCHAT_SECURE_COOKIES": "1"}),
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "desktop",
+            "manage",
+            "check",
+            "--deploy",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        cwd=ROOT,
+        env=server_env({"DESKCHAT_SECURE_COOKIES": "1"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert "security.W012" not in output and "security.W016" not in output
-
