@@ -194,9 +194,17 @@ class DesktopApp:
             icon=icon_path(),
             private_mode=True,
         )
-        self._stop_browsing()
+        logger.info("window loop ended")
+        # Bounded: a zeroconf shutdown that hangs must not keep a closed window's process
+        # alive (seen once in CI: the join window's process outlived its window by 30 s).
+        stopper = threading.Thread(target=self._stop_browsing, name="stop-browsing", daemon=True)
+        stopper.start()
+        stopper.join(5)
+        if stopper.is_alive():
+            logger.warning("network discovery did not stop within 5 s; exiting anyway")
         if self.control is not None:
             self.control.close()
+        logger.info("window shut down")
 
     def _on_started(self) -> None:
         logger.info("window open")

@@ -411,13 +411,11 @@ async def test_presence_changes_in_a_burst_are_announced_together():
     await b.close()
 
 
+@pytest.mark.memory_layer
 async def test_a_socket_open_for_days_still_gets_room_messages():
     """Channels forgets group members after 24 h by default; a desktop window stays open."""
     from channels.layers import get_channel_layer
-    from django.conf import settings
 
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
-        pytest.skip("the Redis layer's expiry is documented in docs/deploy.md")
     layer = get_channel_layer()
     alice, bob = await make_user("alice"), await make_user("bob")
     a, b = await ChatClient.connect(alice), await ChatClient.connect(bob)
@@ -435,15 +433,13 @@ async def test_a_socket_open_for_days_still_gets_room_messages():
     await b.close()
 
 
+@pytest.mark.memory_layer
 async def test_a_socket_that_speaks_renews_its_group_memberships(monkeypatch):
     """channels_redis forgets members after 24 h; any frame renews them once an hour."""
     from channels.layers import get_channel_layer
-    from django.conf import settings
 
     from chatserver.chat import consumers
 
-    if settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis"):
-        pytest.skip("reads the in-memory layer's bookkeeping")
     layer = get_channel_layer()
     alice = await make_user("alice")
     a = await ChatClient.connect(alice)

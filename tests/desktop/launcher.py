@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def window_env(display: str, **extra: str) -> dict:
             "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
             "DESKCHAT_TEST_PROBE": "1",
             "DESKCHAT_MDNS_INTERFACES": "127.0.0.1",
+            # A process that hangs on close dumps every thread's stack on SIGABRT (close()).
+            "PYTHONFAULTHANDLER": "1",
             **extra,
         }
     )
@@ -139,9 +142,15 @@ class App:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise
+            self.process.send_signal(signal.SIGABRT)  # faulthandler prints the stacks
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            raise AssertionError(
+                f"still running {timeout} s after its window was closed:\n{self.console()[-6000:]}"
+            ) from None
 
     def kill(self) -> None:
         if self.process.poll() is None:
