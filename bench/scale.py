@@ -28,7 +28,6 @@ from typing import Any
 
 from bench import servers
 from bench.load import Client, Tally, delivery_figures, open_clients, wait_deliveries, wait_quiet
-from bench.seed import SEED_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "scale"
@@ -36,29 +35,7 @@ ROOM = "scale"
 
 def seed(data_dir: Path, env: dict[str, str], users: int) -> list[dict[str, Any]]:
     """Users with sessions in one room, through the app's own entry, on the chosen database."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "manage",
-            "shell",
-            "--data-dir",
-            str(data_dir),
-            "-c",
-            "from bench.seed import run; run()",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=servers.base_env({**env, "BENCH_SEED": json.dumps({"users": users, "rooms": [ROOM]})}),
-    )
-    for line in result.stdout.splitlines():
-        if line.startswith(SEED_MARKER):
-            return json.loads(line[len(SEED_MARKER) :])["users"]
-    raise RuntimeError(f"seeding failed: {result.stderr[-2000:]}")
+    return servers.seed(data_dir, users=users, rooms=[ROOM], env=env)["users"]
 
 
 def start(argv: list[str], env: dict[str, str], count: int) -> tuple[subprocess.Popen, list[str]]:

@@ -114,8 +114,18 @@ def healthz(url: str) -> int:
         return reply.status
 
 
-def seed(data_dir: Path, *, users: int, rooms: list[str], prefix: str = "u") -> dict:
-    """Users with sessions (and rooms everyone belongs to) through ``desktop manage shell``."""
+def seed(
+    data_dir: Path,
+    *,
+    users: int,
+    rooms: list[str],
+    prefix: str = "u",
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Users with sessions (and rooms everyone belongs to) through ``desktop manage shell``.
+
+    ``env`` points the app at another database (bench/scale.py seeds PostgreSQL this way).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     spec = json.dumps({"users": users, "rooms": rooms, "prefix": prefix})
     result = subprocess.run(
@@ -131,7 +141,7 @@ def seed(data_dir: Path, *, users: int, rooms: list[str], prefix: str = "u") -> 
             "from bench.seed import run; run()",
         ],
         cwd=ROOT,
-        env=base_env({"BENCH_SEED": spec}),
+        env=base_env({**(env or {}), "BENCH_SEED": spec}),
         capture_output=True,
         text=True,
         timeout=300,

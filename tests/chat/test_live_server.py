@@ -7,13 +7,11 @@ import json
 import signal
 import socket
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 import websockets
 
-from tests.support.server import ROOT, Browserless, server_env
+from tests.support.server import Browserless, run_deskchat
 
 pytestmark = pytest.mark.process
 
@@ -88,50 +86,32 @@ def test_first_account_is_administrator_and_admin_is_staff_only(live_server):
     assert "Site administration" not in page
 
 
+def manage(*args: str, data_dir) -> str:
+    """``python -m desktop manage ARGS --data-dir DIR``; fails the test if it fails."""
+    result = run_deskchat("manage", *args, "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
 def test_manage_runs_against_the_same_data_folder(tmp_path):
-    env = server_env()
     data = tmp_path / "data"
-    run = [sys.executable, "-m", "desktop", "manage"]
-    subprocess.run(
-        [*run, "migrate", "--data-dir", str(data)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
+    manage("migrate", data_dir=data)
+    manage(
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "root",
+        "--email",
+        "r@x.example",
+        data_dir=data,
     )
-    subprocess.run(
-        [
-            *run,
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "root",
-            "--email",
-            "r@x.example",
-            "--data-dir",
-            str(data),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
+    out = manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; print(User.objects.get().is_superuser)",
+        data_dir=data,
     )
-    out = subprocess.run(
-        [
-            *run,
-            "shell",
-            "-c",
-            "from django.contrib.auth.models import User; print(User.objects.get().is_superuser)",
-            "--data-dir",
-            str(data),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert out.stdout.strip().splitlines()[-1] == "True"
+    assert out.strip().splitlines()[-1] == "True"
     assert (data / "secret_key").stat().st_mode & 0o077 == 0  # private to the user
 
 
@@ -140,22 +120,8 @@ def test_port_already_taken_is_one_plain_line(tmp_path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "desktop",
-                "--headless",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(tmp_path),
-            ],
-            cwd=ROOT,
-            env=server_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
+        result = run_deskchat(
+            "--headless", "--port", str(port), "--data-dir", str(tmp_path), timeout=60
         )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -164,12 +130,6 @@ def test_port_already_taken_is_one_plain_line(tmp_path):
 
 def test_a_new_data_folder_is_private_to_the_user(tmp_path):
     data = tmp_path / "fresh" / "data"
-    subprocess.run(
-        [sys.executable, "-m", "desktop", "manage", "migrate", "--data-dir", str(data)],
-        cwd=ROOT,
-        env=server_env(),
-        check=True,
-        capture_output=True,
-    )
+    manage("migrate", data_dir=data)
     assert data.stat().st_mode & 0o077 == 0
     assert (data / "deskchat.sqlite3").exists()

@@ -7,8 +7,6 @@ import datetime
 import ipaddress
 import re
 import ssl
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
 from tests.reliability.realws import connect, expect, join, send
-from tests.support.server import ROOT, Browserless, server_env, start_live_server
+from tests.support.server import ROOT, Browserless, run_deskchat, start_live_server
 
 pytestmark = pytest.mark.process
 
@@ -150,25 +148,16 @@ async def test_tls_with_cert_and_key_serves_https_and_wss(tmp_path):
 
 
 def test_tls_certificate_file_missing_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "--headless",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--cert",
-            str(tmp_path / "nope.pem"),
-            "--key",
-            str(tmp_path / "nope.key"),
-        ],
-        cwd=ROOT,
-        env=server_env(),
-        capture_output=True,
-        text=True,
+    result = run_deskchat(
+        "--headless",
+        "--port",
+        "0",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--cert",
+        str(tmp_path / "nope.pem"),
+        "--key",
+        str(tmp_path / "nope.key"),
         timeout=60,
     )
     assert result.returncode == 2
@@ -179,25 +168,16 @@ def test_tls_certificate_file_missing_is_a_clear_error(tmp_path):
 # --- check --deploy ---------------------------------------------------------------------------
 
 
+def check_deploy(data_dir: Path, env: dict[str, str]) -> str:
+    """``deskchat manage check --deploy`` on ``data_dir``: everything it printed."""
+    result = run_deskchat("manage", "check", "--deploy", "--data-dir", str(data_dir), env=env)
+    return result.stdout + result.stderr
+
+
 def test_check_deploy_in_lan_mode_reports_only_what_docs_security_explains(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "manage",
-            "check",
-            "--deploy",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        cwd=ROOT,
-        env=server_env({"DESKCHAT_ALLOWED_HOSTS": "127.0.0.1,localhost,192.168.1.20"}),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    output = check_deploy(
+        tmp_path / "data", {"DESKCHAT_ALLOWED_HOSTS": "127.0.0.1,localhost,192.168.1.20"}
     )
-    output = result.stdout + result.stderr
     reported = set(re.findall(r"\(([a-z_]+\.[EW]\d+)\)", output))
     explained = set(re.findall(r"`([a-z_]+\.[EW]\d+)`", SECURITY_DOC.read_text("utf-8")))
     assert not any(code.split(".")[1].startswith("E") for code in reported), output
@@ -206,22 +186,5 @@ def test_check_deploy_in_lan_mode_reports_only_what_docs_security_explains(tmp_p
 
 def test_tls_run_needs_no_secure_cookie_warnings(tmp_path):
     """With certificates the cookies are Secure, so those two warnings go away."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "manage",
-            "check",
-            "--deploy",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-        cwd=ROOT,
-        env=server_env({"DESKCHAT_SECURE_COOKIES": "1"}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    output = result.stdout + result.stderr
+    output = check_deploy(tmp_path / "data", {"DESKCHAT_SECURE_COOKIES": "1"})
     assert "security.W012" not in output and "security.W016" not in output

@@ -59,6 +59,20 @@ def server_env(extra: dict | None = None) -> dict:
     return env
 
 
+def run_deskchat(
+    *args: str, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``python -m desktop ARGS`` to completion, as a user runs it, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "desktop", *args],
+        cwd=ROOT,
+        env=server_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def start_live_server(
     data_dir: Path, *, args: list[str] | None = None, env: dict | None = None, timeout: float = 60
 ) -> LiveServer:
