@@ -298,14 +298,14 @@ def run_window(args: argparse.Namespace) -> int:
             if status["error"]:
                 host.stop()
                 return report_start_error(status["error"], probe, args)
-        from desktop.window import DesktopApp, close_on_signals
+        from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
         app = DesktopApp(host, open_sharing=args.lan)
         close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
         app.run()
     finally:
         host.stop()
-    return 0
+    leave_after_window(0)
 
 
 def hand_over(info: dict) -> int:
@@ -337,13 +337,14 @@ def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
     logger.error("start-up failed: %s", message)
     if probe.result() is None:
         from chatserver.config import resolve_data_dir
-        from desktop.window import show_error
+        from desktop.window import leave_after_window, show_error
 
         try:
             log_file = str(logs.log_path(resolve_data_dir()))
         except ConfigError:
             log_file = ""
         show_error(message, log_file=log_file)
+        leave_after_window(2)
     return 2
 
 
@@ -370,7 +371,7 @@ def run_join(args: argparse.Namespace) -> int:
         for server in found:
             print(f"{server.url}\t{server.name}", flush=True)
         return 0
-    from desktop.window import DesktopApp, close_on_signals
+    from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
     app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
@@ -379,7 +380,7 @@ def run_join(args: argparse.Namespace) -> int:
         app.run()
     finally:
         join_info.unlink(missing_ok=True)
-    return 0
+    leave_after_window(0)
 
 
 def _write_private_json(path: Path, info: dict) -> None:

@@ -8,12 +8,16 @@ the caller then stops the server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sys
 import threading
+import time
+import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from desktop import discovery, pages
 from desktop.paths import app_icon
@@ -145,6 +149,7 @@ class DesktopApp:
         self._browser_lock = threading.Lock()
         self._probe_file = os.environ.get(PROBE_ENV, "")
         self.control = None
+        self._all_windows: list = []
 
     # --- building ---------------------------------------------------------------------
 
@@ -184,6 +189,7 @@ class DesktopApp:
             text_select=True,
             **first,
         )
+        self._all_windows.append(self.window)
         self.window.events.closed += self._on_main_closed
         self.window.events.loaded += self._on_loaded
         self._start_control()
@@ -195,6 +201,9 @@ class DesktopApp:
             private_mode=True,
         )
         logger.info("window loop ended")
+        abandoned = abandon_pending_scripts(self._all_windows)
+        if abandoned:
+            logger.info("released %d script call(s) left waiting by the closed window", abandoned)
         # Bounded: a zeroconf shutdown that hangs must not keep a closed window's process
         # alive (seen once in CI: the join window's process outlived its window by 30 s).
         stopper = threading.Thread(target=self._stop_browsing, name="stop-browsing", daemon=True)
@@ -254,6 +263,7 @@ class DesktopApp:
             min_size=(400, 420),
             background_color="#f3f4f6",
         )
+        self._all_windows.append(self.sharing_window)
         self.sharing_window.events.closed += self._on_sharing_closed
 
     def _on_sharing_closed(self) -> None:
@@ -342,6 +352,63 @@ class DesktopApp:
             page = {"error": str(exc)}
         with open(self._probe_file, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(page) + "\n")
+
+
+def abandon_pending_scripts(windows: list) -> int:
+    """Wake every thread still waiting for a script result from these (closed) windows.
+
+    pywebview's Qt backend waits on a semaphore that only the page's answer releases; once the
+    GUI loop has ended, that answer never comes. pywebview injects its JS bridge after every
+    page load from a non-daemon thread, so a close right after a load left the process hanging
+    at exit (seen in CI). Its GTK and WinForms backends release these waits on close
+    (pywebview PR #987); this does the same for Qt. The result seen by the waiter is ``None``.
+    """
+    released = 0
+    for window in windows:
+        pending = getattr(getattr(window, "native", None), "_js_results", None)
+        if not isinstance(pending, dict):
+            continue
+        for call in list(pending.values()):
+            semaphore = call.get("semaphore") if isinstance(call, dict) else None
+            if semaphore is not None:
+                call["result"] = None
+                semaphore.release()
+                released += 1
+    return released
+
+
+def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:
+    """End the process with ``code`` once the window has closed and the server has stopped.
+
+    Two things must not turn a clean close into a hang or a crash, so this runs after
+    everything is saved and leaves without Python's interpreter teardown (``os._exit``):
+
+    - a thread the GUI toolkit left waiting (see ``abandon_pending_scripts``) would keep the
+      process alive forever: other non-daemon threads get ``grace`` seconds, then a stray
+      one is logged with its stack and left behind;
+    - Qt WebEngine can crash while Python destroys its objects at exit ("Release of profile
+      requested but WebEnginePage still not deleted": the page's deferred delete never ran
+      because the event loop had ended); seen as SIGSEGV after a clean close under load.
+    """
+    deadline = time.monotonic() + grace
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not me and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        if thread is me or thread.daemon or not thread.is_alive():
+            continue
+        frame = frames.get(thread.ident) if thread.ident is not None else None
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        logger.warning(
+            "thread %r still running at exit; leaving without it:\n%s", thread.name, stack
+        )
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def _name_the_application() -> None:

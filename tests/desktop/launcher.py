@@ -139,17 +139,27 @@ class App:
                 self.command("close")
             except OSError:
                 self.process.terminate()
+        return self.wait_exit(timeout)
+
+    def terminate(self, timeout: float = 30) -> int:
+        """SIGTERM, as a session manager or ``kill`` sends it, and wait."""
+        self.process.terminate()
+        return self.wait_exit(timeout)
+
+    def wait_exit(self, timeout: float = 30) -> int:
+        """The exit code; a process still running after ``timeout`` has every thread's stack
+        dumped into its console (faulthandler on SIGABRT) and that console in the failure."""
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.process.send_signal(signal.SIGABRT)  # faulthandler prints the stacks
+            self.process.send_signal(signal.SIGABRT)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
             raise AssertionError(
-                f"still running {timeout} s after its window was closed:\n{self.console()[-6000:]}"
+                f"still running {timeout} s after it was asked to close:\n{self.console()[-12000:]}"
             ) from None
 
     def kill(self) -> None:

@@ -88,8 +88,7 @@ def test_sigterm_closes_the_window_cleanly(display, tmp_path):
         app.wait_control()
         app.wait_page(lambda p: "Create your account" in p["text"])
         port = int(app.url.rsplit(":", 1)[1].strip("/"))
-        app.process.terminate()
-        assert app.process.wait(30) == 0
+        assert app.terminate() == 0
         assert not port_open(port)
     finally:
         app.kill()
@@ -130,8 +129,7 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path):
         try:
             shot = screenshot(display, "window-start-error.png")
             assert shot.exists()
-            app.process.terminate()  # closes the error window like its Close button
-            assert app.process.wait(30) == 2
+            assert app.terminate() == 2  # closes the error window like its Close button
         finally:
             app.kill()
     console = app.console()
