@@ -104,7 +104,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.username: str = user.username
         await self.accept()
         try:
-            change = await database_sync_to_async(services.connection_open)(
+            start = await database_sync_to_async(services.connection_start)(
                 channel_name=self.channel_name,
                 user_id=self.user_id,
                 worker=WORKER_NAME,
@@ -123,9 +123,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.channel_layer.attach(self.channel_name, self._deliver_inline)
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
-        for room_id, name in await database_sync_to_async(selectors.membership_rooms)(
-            user_id=self.user_id
-        ):
+        for room_id, name in start.rooms:
             await self._follow(room_id, name)
         await self.send_frame(
             {
@@ -140,8 +138,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
             }
         )
-        await self.on_conversations(None)
-        await presence.announce(self.channel_layer, change)
+        await self.send_frame(start.conversations)
+        await presence.announce(self.channel_layer, start.change)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self.channel_layer, "detach"):
@@ -382,7 +380,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user_group(self.user_id), {"type": "chat.frame", "text": encode(frame)}
         )
 
-    async def on_conversations(self, command: Command | None) -> None:
+    async def on_conversations(self, command: Command) -> None:
         await self.send_frame(
             await database_sync_to_async(selectors.conversations)(user_id=self.user_id)
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 
 from chatserver.chat.models import (
     Connection,
@@ -219,10 +219,6 @@ def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dic
     }
 
 
-def online_usernames() -> set[str]:
-    return set(Connection.objects.values_list("user__username", flat=True).distinct())
-
-
 def rooms_with_online_counts() -> list[dict[str, Any]]:
     """Every room with how many distinct users are online in it, for the room browser."""
     rooms = Room.objects.annotate(
@@ -231,22 +227,34 @@ def rooms_with_online_counts() -> list[dict[str, Any]]:
     return [{"name": r.name, "online": r.online} for r in rooms]
 
 
-def conversations(*, user_id: int) -> dict[str, Any]:
+def memberships_with_rooms(*, user_id: int) -> list[Membership]:
+    """The user's memberships, each with its room and the room's newest message id
+    (``last_id``) from the same query: connect reads them once for presence, the room list
+    and the sidebar."""
+    newest = Message.objects.filter(room_id=OuterRef("room_id")).order_by("-id").values("id")
+    return list(
+        Membership.objects.filter(user_id=user_id)
+        .select_related("room")
+        .annotate(last_id=Subquery(newest[:1]))
+    )
+
+
+def conversations(*, user_id: int, memberships: list[Membership] | None = None) -> dict[str, Any]:
     """The sidebar: joined rooms and DM partners, each with unread count and last message id."""
-    online = online_usernames()
+    if memberships is None:
+        memberships = memberships_with_rooms(user_id=user_id)
     rooms = []
-    for membership in Membership.objects.filter(user_id=user_id).select_related("room"):
+    for membership in memberships:
         unread = unread_count(
             Message.objects.filter(
                 room_id=membership.room_id, id__gt=membership.last_read_id
             ).exclude(sender_id=user_id)
         )
-        last_id = Message.objects.filter(room_id=membership.room_id).aggregate(m=Max("id"))["m"]
         rooms.append(
             {
                 "room": membership.room.name,
                 "unread": unread,
-                "last_id": last_id or 0,
+                "last_id": membership.last_id or 0,
                 "last_read_id": membership.last_read_id,
             }
         )
@@ -262,8 +270,12 @@ def conversations(*, user_id: int) -> dict[str, Any]:
     for queryset in (sent, received):
         for peer, last_id in queryset.annotate(last=Max("id")).order_by():
             partners[peer] = max(partners.get(peer, 0), last_id)
+    if not partners:
+        return {"type": "conversations", "rooms": rooms, "dms": []}
     reads = dict(DirectRead.objects.filter(user_id=user_id).values_list("peer_id", "last_read_id"))
     usernames = dict(User.objects.filter(pk__in=partners).values_list("pk", "username"))
+    # Only the partners' presence: every connect reading every online user was O(online).
+    online = set(Connection.objects.filter(user_id__in=partners).values_list("user_id", flat=True))
     dms = []
     for peer_id, last_id in partners.items():
         last_read = reads.get(peer_id, 0)
@@ -277,7 +289,7 @@ def conversations(*, user_id: int) -> dict[str, Any]:
                 "unread": unread,
                 "last_id": last_id,
                 "last_read_id": last_read,
-                "online": name in online,
+                "online": peer_id in online,
             }
         )
     dms.sort(key=lambda d: -d["last_id"])

@@ -122,6 +122,44 @@ def test_presence_counts_connections(users):
     assert selectors.room_online(room_id=room.pk) == []
 
 
+def test_connection_start_is_everything_a_socket_needs(users):
+    alice, bob, carol = users
+    room = join(alice)
+    send(alice, "hi bob", "c1", to="bob")
+    send(carol, "hi alice", "c2", to="alice")
+    services.connection_open(channel_name="b1", user_id=bob.pk, worker="w", max_connections=5)
+    start = services.connection_start(
+        channel_name="a1", user_id=alice.pk, worker="w", max_connections=5
+    )
+    assert start.change.room_ids == [room.pk] and start.change.online_user_ids == [alice.pk]
+    assert start.rooms == [(room.pk, "general")]
+    assert [r["room"] for r in start.conversations["rooms"]] == ["general"]
+    # Only partners' presence is read, and read right: bob is connected, carol is not.
+    online = {d["with"]: d["online"] for d in start.conversations["dms"]}
+    assert online == {"bob": True, "carol": False}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_presence_commits_skip_the_fsync_only_for_presence():
+    from django.db import connection, transaction
+
+    def level() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            return cursor.fetchone()[0]
+
+    full, normal = 2, 1
+    assert level() == full  # messages: every commit waits for the disk
+    with services.presence_commits():
+        assert level() == normal
+    assert level() == full
+    with transaction.atomic(), services.presence_commits():
+        assert level() == full  # SQLite cannot change it inside a transaction: stay safe
+    with pytest.raises(RuntimeError), services.presence_commits():
+        raise RuntimeError
+    assert level() == full
+
+
 def test_connection_limit_per_user(users):
     alice = users[0]
     services.connection_open(channel_name="a1", user_id=alice.pk, worker="w", max_connections=1)
