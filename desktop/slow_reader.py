@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import tcp
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
             if pending > self.max_pending_bytes:
                 self.close_slow_reader(pending)
                 return
+            if not binary and self._perMessageCompress is None and not self.send_queue:
+                self._send_text_now(content, idle=pending == 0)
+                return
         # Daphne passes websocket_max_message_size to autobahn, which applies it to outgoing
         # messages too: a resume batch or a join with long messages would be refused. That
         # limit is meant for what clients send; the server's own frames are bounded by
@@ -76,6 +80,41 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
             super().serverSend(content, binary)
         finally:
             self.maxMessagePayloadSize = incoming_limit
+
+    def _send_text_now(self, text: str, *, idle: bool) -> None:
+        """The fan-out fast path: frame a text once for all its recipients, write it at once.
+
+        A room message reaches every member as the *same* ``str`` object (encoded once by its
+        sender), one ``serverSend`` after another, so the factory keeps the last one framed
+        (autobahn's ``PreparedMessage``; the server never masks) and each recipient costs a
+        lookup instead of a UTF-8 encode, a frame header and autobahn's per-write logging.
+        When nothing is waiting in Twisted's buffer the bytes go to the socket right away:
+        ``transport.write`` would register the socket with epoll, wait for the next loop
+        turn and unregister it again, two extra system calls per frame. Whatever the kernel
+        does not take, and every write while something is still buffered, goes through
+        ``transport.write`` as before, so order is kept. docs/benchmarks.md has the figure.
+        """
+        factory = self.factory
+        if getattr(factory, "_framed_text", None) is not text:
+            factory._framed = factory.prepareMessage(text.encode("utf8"), isBinary=False)
+            factory._framed_text = text
+        data = factory._framed.payloadHybi
+        transport = self.transport
+        # Plain TCP only: a TLS wrapper forwards attribute reads (``socket`` included) to the
+        # TCP transport below it, whose socket must only ever carry encrypted bytes.
+        plain = isinstance(transport, tcp.Connection) and not transport.TLS
+        if not (idle and plain) or transport.disconnecting or not transport.connected:
+            transport.write(data)
+            return
+        try:
+            sent = transport.socket.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            transport.write(data)  # a broken connection: let Twisted notice it its own way
+            return
+        if sent < len(data):
+            transport.write(data[sent:])
 
     def close_slow_reader(self, pending: int) -> None:
         """Stop relaying; the close frame queues behind the backlog, then a hard drop."""
