@@ -46,6 +46,57 @@ def test_a_batch_stores_each_send_and_refuses_only_the_bad_ones():
     assert list(Message.objects.order_by("id").values_list("body", flat=True)) == ["one", "two"]
 
 
+@pytest.mark.django_db
+def test_a_batch_mixes_retries_of_stored_sends_dms_and_refusals():
+    make = get_user_model().objects.create_user
+    alice, bob = make("alice"), make("bob")
+    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    first = services.message_create_many([request(alice, "before", "c0")])[0]
+    dm = {**request(alice, "psst", "d1", room=None), "to_username": "bob"}
+    nobody = {**request(alice, "hello?", "d2", room=None), "to_username": "nobody"}
+    outcomes = services.message_create_many(
+        [request(alice, "before, retried", "c0"), dm, nobody, request(alice, "after", "c1")]
+    )
+    assert not outcomes[0].created and outcomes[0].frame["id"] == first.frame["id"]
+    assert outcomes[0].frame["body"] == "before"  # the stored original, not the retry
+    assert outcomes[1].created and outcomes[1].recipient_id == bob.pk
+    assert outcomes[1].frame["from"] == "alice" and outcomes[1].frame["to"] == "bob"
+    assert isinstance(outcomes[2], ProtocolError) and outcomes[2].code == "unknown_user"
+    assert outcomes[3].created and outcomes[3].frame["id"] > outcomes[1].frame["id"]
+    assert outcomes[3].frame["ts"].endswith("Z") and outcomes[3].frame["room"] == "general"
+    stored = list(Message.objects.order_by("id").values_list("body", flat=True))
+    assert stored == ["before", "psst", "after"]
+
+
+@pytest.mark.django_db
+def test_a_client_id_stored_meanwhile_by_another_worker_makes_the_batch_go_one_by_one(
+    monkeypatch,
+):
+    """On PostgreSQL another worker can insert the same (sender, client_id) between the
+    batch's lookup and its insert; the unique constraint refuses the batch and each send is
+    then decided on its own. Simulated by hiding the stored row from the batch's lookup."""
+    alice = get_user_model().objects.create_user("alice")
+    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    raced = services.message_create_many([request(alice, "from worker 2", "c1")])[0]
+    real_filter = Message.objects.filter
+    calls = []
+
+    def lookup_misses_once(*args, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            return Message.objects.none()
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(Message.objects, "filter", lookup_misses_once)
+    outcomes = services.message_create_many(
+        [request(alice, "new", "c2"), request(alice, "from worker 1", "c1")]
+    )
+    monkeypatch.undo()
+    assert outcomes[0].created
+    assert not outcomes[1].created and outcomes[1].frame["id"] == raced.frame["id"]
+    assert Message.objects.count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_pipelined_burst_is_answered_in_arrival_order():
