@@ -1,12 +1,14 @@
 """Deskchat with one optimisation undone, to measure what it buys (``--variant NAME``).
 
 ``python -m bench.variants NAME <desktop args>`` patches the named piece back to the stock
-behaviour after Django is set up, then runs the normal entry, ``desktop.cli.main``. Only the
-benchmark uses this; the shipped code has no switches for it.
+behaviour after Django is set up (start-up variants: before the start), then runs the normal
+entry, ``desktop.cli.main``. Only the benchmark uses this; the shipped code has no switches
+for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 
@@ -35,11 +37,42 @@ def queued_delivery() -> None:
     consumers.ChatConsumer._deliver_inline = decline
 
 
+def full_migrate() -> None:
+    """Django's whole ``migrate`` at every start, even with nothing to apply."""
+    from desktop import bootstrap
+
+    bootstrap.migrations_pending = lambda: True
+
+
+def gc_during_start() -> None:
+    """The garbage collector running while the server starts, nothing frozen afterwards."""
+    from desktop import bootstrap
+
+    bootstrap.paused_gc = contextlib.nullcontext
+
+
+def openssl_at_start() -> None:
+    """Twisted imported with pyOpenSSL (and cryptography) even without ``--cert``."""
+    from desktop import bootstrap
+
+    setup = bootstrap.setup_django
+
+    def setup_with_tls(*, tls: bool = True) -> None:
+        setup(tls=True)
+
+    bootstrap.setup_django = setup_with_tls
+
+
 VARIANTS: dict[str, Callable[[], None]] = {
     "channels-dispatch": channels_dispatch,
     "per-message-commit": per_message_commit,
     "queued-delivery": queued_delivery,
+    "full-migrate": full_migrate,
+    "gc-during-start": gc_during_start,
+    "openssl-at-start": openssl_at_start,
 }
+# These change how the server starts, so they are applied before it does.
+BEFORE_START = {"full-migrate", "gc-during-start", "openssl-at-start"}
 
 
 def main(argv: list[str]) -> int:
@@ -49,10 +82,13 @@ def main(argv: list[str]) -> int:
     from desktop import bootstrap, cli
 
     patch = VARIANTS[argv[0]]
+    if argv[0] in BEFORE_START:
+        patch()
+        return cli.main(argv[1:])
     setup = bootstrap.setup_django
 
-    def setup_then_patch() -> None:
-        setup()
+    def setup_then_patch(*, tls: bool = True) -> None:
+        setup(tls=tls)
         patch()
 
     bootstrap.setup_django = setup_then_patch

@@ -47,17 +47,21 @@ def test_quick_run_covers_every_scenario_without_loss(tmp_path):
     assert "S1: " in result.stdout and "[ok  ]" in result.stdout
 
 
-def test_variant_runs_the_real_entry_with_one_change_undone(tmp_path):
+@pytest.mark.parametrize(
+    ("scenario", "variant"),
+    [("S1", "channels-dispatch"), ("S6", "full-migrate")],  # undone after set-up / before start
+)
+def test_variant_runs_the_real_entry_with_one_change_undone(tmp_path, scenario, variant):
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench",
-            "S1",
+            scenario,
             "--quick",
             "--no-reference",
             "--variant",
-            "channels-dispatch",
+            variant,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -65,4 +69,4 @@ def test_variant_runs_the_real_entry_with_one_change_undone(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Deskchat benchmark (channels-dispatch)" in result.stdout
+    assert f"Deskchat benchmark ({variant})" in result.stdout
