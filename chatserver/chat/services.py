@@ -150,17 +150,21 @@ def message_create_many(requests: list[dict]) -> list[StoredMessage | ProtocolEr
     """
     with transaction.atomic():
         try:
-            with transaction.atomic():
-                return _create_batch(requests)
+            # An INSERT of many rows tells their ids only where the database can return them
+            # (SQLite >= 3.35, PostgreSQL); elsewhere each message goes in on its own.
+            if connection.features.can_return_rows_from_bulk_insert:
+                with transaction.atomic():
+                    return _create_batch(requests)
         except IntegrityError:
-            outcomes: list[StoredMessage | ProtocolError] = []
-            members: dict[tuple[int, str], Room] = {}
-            for request in requests:
-                try:
-                    outcomes.append(message_create(**request, members=members))
-                except ProtocolError as error:
-                    outcomes.append(error)
-            return outcomes
+            pass  # decided one by one below
+        outcomes: list[StoredMessage | ProtocolError] = []
+        members: dict[tuple[int, str], Room] = {}
+        for request in requests:
+            try:
+                outcomes.append(message_create(**request, members=members))
+            except ProtocolError as error:
+                outcomes.append(error)
+        return outcomes
 
 
 def _create_batch(requests: list[dict]) -> list[StoredMessage | ProtocolError]:
@@ -313,19 +317,19 @@ def connection_start(
     One ``database_sync_to_async`` call instead of three: connects queue on the single
     database thread, so each hop a connect makes is paid by every connect behind it.
     """
-    memberships = selectors.memberships_with_rooms(user_id=user_id)
+    joined = selectors.joined_rooms(user_id=user_id)
     with presence_commits():
         change = connection_open(
             channel_name=channel_name,
             user_id=user_id,
             worker=worker,
             max_connections=max_connections,
-            room_ids=[m.room_id for m in memberships],
+            room_ids=[room.room_id for room in joined],
         )
     return ConnectionStart(
         change=change,
-        rooms=[(m.room_id, m.room.name) for m in memberships],
-        conversations=selectors.conversations(user_id=user_id, memberships=memberships),
+        rooms=[(room.room_id, room.name) for room in joined],
+        conversations=selectors.conversations(user_id=user_id, joined=joined),
     )
 
 

@@ -130,3 +130,16 @@ async def test_a_pipelined_burst_is_answered_in_arrival_order():
     assert [m["id"] for m in seen] == acked
     await a.close()
     await b.close()
+
+
+@pytest.mark.django_db
+def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
+    """SQLite before 3.35 cannot say the ids of a many-row INSERT."""
+    from django.db import connection
+
+    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", False)
+    alice = get_user_model().objects.create_user("alice")
+    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    outcomes = services.message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
+    ids = [o.frame["id"] for o in outcomes]
+    assert all(isinstance(i, int) for i in ids) and ids[0] < ids[1]
