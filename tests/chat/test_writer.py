@@ -137,7 +137,10 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
     """SQLite before 3.35 cannot say the ids of a many-row INSERT."""
     from django.db import connection
 
-    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", False)
+    monkeypatch.setattr(
+        type(connection.features), "can_return_rows_from_bulk_insert", property(lambda _: False)
+    )
+    monkeypatch.setattr(services, "_create_batch", None)  # would fail if called
     alice = get_user_model().objects.create_user("alice")
     services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
     outcomes = services.message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
