@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 
 from channels.db import database_sync_to_async
@@ -25,6 +26,16 @@ logger = logging.getLogger(__name__)
 
 # Long enough to merge a storm into a few frames, short enough that nobody notices the delay.
 COALESCE_SECONDS = 0.1
+# A batch costs O(members) frames, so in a storm the window stretches to keep presence under
+# about a tenth of the server's time (each window at least 10x the last batch's cost), but
+# never past this. S2's 200 connects: connect p99 docs/benchmarks.md.
+MAX_COALESCE_SECONDS = 1.0
+COST_SHARE = 0.1
+
+
+def next_window(last_batch_seconds: float) -> float:
+    """How long to collect changes after a batch that took ``last_batch_seconds``."""
+    return min(MAX_COALESCE_SECONDS, max(COALESCE_SECONDS, last_batch_seconds / COST_SHARE))
 
 
 class PresenceAnnouncer:
@@ -36,6 +47,7 @@ class PresenceAnnouncer:
         self._users: set[int] = set()
         self._flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._last_cost = 0.0
 
     def add(self, change: PresenceChange) -> None:
         self._rooms.update(change.room_ids)
@@ -43,7 +55,7 @@ class PresenceAnnouncer:
         self._users.update(change.offline_user_ids)
         if (self._rooms or self._users) and self._flush is None:
             loop = asyncio.get_running_loop()
-            self._flush = loop.call_later(COALESCE_SECONDS, self._start_flush)
+            self._flush = loop.call_later(next_window(self._last_cost), self._start_flush)
 
     def _start_flush(self) -> None:
         self._flush = None
@@ -54,6 +66,7 @@ class PresenceAnnouncer:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, room_ids: set[int], user_ids: set[int]) -> None:
+        started = time.perf_counter()
         try:
             snapshot = await database_sync_to_async(selectors.presence_snapshot)(
                 room_ids=sorted(room_ids), user_ids=sorted(user_ids)
@@ -70,6 +83,8 @@ class PresenceAnnouncer:
                 )
         except Exception:  # a lost presence update must not take anything else down
             logger.exception("presence announcement failed")
+        finally:
+            self._last_cost = time.perf_counter() - started
 
 
 _announcers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PresenceAnnouncer] = (
