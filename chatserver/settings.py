@@ -122,6 +122,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DESKCHAT_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_NAME = "deskchat_session"
+SESSION_ENGINE = "chatserver.accounts.sessions"  # database sessions, read in one query
 CSRF_COOKIE_NAME = "deskchat_csrftoken"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 X_FRAME_OPTIONS = "DENY"

@@ -58,3 +58,22 @@ async def test_cookie_split_over_headers_is_found():
     headers = [(b"cookie", b"theme=dark"), (b"Cookie", f"{COOKIE}={cookie}".encode())]
     assert session_key_from_headers(headers) == cookie
     assert session_key_from_headers([(b"accept", b"*/*")]) is None
+
+
+async def test_an_expired_session_is_refused():
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    alice = await make_user("alice")
+    cookie = await session_cookie_for(alice)
+
+    @database_sync_to_async
+    def expire() -> None:
+        Session.objects.filter(session_key=cookie).update(
+            expire_date=timezone.now() - timedelta(seconds=1)
+        )
+
+    await expire()
+    assert await refused_code(f"{COOKIE}={cookie}".encode()) == 4401
