@@ -193,12 +193,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             ref=command.ref,
         )
         room = result.room
-        newly_online = await self._follow(room.pk, room.name, register=True)
-        await self.send_frame(
-            await database_sync_to_async(selectors.joined_frame)(
-                user_id=self.user_id, username=self.username, room_id=room.pk, name=room.name
-            )
+        # Subscribed before the frame is read: a message stored in between arrives live
+        # (perhaps also in the frame; clients keep one per id) instead of being missed.
+        await self._follow(room.pk, room.name)
+        newly_online, joined = await database_sync_to_async(services.room_enter)(
+            channel_name=self.channel_name,
+            user_id=self.user_id,
+            username=self.username,
+            room_id=room.pk,
+            name=room.name,
         )
+        await self.send_frame(joined)
         if result.created_membership:
             # The user's other tabs follow the room too.
             await self.channel_layer.group_send(

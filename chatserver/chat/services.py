@@ -390,18 +390,31 @@ def connection_open(
     )
 
 
-@transaction.atomic
 def connection_join_room(*, channel_name: str, room_id: int) -> bool:
     """Join one live connection to a room; True if its user was not online there before."""
-    live = Connection.objects.filter(channel_name=channel_name).first()
-    if live is None:
-        return False
-    _lock_presence([live.user_id])
-    before = ConnectionRoom.objects.filter(
-        connection__user_id=live.user_id, room_id=room_id
-    ).exists()
-    ConnectionRoom.objects.get_or_create(connection=live, room_id=room_id)
-    return not before
+    with presence_commits(), transaction.atomic():
+        live = Connection.objects.filter(channel_name=channel_name).first()
+        if live is None:
+            return False
+        _lock_presence([live.user_id])
+        before = ConnectionRoom.objects.filter(
+            connection__user_id=live.user_id, room_id=room_id
+        ).exists()
+        ConnectionRoom.objects.get_or_create(connection=live, room_id=room_id)
+        return not before
+
+
+def room_enter(
+    *, channel_name: str, user_id: int, username: str, room_id: int, name: str
+) -> tuple[bool, dict[str, Any]]:
+    """Count this socket in the room's presence and read the ``joined`` frame, in one trip to
+    the database thread (a join made three; S5's join figure, docs/benchmarks.md).
+
+    Returns whether the user was newly online there, and the frame.
+    """
+    newly_online = connection_join_room(channel_name=channel_name, room_id=room_id)
+    frame = selectors.joined_frame(user_id=user_id, username=username, room_id=room_id, name=name)
+    return newly_online, frame
 
 
 def connection_close(*, channel_name: str) -> PresenceChange:
