@@ -393,10 +393,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- channel layer events -------------------------------------------------------------
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
-        """A frame encoded once by its sender: relay the text as is."""
+        """A frame encoded once by its sender: relay the text as is.
+
+        Straight to the ASGI ``send`` (``base_send``): ``AsyncWebsocketConsumer.send`` only
+        builds this same message, and this runs once per recipient of every message.
+        """
         if event.get("exclude_user") == self.user_id:
             return
-        await self.send(text_data=event["text"])
+        await self.base_send({"type": "websocket.send", "text": event["text"]})
 
     async def membership_changed(self, event: dict[str, Any]) -> None:
         """Another tab of this user joined or left a room: follow it here too."""

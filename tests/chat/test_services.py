@@ -139,6 +139,7 @@ def test_connection_start_is_everything_a_socket_needs(users):
     assert online == {"bob": True, "carol": False}
 
 
+@pytest.mark.sqlite
 @pytest.mark.django_db(transaction=True)
 def test_presence_commits_skip_the_fsync_only_for_presence():
     from django.db import connection, transaction
