@@ -8,6 +8,7 @@ for it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 
@@ -43,6 +44,13 @@ def full_migrate() -> None:
     bootstrap.migrations_pending = lambda: True
 
 
+def gc_during_start() -> None:
+    """The garbage collector running while the server starts, nothing frozen afterwards."""
+    from desktop import bootstrap
+
+    bootstrap.paused_gc = contextlib.nullcontext
+
+
 def openssl_at_start() -> None:
     """Twisted imported with pyOpenSSL (and cryptography) even without ``--cert``."""
     from desktop import bootstrap
@@ -60,10 +68,11 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "per-message-commit": per_message_commit,
     "queued-delivery": queued_delivery,
     "full-migrate": full_migrate,
+    "gc-during-start": gc_during_start,
     "openssl-at-start": openssl_at_start,
 }
 # These change how the server starts, so they are applied before it does.
-BEFORE_START = {"full-migrate", "openssl-at-start"}
+BEFORE_START = {"full-migrate", "gc-during-start", "openssl-at-start"}
 
 
 def main(argv: list[str]) -> int:

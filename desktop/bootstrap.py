@@ -1,12 +1,13 @@
 """Preparing Django in this process: environment, settings, migrations.
 
-Start-up is almost all imports (docs/benchmarks.md, S6), so two things here exist only to
+Start-up is almost all imports (docs/benchmarks.md, S6), so three things here exist only to
 make a start cheaper; each says what it bought, measured on the benchmark machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import pkgutil
@@ -68,6 +69,27 @@ def without_pyopenssl() -> Iterator[None]:
     finally:
         if "OpenSSL" in sys.modules and sys.modules["OpenSSL"] is None:
             del sys.modules["OpenSSL"]  # later imports of OpenSSL work normally
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Keep the garbage collector off while starting, then freeze what the start created.
+
+    A start creates ~150,000 objects that live as long as the process (modules, classes,
+    functions) and almost no garbage (~3,400 objects in cycles). With the collector on, each
+    full collection re-scans all of them as they pile up (one took 70-130 ms here); paused,
+    a headless start took 99 ms less (S6, medians of 30, 2026-11-26). Frozen afterwards,
+    later collections never scan them again, which also spares the running server those
+    pauses.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def migrate() -> None:

@@ -110,28 +110,29 @@ class Host:
 
         assert self.lock is not None and self.data_dir is not None, "prepare() first"
         try:
-            # Without --cert, Twisted can leave pyOpenSSL out (see bootstrap).
-            bootstrap.setup_django(tls=bool(self.options.cert))
-            # Importing the ASGI app runs django.setup() again, which resets logging: import
-            # it first, then install our handlers.
-            import chatserver.asgi  # noqa: F401
+            with bootstrap.paused_gc():
+                # Without --cert, Twisted can leave pyOpenSSL out (see bootstrap).
+                bootstrap.setup_django(tls=bool(self.options.cert))
+                # Importing the ASGI app runs django.setup() again, which resets logging: import
+                # it first, then install our handlers.
+                import chatserver.asgi  # noqa: F401
 
-            logs.install(self.data_dir, debug=self.options.debug)
-            bootstrap.migrate()
-            self.server = EmbeddedServer(
-                ListenConfig(
-                    host=self.options.host,
-                    port=self.options.port,
-                    cert=self.options.cert,
-                    key=self.options.key,
+                logs.install(self.data_dir, debug=self.options.debug)
+                bootstrap.migrate()
+                self.server = EmbeddedServer(
+                    ListenConfig(
+                        host=self.options.host,
+                        port=self.options.port,
+                        cert=self.options.cert,
+                        key=self.options.key,
+                    )
                 )
-            )
-            self.url = self.server.start()
-            if self.options.host in {"0.0.0.0", ""}:
-                # Headless --lan: the one listener is the shared one.
-                self.lan_port = self.server.port
-                self._announce()
-            self.publish()
+                self.url = self.server.start()
+                if self.options.host in {"0.0.0.0", ""}:
+                    # Headless --lan: the one listener is the shared one.
+                    self.lan_port = self.server.port
+                    self._announce()
+                self.publish()
         except BaseException:
             self.stop()
             raise

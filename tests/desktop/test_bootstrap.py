@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
@@ -79,3 +80,14 @@ def test_without_pyopenssl_twisted_leaves_tls_out_and_openssl_imports_again_afte
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["False False False", "OpenSSL"]
+
+
+def test_gc_is_off_while_starting_and_on_again_after():
+    assert gc.isenabled()
+    try:
+        with bootstrap.paused_gc():
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # the rest of the test run collects as usual
