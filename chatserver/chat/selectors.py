@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from chatserver.chat.models import (
     Connection,
@@ -119,23 +122,59 @@ def _frames(messages: list[Message]) -> list[dict]:
     ]
 
 
-def _page(queryset, *, before: int | None, limit: int) -> tuple[list[dict], bool]:
-    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first."""
-    if before is not None:
-        queryset = queryset.filter(id__lt=before)
-    rows = list(queryset.order_by("-id")[: limit + 1])
+def _page(where: str, param: Any, *, before: int | None, limit: int) -> tuple[list[dict], bool]:
+    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first.
+
+    In SQL with the names joined in: every ``join`` and history page runs this, and the ORM
+    spent more time building 51 model objects and two name queries than the index walk took
+    (S5, docs/benchmarks.md). ``where`` is one of this module's fixed conditions.
+    """
+    sql = (
+        f"SELECT m.id, sender.username, m.body, m.created_at, m.client_id, room.name,"
+        f" recipient.username FROM {_MESSAGE} m"
+        f" JOIN {_USER} sender ON sender.id = m.sender_id"
+        f" LEFT JOIN {_ROOM} room ON room.id = m.room_id"
+        f" LEFT JOIN {_USER} recipient ON recipient.id = m.recipient_id"
+        f" WHERE {where}{' AND m.id < %s' if before is not None else ''}"
+        " ORDER BY m.id DESC LIMIT %s"
+    )
+    params = [param, *([before] if before is not None else []), limit + 1]
+    rows = _rows(sql, params)
     has_more = len(rows) > limit
-    rows = rows[:limit]
-    rows.reverse()
-    return _frames(rows), has_more
+    frames = []
+    for pk, user, body, created, client_id, room_name, recipient in reversed(rows[:limit]):
+        frame: dict[str, Any] = {
+            "type": "message",
+            "id": pk,
+            "user": user,
+            "body": body,
+            "ts": _utc_iso(created),
+            "client_id": client_id,
+        }
+        if room_name is not None:
+            frame["room"] = room_name
+        else:
+            frame["from"], frame["to"] = user, recipient
+        frames.append(frame)
+    return frames, has_more
+
+
+def _utc_iso(value: Any) -> str:
+    """A stored ``created_at`` as ``message_frame`` writes it. SQLite hands raw SQL a naive
+    datetime (or its text), PostgreSQL an aware one; all are UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def room_messages(*, room_id: int, before: int | None, limit: int) -> tuple[list[dict], bool]:
-    return _page(Message.objects.filter(room_id=room_id), before=before, limit=limit)
+    return _page("m.room_id = %s", room_id, before=before, limit=limit)
 
 
 def dm_messages(*, key: str, before: int | None, limit: int) -> tuple[list[dict], bool]:
-    return _page(Message.objects.filter(dm_key=key), before=before, limit=limit)
+    return _page("m.dm_key = %s", key, before=before, limit=limit)
 
 
 def visible_messages_since(*, user_id: int, since: int, limit: int) -> tuple[list[dict], bool]:

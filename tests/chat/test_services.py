@@ -202,3 +202,22 @@ def test_conversations_lists_rooms_and_dm_partners_with_unread(users):
     conv = selectors.conversations(user_id=alice.pk)
     assert [(r["room"], r["unread"]) for r in conv["rooms"]] == [("general", 2)]
     assert [(d["with"], d["unread"]) for d in conv["dms"]] == [("bob", 0), ("carol", 1)]
+
+
+def test_history_frames_are_the_frames_that_were_broadcast(users):
+    """Pages are read in SQL, live frames built from the model: both must say the same."""
+    alice, bob, _ = users
+    room = join(alice)
+    live = [
+        send(alice, "Привет <b>", "c1", room="general").frame,
+        send(alice, "second", "c2", room="general").frame,
+    ]
+    dm = send(alice, "just you", "d1", to="bob").frame
+    page, has_more = selectors.room_messages(room_id=room.pk, before=None, limit=50)
+    assert page == live and has_more is False
+    older, has_more = selectors.room_messages(room_id=room.pk, before=live[1]["id"], limit=1)
+    assert older == live[:1] and has_more is False
+    from chatserver.chat.models import dm_key
+
+    dms, _ = selectors.dm_messages(key=dm_key(alice.pk, bob.pk), before=None, limit=50)
+    assert dms == [dm]
