@@ -137,29 +137,9 @@ def run_config(label: str, workers: int, engines: dict[str, str] | None, args) -
     try:
         users = seed(workdir, env, args.clients)
         if engines is None:
-            argv = [
-                sys.executable,
-                "-m",
-                "desktop",
-                "--headless",
-                "--port",
-                "0",
-                "--data-dir",
-                str(workdir),
-            ]
+            argv = servers.deskchat_argv(workdir)
         else:
-            argv = [
-                sys.executable,
-                "-m",
-                "desktop",
-                "serve",
-                "--workers",
-                str(workers),
-                "--port",
-                "0",
-                "--data-dir",
-                str(workdir),
-            ]
+            argv = servers.serve_argv(workdir, workers)
         process, urls = start(argv, env, workers)
         try:
             burst = asyncio.run(fan_out(urls, users, args.senders, args.messages))

@@ -97,6 +97,22 @@ def deskchat_argv(data_dir: Path, variant: str = "") -> list[str]:
     return [sys.executable, "-m", "desktop", *args]
 
 
+def serve_argv(data_dir: Path, workers: int, port: int = 0) -> list[str]:
+    """``deskchat serve --workers N``: the server install (docs/deploy.md)."""
+    return [
+        sys.executable,
+        "-m",
+        "desktop",
+        "serve",
+        "--workers",
+        str(workers),
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
 def start_deskchat(
     data_dir: Path, env: dict[str, str] | None = None, variant: str = ""
 ) -> ServerProcess:

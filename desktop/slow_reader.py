@@ -1,4 +1,6 @@
-"""Closing WebSockets whose client stopped reading, before their backlog grows without bound.
+"""Daphne's WebSocket protocol as Deskchat runs it: slow readers closed, fan-out written fast.
+
+Closing WebSockets whose client stopped reading, before their backlog grows without bound.
 
 Daphne has no backpressure: a frame the application sends is handed to Twisted, which keeps
 every byte the kernel cannot take yet in the connection's write buffer. A client that stops
@@ -11,6 +13,10 @@ that connection. Past ``DESKCHAT_SLOW_READER_BYTES`` it stops relaying, sends a 
 with code 4009 (``CLOSE_SLOW_READER``: "reconnect and resume") and gives the client
 ``CLOSE_GRACE_SECONDS`` to read up to it before the connection is dropped. Nothing is lost:
 every message is in the database, and ``resume`` fetches what the client missed.
+
+The same protocol writes room messages the fast way (``_send_text_now``: framed once for all
+members, sent at once to idle sockets) and sets TCP_NODELAY; both live here because they are
+the same ``serverSend`` that measures the backlog.
 """
 
 from __future__ import annotations

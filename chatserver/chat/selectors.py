@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,7 +11,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from chatserver.chat.models import (
     Connection,
@@ -93,19 +92,43 @@ def history_frame(
 
 def message_frame(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
     """A stored message as the protocol's ``message`` object."""
+    return _frame(
+        pk=message.pk,
+        user=usernames[message.sender_id],
+        body=message.body,
+        created=message.created_at,
+        client_id=message.client_id,
+        room=room_name,
+        to=usernames[message.recipient_id] if message.recipient_id is not None else None,
+    )
+
+
+def _frame(
+    *,
+    pk: int,
+    user: str,
+    body: str,
+    created: datetime,
+    client_id: str | None,
+    room: str | None,
+    to: str | None,
+) -> dict[str, Any]:
+    """The ``message`` object from a row's values: a room message, or a DM when ``to`` is set.
+    ``created`` is UTC; SQLite hands raw SQL a naive datetime, everything else an aware one."""
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created, UTC)
     frame: dict[str, Any] = {
         "type": "message",
-        "id": message.pk,
-        "user": usernames[message.sender_id],
-        "body": message.body,
-        "ts": message.created_at.isoformat().replace("+00:00", "Z"),
-        "client_id": message.client_id,
+        "id": pk,
+        "user": user,
+        "body": body,
+        "ts": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "client_id": client_id,
     }
-    if message.room_id is not None:
-        frame["room"] = room_name
+    if to is None:
+        frame["room"] = room
     else:
-        frame["from"] = usernames[message.sender_id]
-        frame["to"] = usernames[message.recipient_id]
+        frame["from"], frame["to"] = user, to
     return frame
 
 
@@ -141,32 +164,11 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> tuple[li
     params = [param, *([before] if before is not None else []), limit + 1]
     rows = _rows(sql, params)
     has_more = len(rows) > limit
-    frames = []
-    for pk, user, body, created, client_id, room_name, recipient in reversed(rows[:limit]):
-        frame: dict[str, Any] = {
-            "type": "message",
-            "id": pk,
-            "user": user,
-            "body": body,
-            "ts": _utc_iso(created),
-            "client_id": client_id,
-        }
-        if room_name is not None:
-            frame["room"] = room_name
-        else:
-            frame["from"], frame["to"] = user, recipient
-        frames.append(frame)
+    frames = [
+        _frame(pk=pk, user=user, body=body, created=created, client_id=client_id, room=room, to=to)
+        for pk, user, body, created, client_id, room, to in reversed(rows[:limit])
+    ]
     return frames, has_more
-
-
-def _utc_iso(value: Any) -> str:
-    """A stored ``created_at`` as ``message_frame`` writes it. SQLite hands raw SQL a naive
-    datetime (or its text), PostgreSQL an aware one; all are UTC."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def room_messages(*, room_id: int, before: int | None, limit: int) -> tuple[list[dict], bool]:
@@ -225,19 +227,10 @@ def usernames(user_ids: list[int]) -> dict[int, str]:
     return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
 
 
-def membership_rooms(*, user_id: int) -> list[tuple[int, str]]:
-    return list(Membership.objects.filter(user_id=user_id).values_list("room_id", "room__name"))
-
-
 # Unread counts stop here. Counting is linear in the unread rows (about 90 ms per million even
 # from a covering index, 600 ms through the table), and a badge shows "999+" beyond this:
 # capped, a join stays O(limit) however far behind the reader is (docs/benchmarks.md, S5).
 UNREAD_COUNT_LIMIT = 1000
-
-
-def unread_count(queryset) -> int:
-    """``min(count, UNREAD_COUNT_LIMIT)`` without walking more than that many rows."""
-    return queryset[:UNREAD_COUNT_LIMIT].count()
 
 
 def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dict[str, Any]:
@@ -245,8 +238,8 @@ def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dic
     messages, has_more = room_messages(room_id=room_id, before=None, limit=50)
     membership = membership_of(user_id=user_id, room_id=room_id)
     last_read = membership.last_read_id if membership else 0
-    unread = unread_count(
-        Message.objects.filter(room_id=room_id, id__gt=last_read).exclude(sender_id=user_id)
+    unread = _count_capped(
+        "room_id = %s AND id > %s AND sender_id <> %s", [room_id, last_read, user_id]
     )
     return {
         "type": "joined",
@@ -305,7 +298,8 @@ def joined_rooms(*, user_id: int) -> list[JoinedRoom]:
 
 
 def _count_capped(where: str, params: list[Any]) -> int:
-    """:func:`unread_count` in SQL: counting stops at ``UNREAD_COUNT_LIMIT``."""
+    """``min(count, UNREAD_COUNT_LIMIT)`` of the messages matching ``where`` (one of this
+    module's fixed conditions), without walking more than that many rows."""
     sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {_MESSAGE} WHERE {where} LIMIT %s) capped"
     return _rows(sql, [*params, UNREAD_COUNT_LIMIT])[0][0]
 

@@ -290,18 +290,20 @@ def presence_commits() -> Iterator[None]:
     disconnect waited for its own fsync on the one database thread (0.4 ms idle, 4-12 ms
     under load), which was most of a connect in a rush (docs/benchmarks.md has the figure).
     WAL keeps the order: a later message commit syncs these pages too. SQLite refuses to
-    change the level inside a transaction, so an outer transaction keeps FULL.
+    change the level inside a transaction, so an outer transaction keeps its level.
     """
-    relaxed = connection.vendor == "sqlite" and not connection.in_atomic_block
-    if relaxed:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA synchronous=NORMAL")
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        level = int(cursor.fetchone()[0])  # what config.sqlite_database set (FULL)
+        cursor.execute("PRAGMA synchronous=NORMAL")
     try:
         yield
     finally:
-        if relaxed:
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA synchronous=FULL")
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={level}")
 
 
 @dataclass(frozen=True)

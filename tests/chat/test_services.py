@@ -73,7 +73,7 @@ def test_too_many_rooms_rolls_the_join_back(users):
     with pytest.raises(ProtocolError) as error:
         services.membership_join(user_id=alice.pk, name="two", max_rooms=1, ref=None)
     assert error.value.code == "too_many_rooms"
-    assert [name for _, name in selectors.membership_rooms(user_id=alice.pk)] == ["one"]
+    assert [room.name for room in selectors.joined_rooms(user_id=alice.pk)] == ["one"]
 
 
 def test_resume_sees_own_rooms_and_own_dms_only(users):

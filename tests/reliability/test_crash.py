@@ -43,6 +43,10 @@ class Sender:
     def body(self, client_id: str) -> str:
         return f"{self.name} says {client_id}"
 
+    async def send_message(self, ws, client_id: str) -> None:
+        frame = {"type": "send", "room": ROOM, "body": self.body(client_id), "client_id": client_id}
+        await send(ws, frame)
+
     async def run_until_killed(self, ws, all_acks: list, killed: asyncio.Event) -> None:
         async def read_acks() -> None:
             try:
@@ -63,15 +67,7 @@ class Sender:
             for i in range(PER_CLIENT):
                 client_id = f"{self.name}-{i}"
                 self.sent.append(client_id)
-                await send(
-                    ws,
-                    {
-                        "type": "send",
-                        "room": ROOM,
-                        "body": self.body(client_id),
-                        "client_id": client_id,
-                    },
-                )
+                await self.send_message(ws, client_id)
                 # A window of a few unacked messages, as a real client pipelines them.
                 async with self.progress:
                     await self.progress.wait_for(
@@ -90,15 +86,7 @@ class Sender:
         """Send everything again (acked or not) with the same client_ids; return the acks."""
         answers = {}
         for client_id in self.sent:
-            await send(
-                ws,
-                {
-                    "type": "send",
-                    "room": ROOM,
-                    "body": self.body(client_id),
-                    "client_id": client_id,
-                },
-            )
+            await self.send_message(ws, client_id)
             answers[client_id] = (await expect(ws, "ack", client_id=client_id))["id"]
         return answers
 

@@ -9,7 +9,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.servers import serve_argv
 from tests.support.server import ROOT, Browserless, server_env
 
 REDIS_ENV = "DESKCHAT_TEST_REDIS_URL"
@@ -103,18 +103,7 @@ def start_serve(
     stderr_path = data_dir / "serve.stderr"
     with open(stderr_path, "w") as err:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "desktop",
-                "serve",
-                "--workers",
-                str(workers),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
+            serve_argv(data_dir, workers, port),
             cwd=ROOT,
             env=full_env,
             stdout=subprocess.PIPE,
