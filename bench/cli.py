@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -20,6 +21,17 @@ import psutil
 
 from bench import report, variants
 from bench.scenarios import FULL, QUICK, SCENARIOS, Bench
+
+
+def positive_int(text: str) -> int:
+    """``--runs``: zero runs would report nothing and still exit 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-reference", action="store_true", help="skip the bare websockets server (no ratios)"
     )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="run each scenario N times, interleaved, and report medians (loss counts in any run)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     return parser
@@ -73,6 +92,19 @@ def machine() -> dict[str, Any]:
     }
 
 
+def run_scenario(name: str, bench: Bench) -> dict[str, Any]:
+    """One run of one scenario, with its own ratios and targets (a failure becomes ``error``)."""
+    started = time.perf_counter()
+    try:
+        result = SCENARIOS[name](bench)
+    except Exception as error:  # one broken scenario must not hide the others' figures
+        result = {"title": f"{name}: failed", "error": f"{type(error).__name__}: {error}"}
+    report.add_ratios(result)
+    result["targets"] = report.targets(name, result)
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     names = [s.upper() for s in args.scenarios] or list(SCENARIOS)
@@ -91,27 +123,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "variant": args.variant or "shipped",
         "quick": args.quick,
+        "runs": args.runs,
         "scenarios": {},
     }
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     try:
-        for name in names:
-            started = time.perf_counter()
-            print(f"running {name}...", file=sys.stderr, flush=True)
-            try:
-                result = SCENARIOS[name](bench)
-            except Exception as error:  # one broken scenario must not hide the others' figures
-                result = {"title": f"{name}: failed", "error": f"{type(error).__name__}: {error}"}
-            report.add_ratios(result)
-            result["targets"] = report.targets(name, result)
-            result["wall_s"] = round(time.perf_counter() - started, 1)
-            output["scenarios"][name] = result
+        # Rounds of every scenario rather than one scenario N times in a row, so a slow minute
+        # of a shared machine spreads over all scenarios instead of skewing one's median.
+        for number in range(1, args.runs + 1):
+            # Each run gets fresh data folders: a second seed or bulk insert into the first
+            # run's database would measure a different scenario.
+            round_bench = dataclasses.replace(bench, workdir=workdir / f"run{number}")
+            round_bench.workdir.mkdir()
+            for name in names:
+                of = f" (run {number} of {args.runs})" if args.runs > 1 else ""
+                print(f"running {name}{of}...", file=sys.stderr, flush=True)
+                runs[name].append(run_scenario(name, round_bench))
+            if not args.keep:  # S5's full database is large; do not keep N of them
+                shutil.rmtree(round_bench.workdir, ignore_errors=True)
     finally:
         if args.keep:
             print(f"data folders kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    output["scenarios"] = {name: report.combine(name, results) for name, results in runs.items()}
+    medians = f", median of {args.runs} runs" if args.runs > 1 else ""
     print(
-        f"Deskchat benchmark ({output['variant']}), {output['machine']['date']}, "
+        f"Deskchat benchmark ({output['variant']}){medians}, {output['machine']['date']}, "
         f"{output['machine']['cores']} cores, load {output['machine']['load_average']}"
     )
     print(report.table(output["scenarios"]))

@@ -1,7 +1,8 @@
-"""Ratios to the reference, the issue's targets, and the printed table."""
+"""Ratios to the reference, the issue's targets, medians over runs, and the printed table."""
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 # Shown in the table in this order (the JSON has every figure).
@@ -46,6 +47,48 @@ ROWS = [
     "cold_start_max_ms",
     "first_run_with_migrations_ms",
 ]
+
+
+# The figures some target reads, kept for every run under ``result["runs"]`` so the spread
+# between runs stays visible next to the medians.
+TARGET_FIGURES = [
+    "deliveries_per_s",
+    "latency_p99_ms",
+    "connect_p99_ms",
+    "connect_failures",
+    "lost",
+    "duplicates",
+    "server_rss_mb",
+    "join_max_ms",
+    "history_page_max_ms",
+    "cold_start_median_ms",
+    "resume_messages",
+    "resume_error",
+]
+
+# Checks a median would excuse but must hold in each run: one lost message is a bug, however
+# many other runs were clean.
+EVERY_RUN = {"ran", "every client connects", "no loss", "no duplicates", "resume complete"}
+
+SECTIONS = ("deskchat", "reference", "ratio")
+
+# What each run's line under a scenario's table shows: (label, figure, unit).
+RUN_LINE = {
+    "S1": [("deliveries/s", "deliveries_per_s", "")],
+    "S2": [
+        ("deliveries/s", "deliveries_per_s", ""),
+        ("p99", "latency_p99_ms", " ms"),
+        ("connect p99", "connect_p99_ms", " ms"),
+    ],
+    "S3": [("deliveries/s", "deliveries_per_s", "")],
+    "S4": [("RSS", "server_rss_mb", " MB")],
+    "S5": [
+        ("join max", "join_max_ms", " ms"),
+        ("page max", "history_page_max_ms", " ms"),
+        ("resumed", "resume_messages", ""),
+    ],
+    "S6": [("cold start", "cold_start_median_ms", " ms")],
+}
 
 
 def add_ratios(result: dict[str, Any]) -> None:
@@ -134,6 +177,99 @@ def targets(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _median(values: list[int | float]) -> int | float:
+    """statistics.median, but a count stays a whole number when the median is one."""
+    middle = statistics.median(values)
+    whole = all(isinstance(v, int) for v in values) and middle == int(middle)
+    return int(middle) if whole else middle
+
+
+def median_result(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run, with each numeric figure replaced by its median over ``runs``.
+
+    A median, not a mean, so one run that a busy minute of the machine slowed does not pull
+    the figure. Ratios are the median of each run's own ratio (Deskchat and the reference ran
+    back to back in that run), not a ratio of medians, which would pair figures measured
+    minutes apart. Lists, strings and None cannot be averaged and come from the first run.
+    """
+    first = runs[0]
+    merged = dict(first)
+    for section in SECTIONS:
+        if not isinstance(first.get(section), dict):
+            continue
+        merged[section] = {
+            key: _median(
+                [run[section][key] for run in runs if _number((run.get(section) or {}).get(key))]
+            )
+            if _number(value)
+            else value
+            for key, value in first[section].items()
+        }
+    return merged
+
+
+def targets_over_runs(
+    name: str, result: dict[str, Any], runs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Targets on the median ``result``, except the EVERY_RUN checks, which each run must pass."""
+    seen: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for number, run in enumerate(runs, 1):
+        for found in targets(name, run):
+            if found["check"] in EVERY_RUN:
+                seen.setdefault(found["check"], []).append((number, found))
+    checks = []
+    for per_run in seen.values():
+        missed = [number for number, found in per_run if not found["ok"]]
+        shown = next((found for _, found in per_run if not found["ok"]), per_run[0][1])
+        checks.append(
+            {
+                **shown,
+                "ok": not missed,
+                "target": f"{shown['target']} in every run",
+                "missed_in_runs": missed,
+            }
+        )
+    medians = {key: value for key, value in result.items() if key != "error"}
+    checks += [t for t in targets(name, medians) if t["check"] not in EVERY_RUN]
+    return checks
+
+
+def run_figures(number: int, run: dict[str, Any]) -> dict[str, Any]:
+    """What ``result["runs"]`` keeps of one run: its error, or the figures a target reads."""
+    if "error" in run:
+        return {"run": number, "error": run["error"], "wall_s": run.get("wall_s")}
+    kept: dict[str, Any] = {"run": number}
+    for section in SECTIONS:
+        if run.get(section):
+            kept[section] = {k: run[section][k] for k in TARGET_FIGURES if k in run[section]}
+    kept["wall_s"] = run.get("wall_s")
+    return kept
+
+
+def combine(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One scenario's result from its runs, each with its own ratios (``add_ratios``).
+
+    Failed runs are reported under ``error`` and left out of the medians; the "ran" check
+    then misses, so a full run with a failure still exits 1.
+    """
+    if len(runs) == 1:
+        return runs[0]
+    done = [run for run in runs if "error" not in run]
+    result = median_result(done) if done else dict(runs[0])
+    result.pop("error", None)
+    failures = [f"run {n}: {run['error']}" for n, run in enumerate(runs, 1) if "error" in run]
+    if failures:
+        result["error"] = "; ".join(failures)
+    result["targets"] = targets_over_runs(name, result, runs)
+    result["runs"] = [run_figures(n, run) for n, run in enumerate(runs, 1)]
+    result["wall_s"] = round(sum(run.get("wall_s") or 0 for run in runs), 1)
+    return result
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -144,7 +280,30 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _run_line(name: str, run: dict[str, Any]) -> str:
+    """One run's key figures on a line, e.g. ``run 2: deliveries/s 18,204 vs 45,100 (0.40)``."""
+    if "error" in run:
+        return f"  run {run['run']}: failed: {run['error']}"
+    ours, ref = run.get("deskchat", {}), run.get("reference") or {}
+    ratio = run.get("ratio", {})
+    parts = []
+    for label, key, unit in RUN_LINE.get(name, []):
+        if key not in ours:
+            continue
+        part = f"{label} {_cell(ours[key])}{unit}"
+        if key in ref:
+            part += f" vs {_cell(ref[key])}{unit}"
+        if key in ratio:
+            part += f" ({_cell(ratio[key])})"
+        parts.append(part)
+    for key in ("connect_failures", "lost", "duplicates"):
+        if ours.get(key):
+            parts.append(f"{key.replace('_', ' ')} {ours[key]:,}")
+    return f"  run {run['run']}: {', '.join(parts) or 'ok'}"
+
+
 def table(results: dict[str, dict[str, Any]]) -> str:
+    """Each scenario's figures (medians when it ran more than once), its runs, its targets."""
     lines = []
     for name, result in results.items():
         lines.append("")
@@ -161,7 +320,12 @@ def table(results: dict[str, dict[str, Any]]) -> str:
                     f"  {key:<30}{_cell(ours[key]):>14}{_cell(ref.get(key)):>14}"
                     f"{_cell(ratio.get(key)):>9}"
                 )
+        lines.extend(_run_line(name, run) for run in result.get("runs", []))
         for t in result.get("targets", []):
             mark = "ok  " if t["ok"] else "MISS"
-            lines.append(f"  [{mark}] {name} {t['check']}: {t['value']} (target {t['target']})")
+            missed = t.get("missed_in_runs")
+            where = f"; missed in run {', '.join(map(str, missed))}" if missed else ""
+            lines.append(
+                f"  [{mark}] {name} {t['check']}: {t['value']} (target {t['target']}{where})"
+            )
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 
@@ -45,6 +46,38 @@ def test_quick_run_covers_every_scenario_without_loss(tmp_path):
     assert data["scenarios"]["S6"]["deskchat"]["cold_start_median_ms"] > 0
     # The table is printed before the JSON, with a line per target.
     assert "S1: " in result.stdout and "[ok  ]" in result.stdout
+
+
+def test_several_runs_report_medians_and_count_loss_in_each_run(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "S1", "S6", "--quick", "--runs", "2", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["runs"] == 2
+    assert set(data["scenarios"]) == {"S1", "S6"}
+    for name, scenario in data["scenarios"].items():
+        assert [r["run"] for r in scenario["runs"]] == [1, 2], name
+        assert "error" not in scenario, scenario.get("error")
+    s1 = data["scenarios"]["S1"]
+    for server in ("deskchat", "reference", "ratio"):
+        per_run = [r[server]["deliveries_per_s"] for r in s1["runs"]]
+        assert s1[server]["deliveries_per_s"] == statistics.median(per_run), server
+    for run in s1["runs"]:
+        for server in ("deskchat", "reference"):
+            assert run[server]["lost"] == 0 and run[server]["duplicates"] == 0, (run, server)
+    loss = next(t for t in s1["targets"] if t["check"] == "no loss")
+    assert loss["ok"] and loss["target"] == "0 in every run"
+    s6 = data["scenarios"]["S6"]
+    starts = [r["deskchat"]["cold_start_median_ms"] for r in s6["runs"]]
+    assert s6["deskchat"]["cold_start_median_ms"] == statistics.median(starts) > 0
+    assert "median of 2 runs" in result.stdout
+    assert "  run 2: deliveries/s " in result.stdout and "  run 2: cold start " in result.stdout
 
 
 @pytest.mark.parametrize(
