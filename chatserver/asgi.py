@@ -12,14 +12,14 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from chatserver.chat.auth import SessionAuthMiddleware  # noqa: E402
+from chatserver.chat.auth import SessionKeyMiddleware  # noqa: E402
 from chatserver.chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
+            SessionKeyMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -3,9 +3,10 @@
 Channels' ``AuthMiddlewareStack`` does the same but also wraps every ``send`` of the socket's
 life to save the session on HTTP responses, which a WebSocket never sends: each frame still
 paid for opening the lazy session object, about 15 % of the per-delivery path in the S2
-profile (docs/benchmarks.md). Here the session is read at connect, the user is verified by
-Django's own ``auth.get_user`` (backend, session hash: a password change still signs other
-sessions out), and ``send`` goes to Daphne untouched.
+profile (docs/benchmarks.md). Here the middleware only finds the session key; the consumer
+verifies it with :func:`user_for_session` (Django's own ``auth.get_user``: backend, session
+hash, so a password change still signs other sessions out) in the same database trip that
+registers the socket, and ``send`` goes to Daphne untouched.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
 from django.http.cookie import parse_cookie
@@ -35,13 +35,12 @@ def user_for_session(session_key: str | None) -> Any:
     return auth.get_user(request)  # type: ignore[arg-type]
 
 
-class SessionAuthMiddleware:
-    """Put ``scope["user"]`` in place, from the session cookie, before the consumer starts."""
+class SessionKeyMiddleware:
+    """Put ``scope["session_key"]`` in place from the cookie (no database: see the module)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         key = session_key_from_headers(scope.get("headers", []))
-        user = await database_sync_to_async(user_for_session)(key)
-        return await self.inner(dict(scope, user=user), receive, send)
+        return await self.inner(dict(scope, session_key=key), receive, send)

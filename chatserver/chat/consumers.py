@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from chatserver.chat import presence, selectors, services, writer
+from chatserver.chat.auth import user_for_session
 from chatserver.chat.groups import LOBBY_GROUP, room_group, user_group
 from chatserver.chat.protocol import (
     Command,
@@ -50,6 +51,27 @@ WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 LIMITS = settings.DESKCHAT
 # In Redis when the channel layer is Redis: one budget per user across all workers.
 rate_limiter = build_rate_limiter(LIMITS, settings.CHANNEL_LAYERS)
+
+
+def sign_in_and_register(
+    *, session_key: str | None, channel_name: str
+) -> tuple[Any, services.ConnectionStart] | None:
+    """The socket's user (None when the session does not sign anyone in) and its
+    registration, in one database trip.
+
+    Connects queue on the single database thread, so a second trip per connect (the
+    middleware used to read the user in its own) is paid by every connect behind it.
+    """
+    user = user_for_session(session_key)
+    if not user.is_authenticated:
+        return None
+    start = services.connection_start(
+        channel_name=channel_name,
+        user_id=user.pk,
+        worker=WORKER_NAME,
+        max_connections=LIMITS["MAX_CONNECTIONS_PER_USER"],
+    )
+    return user, start
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -96,28 +118,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.registered = False
         self._sends: asyncio.Future | None = None  # the last queued send (see on_send)
         self.rooms: dict[int, str] = {}
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user_id: int = user.pk
-        self.username: str = user.username
-        await self.accept()
         try:
-            start = await database_sync_to_async(services.connection_start)(
-                channel_name=self.channel_name,
-                user_id=self.user_id,
-                worker=WORKER_NAME,
-                max_connections=LIMITS["MAX_CONNECTIONS_PER_USER"],
+            opened = await database_sync_to_async(sign_in_and_register)(
+                session_key=self.scope.get("session_key"), channel_name=self.channel_name
             )
         except services.TooManyConnections:
             limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
+            await self.accept()
             await self.send_frame(
                 error_frame("too_many_connections", f"At most {limit} connections per user.")
             )
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
+        if opened is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        user, start = opened
+        self.scope["user"] = user
+        self.user_id: int = user.pk
+        self.username: str = user.username
         self.registered = True
+        await self.accept()
         self._groups_refreshed = time.monotonic()
         if hasattr(self.channel_layer, "attach"):  # the in-memory layer (chat/layers.py)
             self.channel_layer.attach(self.channel_name, self._deliver_inline)
