@@ -27,11 +27,21 @@ def per_message_commit() -> None:
     writer.MAX_BATCH = 1
 
 
+def eager_writer() -> None:
+    """The next batch goes to the database thread as soon as the last one is stored."""
+    from chatserver.chat import writer
+
+    async def no_wait(stored: int) -> None:
+        return None
+
+    writer.let_fan_out_run = no_wait
+
+
 def queued_delivery() -> None:
     """Every fan-out event through the channel queue (no inline hand-over to idle consumers)."""
     from chatserver.chat import consumers
 
-    async def decline(self, event: dict) -> bool:
+    def decline(self, event: dict) -> bool:
         return False
 
     consumers.ChatConsumer._deliver_inline = decline
@@ -66,6 +76,7 @@ def openssl_at_start() -> None:
 VARIANTS: dict[str, Callable[[], None]] = {
     "channels-dispatch": channels_dispatch,
     "per-message-commit": per_message_commit,
+    "eager-writer": eager_writer,
     "queued-delivery": queued_delivery,
     "full-migrate": full_migrate,
     "gc-during-start": gc_during_start,

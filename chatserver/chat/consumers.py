@@ -12,6 +12,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -40,6 +41,11 @@ CLOSE_SLOW_READER = 4009
 CLOSE_UNAUTHENTICATED = 4401
 
 RESUME_BATCH = 500
+
+# What Deskchat's own Daphne protocol offers in scope["extensions"]: a plain function that
+# sends one text frame at once (desktop/slow_reader.py). Elsewhere (tests' communicators, a
+# stock Daphne) frames go through the ASGI ``send`` as usual.
+RELAY_EXTENSION = "deskchat.relay_text"
 
 # Channel layers forget group members after a while (channels_redis: 24 h). A socket that says
 # anything (the UI pings after every quiet spell) renews its memberships this often.
@@ -92,27 +98,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         finally:
             self._dispatching = False
 
-    async def _deliver_inline(self, event: dict[str, Any]) -> bool:
+    def _deliver_inline(self, event: dict[str, Any]) -> bool:
         """Relay a frame straight from the sender's ``group_send`` when idle (chat/layers.py).
 
-        Skipping the channel queue and its wake-up per recipient is what lets one process
-        fan a message out to a full office (docs/benchmarks.md has the figure). Busy with a
-        frame or another event: decline, and the event is queued as usual, keeping order.
+        Skipping the channel queue and its wake-up per recipient, and every coroutine on the
+        way to the socket, is what lets one process fan a message out to a full office
+        (docs/benchmarks.md has the figures). Busy with a frame or another event: decline,
+        and the event is queued as usual, keeping order. Nothing here awaits, so no other
+        event can overtake this one while it is written.
         """
-        if self._dispatching or event["type"] != "chat.frame":
+        if self._dispatching or self._relay is None or event["type"] != "chat.frame":
             return False
-        # Marked busy while relaying, so a second group_send reaching us mid-send queues
-        # instead of overtaking this frame.
-        self._dispatching = True
-        try:
-            await self.chat_frame(event)
-        finally:
-            self._dispatching = False
-        return True
+        if event.get("exclude_user") == self.user_id:
+            return True
+        return self._relay(event["text"])
 
     # --- lifecycle ------------------------------------------------------------------------
 
     _dispatching = False
+    _relay: Callable[[str], bool] | None = None
 
     async def connect(self) -> None:
         self.registered = False
@@ -140,8 +144,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.registered = True
         await self.accept()
         self._groups_refreshed = time.monotonic()
-        if hasattr(self.channel_layer, "attach"):  # the in-memory layer (chat/layers.py)
-            self.channel_layer.attach(self.channel_name, self._deliver_inline)
+        self._relay = self.scope.get("extensions", {}).get(RELAY_EXTENSION)
+        if self._relay is not None and hasattr(self.channel_layer, "attach"):
+            self.channel_layer.attach(self.channel_name, self._deliver_inline)  # chat/layers.py
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         for room_id, name in start.rooms:
@@ -416,12 +421,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_frame(self, event: dict[str, Any]) -> None:
         """A frame encoded once by its sender: relay the text as is.
 
-        Straight to the ASGI ``send`` (``base_send``): ``AsyncWebsocketConsumer.send`` only
-        builds this same message, and this runs once per recipient of every message.
+        Through the server's relay when it offers one, else straight to the ASGI ``send``
+        (``base_send``): ``AsyncWebsocketConsumer.send`` only builds this same message, and
+        this runs once per recipient of every message that was queued, not handed over.
         """
         if event.get("exclude_user") == self.user_id:
             return
-        await self.base_send({"type": "websocket.send", "text": event["text"]})
+        if self._relay is None or not self._relay(event["text"]):
+            await self.base_send({"type": "websocket.send", "text": event["text"]})
 
     async def membership_changed(self, event: dict[str, Any]) -> None:
         """Another tab of this user joined or left a room: follow it here too."""

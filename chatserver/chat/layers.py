@@ -9,9 +9,10 @@ recipient's queue. A full queue still refuses the event, as in Channels, but say
 
 A consumer in this process may also *attach* a handler to its channel: ``group_send`` then
 calls it directly instead of queueing, which saves the queue, a task and a wake-up per
-recipient. The handler declines (returns False) whenever the consumer is busy, and nothing is
-handed over while events wait in the channel's queue, so each consumer still sees its events
-one at a time and in order, as if they had been queued.
+recipient. The handler is a plain function (no coroutine per recipient) that either finishes
+the delivery before it returns (True) or declines (False): it declines whenever the consumer
+is busy, and nothing is handed over while events wait in the channel's queue, so each consumer
+still sees its events one at a time and in order, as if they had been queued.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncio
 import copy
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 CLEAN_INTERVAL_SECONDS = 1.0
 
-InlineHandler = Callable[[dict[str, Any]], Awaitable[bool]]
+# Called with the group_send's own copy of the event: it may read it, never change it.
+InlineHandler = Callable[[dict[str, Any]], bool]
 
 
 class InMemoryChannelLayer(StockInMemoryChannelLayer):
@@ -70,7 +72,7 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
             handler = self._inline.get(channel)
             if handler is not None and (queue is None or queue.empty()):
                 try:
-                    if await handler(dict(event)):
+                    if handler(event):
                         continue
                 except Exception:  # one recipient's failure must not stop the fan-out
                     logger.exception("delivering an event to %s failed", channel)

@@ -297,6 +297,42 @@ def joined_rooms(*, user_id: int) -> list[JoinedRoom]:
     return [JoinedRoom(room_id, name, read, last or 0) for room_id, name, read, last in rows]
 
 
+def member_room(*, user_id: int, name: str) -> tuple[int, str] | None:
+    """``(id, name)`` of the room called ``name`` if the user has joined it, else None.
+
+    One query where :func:`require_member` makes two through the ORM: the writer checks each
+    sender once per batch (services._create_batch), and with small batches those two
+    queries cost more than the INSERT (docs/benchmarks.md). None says nothing about why:
+    ``require_member`` then finds the error to report.
+    """
+    rows = _rows(
+        f"SELECT r.id, r.name FROM {_ROOM} r"
+        f" JOIN {_MEMBERSHIP} m ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s",
+        [user_id, room_key(name)],
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def stored_client_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Which ``(sender_id, client_id)`` pairs are already stored, and as which message ids.
+
+    The retry check of every batch; almost always empty, so it is one plain query through
+    the ``(sender, client_id)`` unique index rather than model objects nobody reads.
+    """
+    if not keys:
+        return {}
+    senders = sorted({sender for sender, _ in keys})
+    client_ids = sorted({client_id for _, client_id in keys})
+    rows = _rows(
+        f"SELECT sender_id, client_id, id FROM {_MESSAGE}"
+        f" WHERE sender_id IN ({', '.join(['%s'] * len(senders))})"
+        f" AND client_id IN ({', '.join(['%s'] * len(client_ids))})",
+        [*senders, *client_ids],
+    )
+    found = {(sender, client_id): id_ for sender, client_id, id_ in rows}
+    return {key: id_ for key, id_ in found.items() if key in keys}
+
+
 def _count_capped(where: str, params: list[Any]) -> int:
     """``min(count, UNREAD_COUNT_LIMIT)`` of the messages matching ``where`` (one of this
     module's fixed conditions), without walking more than that many rows."""

@@ -172,13 +172,12 @@ def _create_batch(requests: list[dict]) -> list[StoredMessage | ProtocolError]:
     of four per message (a lookup, a savepoint, the insert, its release). docs/benchmarks.md
     has the figure."""
     keys = [(r["sender_id"], r["client_id"]) for r in requests]
-    stored = {
-        (m.sender_id, m.client_id): m
-        for m in Message.objects.filter(
-            sender_id__in={k[0] for k in keys}, client_id__in={k[1] for k in keys}
-        )
-    }
-    members: dict[tuple[int, str], Room] = {}
+    stored_ids = selectors.stored_client_ids(set(keys))
+    stored: dict[tuple[int, str], Message] = {}
+    if stored_ids:  # retries after a reconnect: their original rows, as sent the first time
+        originals = Message.objects.in_bulk(list(stored_ids.values()))
+        stored = {key: originals[id_] for key, id_ in stored_ids.items()}
+    members: dict[tuple[int, str], tuple[int, str]] = {}
     outcomes: list[StoredMessage | ProtocolError | None] = [None] * len(requests)
     new: dict[tuple[int, str], tuple[Message, dict[int, str], str | None]] = {}
     fresh: list[tuple[int, tuple[int, str]]] = []  # where each new row's outcome goes
@@ -218,7 +217,7 @@ def _create_batch(requests: list[dict]) -> list[StoredMessage | ProtocolError]:
 
 
 def _target(
-    request: dict, members: dict[tuple[int, str], Room]
+    request: dict, members: dict[tuple[int, str], tuple[int, str]]
 ) -> tuple[dict, dict[int, str], str | None]:
     """Where a send goes: the row's fields, the names its frame shows, its room's name."""
     sender_id, client_id = request["sender_id"], request["client_id"]
@@ -226,9 +225,13 @@ def _target(
     if room_name is not None:
         room = members.get((sender_id, room_name))
         if room is None:
-            room = require_member(user_id=sender_id, name=room_name, ref=client_id)
+            room = selectors.member_room(user_id=sender_id, name=room_name)
+            if room is None:  # not a member, or no such room: the ORM check says which
+                found = require_member(user_id=sender_id, name=room_name, ref=client_id)
+                room = (found.pk, found.name)
             members[(sender_id, room_name)] = room
-        return {"room_id": room.pk}, {sender_id: request["sender_username"]}, room.name
+        room_id, name = room
+        return {"room_id": room_id}, {sender_id: request["sender_username"]}, name
     peer = require_peer(user_id=sender_id, username=request["to_username"], ref=client_id)
     fields = {"recipient_id": peer.pk, "dm_key": dm_key(sender_id, peer.pk)}
     return fields, {sender_id: request["sender_username"], peer.pk: peer.username}, None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -146,3 +148,46 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
     outcomes = services.message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
     ids = [o.frame["id"] for o in outcomes]
     assert all(isinstance(i, int) for i in ids) and ids[0] < ids[1]
+
+
+@pytest.mark.asyncio
+async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeypatch):
+    """Each stored message fans out in its own loop turn, one waiting for the other (as
+    consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the fan-out
+    and go in one batch, not trickle into the database thread one or two at a time."""
+    from chatserver.chat import writer
+
+    batches: list[list[int]] = []
+
+    def store(requests: list[dict]) -> list[int]:
+        batches.append([r["n"] for r in requests])
+        return [r["n"] for r in requests]
+
+    def inline(function):  # the database thread, made deterministic: two loop turns long
+        async def call(*args):
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            return function(*args)
+
+        return call
+
+    monkeypatch.setattr(services, "message_create_many", store)
+    monkeypatch.setattr(writer, "database_sync_to_async", inline)
+    w = writer.MessageWriter()
+    arrived: list[asyncio.Future] = []
+
+    async def fan_out(stored: asyncio.Future, before: asyncio.Task | None) -> None:
+        if before is not None:
+            await before
+        n = await stored
+        if n < 100:  # while this message fans out, the next send of the burst comes in
+            arrived.append(w.submit({"n": 100 + n}))
+
+    chain = None
+    for n in range(8):
+        chain = asyncio.ensure_future(fan_out(w.submit({"n": n}), chain))
+    await chain
+    await asyncio.gather(*arrived)
+    assert batches[0] == list(range(8))
+    assert sorted(n for batch in batches[1:] for n in batch) == list(range(100, 108))
+    assert len(batches) == 2, batches

@@ -1,0 +1,136 @@
+"""Room frames through the server's relay extension, and through ``send`` when it declines.
+
+Deskchat's Daphne protocol offers ``scope["extensions"]["deskchat.relay_text"]`` (a plain
+function that writes one text frame at once; desktop/slow_reader.py). Here a stand-in relay
+records what it was given and hands it to the test communicator, so the same clients read
+every frame whichever way it went.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from chatserver.asgi import application
+from chatserver.chat.consumers import RELAY_EXTENSION
+from desktop import slow_reader
+from tests.support.ws import ORIGIN, ChatClient, make_user, session_cookie_for
+
+db = pytest.mark.django_db(transaction=True)
+
+
+class StandInRelay:
+    """Writes into the communicator's output, as Daphne's socket write would; may decline."""
+
+    def __init__(self) -> None:
+        self.communicator: WebsocketCommunicator | None = None
+        self.texts: list[str] = []
+        self.open = True
+
+    def __call__(self, text: str) -> bool:
+        if not self.open:
+            return False
+        self.texts.append(text)
+        assert self.communicator is not None
+        self.communicator.output_queue.put_nowait({"type": "websocket.send", "text": text})
+        return True
+
+
+async def connect_with_relay(user: Any, relay: StandInRelay) -> ChatClient:
+    cookie = await session_cookie_for(user)
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/",
+        headers=[
+            (b"origin", ORIGIN),
+            (b"host", b"127.0.0.1"),
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+        ],
+    )
+    # The application copies the scope when it starts, at the first await below.
+    communicator.scope["extensions"] = {RELAY_EXTENSION: relay}
+    relay.communicator = communicator
+    connected, code = await communicator.connect(timeout=5)
+    assert connected, code
+    client = ChatClient(communicator, user.username)
+    await client.expect("hello")
+    await client.expect("conversations")
+    return client
+
+
+@db
+@pytest.mark.asyncio
+async def test_room_messages_reach_members_through_the_relay_in_order():
+    alice, bob = await make_user("alice"), await make_user("bob")
+    relay = StandInRelay()
+    sender = await ChatClient.connect(alice)
+    reader = await connect_with_relay(bob, relay)
+    for client in (sender, reader):
+        await client.send({"type": "join", "room": "relay"})
+        await client.expect("joined", room="relay")
+    for n in range(20):
+        await sender.send({"type": "send", "room": "relay", "body": f"m{n}", "client_id": f"c{n}"})
+    bodies = [(await reader.expect("message"))["body"] for _ in range(20)]
+    assert bodies == [f"m{n}" for n in range(20)]
+    relayed = [text for text in relay.texts if '"type":"message"' in text.replace(" ", "")]
+    assert len(relayed) == 20, "room frames must go through the relay when it is offered"
+    await sender.communicator.disconnect()
+    await reader.communicator.disconnect()
+
+
+@db
+@pytest.mark.asyncio
+async def test_a_declining_relay_falls_back_to_send():
+    alice, bob = await make_user("alice"), await make_user("bob")
+    relay = StandInRelay()
+    sender = await ChatClient.connect(alice)
+    reader = await connect_with_relay(bob, relay)
+    for client in (sender, reader):
+        await client.send({"type": "join", "room": "relay"})
+        await client.expect("joined", room="relay")
+    relay.open = False  # as when the socket is closing: Daphne's own checks then decide
+    await sender.send({"type": "send", "room": "relay", "body": "still here", "client_id": "c1"})
+    assert (await reader.expect("message"))["body"] == "still here"
+    assert relay.texts == [] or all("still here" not in text for text in relay.texts)
+    await sender.communicator.disconnect()
+    await reader.communicator.disconnect()
+
+
+class FakeFactory:
+    protocol: type | None = None
+
+    def setProtocolOptions(self, **options: Any) -> None:
+        self.options = options
+
+
+class FakeServer:
+    """What ``slow_reader.install`` touches of ``daphne.server.Server``."""
+
+    def __init__(self) -> None:
+        self.ws_factory = FakeFactory()
+        self.scopes: list[dict[str, Any]] = []
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> str:
+        self.scopes.append(scope)
+        return "input queue"
+
+
+def test_the_server_offers_each_websocket_its_relay(monkeypatch):
+    monkeypatch.setattr(slow_reader.GuardedWebSocketProtocol, "max_pending_bytes", 0)
+    server = FakeServer()
+    slow_reader.install(server, max_pending_bytes=1024)
+    assert server.ws_factory.protocol is slow_reader.GuardedWebSocketProtocol
+    protocol = slow_reader.GuardedWebSocketProtocol()
+    assert server.create_application(protocol, {"type": "websocket"}) == "input queue"
+    assert server.scopes[0]["extensions"][RELAY_EXTENSION] == protocol.relay_text
+    server.create_application(object(), {"type": "http"})  # HTTP requests get nothing extra
+    assert "extensions" not in server.scopes[1]
+    assert slow_reader.RELAY_EXTENSION == RELAY_EXTENSION
+    # Until the handshake is done (and once closing) the relay declines: ``send`` decides.
+    protocol.state = protocol.STATE_CONNECTING
+    assert protocol.relay_text("hello") is False
+    protocol.state = protocol.STATE_CLOSED
+    assert protocol.relay_text("hello") is False
