@@ -97,6 +97,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "chatserver.accounts.backends.AccountBackend",  # ModelBackend, the user read in plain SQL
+    # Never reached at log-in (AccountBackend refuses wrong credentials outright); listed
+    # because a session keeps the backend that signed it in, and Django honours it only while
+    # it is listed: sessions from before AccountBackend stay signed in.
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from chatserver.accounts import launch_token
+from chatserver.accounts.backends import ACCOUNT_BACKEND
 
 logger = logging.getLogger(__name__)
 
@@ -28,5 +29,5 @@ def desktop_login(request: HttpRequest) -> HttpResponse:
     if user is None:
         logger.warning("desktop sign-in refused: unknown, used or expired token")
         return redirect("login")
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=ACCOUNT_BACKEND)
     return redirect("app")

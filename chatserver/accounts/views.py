@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from chatserver.accounts import throttling
+from chatserver.accounts.backends import ACCOUNT_BACKEND
 from chatserver.accounts.forms import SignupForm
 from chatserver.accounts.services import signup_mode, user_create_from_signup
 
@@ -68,7 +69,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None, require_invite=mode == "invite")
     if request.method == "POST" and form.is_valid():
         user = user_create_from_signup(form=form)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=ACCOUNT_BACKEND)
         if user.is_superuser:
             messages.info(
                 request, _("Welcome! As the first person here you are the administrator.")
