@@ -193,13 +193,18 @@ def visible_messages_since(*, user_id: int, since: int, limit: int) -> tuple[lis
 
 
 def room_online(*, room_id: int) -> list[str]:
-    """Usernames with at least one live connection joined to the room, sorted."""
-    names = (
-        ConnectionRoom.objects.filter(room_id=room_id)
-        .values_list("connection__user__username", flat=True)
-        .distinct()
+    """Usernames with at least one live connection joined to the room, sorted.
+
+    In SQL: every join and every presence batch reads it, and the ORM's join of three
+    tables cost more than SQLite takes to answer (docs/benchmarks.md, S5's join).
+    """
+    rows = _rows(
+        f"SELECT DISTINCT u.username FROM {_CONNECTION_ROOM} cr"
+        f" JOIN {_CONNECTION} c ON c.id = cr.connection_id JOIN {_USER} u ON u.id = c.user_id"
+        " WHERE cr.room_id = %s",
+        [room_id],
     )
-    return sorted(set(names), key=str.casefold)
+    return sorted((name for (name,) in rows), key=str.casefold)
 
 
 @dataclass(frozen=True)
@@ -236,8 +241,11 @@ UNREAD_COUNT_LIMIT = 1000
 def joined_frame(*, user_id: int, username: str, room_id: int, name: str) -> dict[str, Any]:
     """The answer to ``join``: latest 50 messages, who is online, where the user read up to."""
     messages, has_more = room_messages(room_id=room_id, before=None, limit=50)
-    membership = membership_of(user_id=user_id, room_id=room_id)
-    last_read = membership.last_read_id if membership else 0
+    marker = _rows(
+        f"SELECT last_read_id FROM {_MEMBERSHIP} WHERE user_id = %s AND room_id = %s",
+        [user_id, room_id],
+    )
+    last_read = marker[0][0] if marker else 0
     unread = _count_capped(
         "room_id = %s AND id > %s AND sender_id <> %s", [room_id, last_read, user_id]
     )
@@ -269,6 +277,7 @@ _MEMBERSHIP = Membership._meta.db_table
 _ROOM = Room._meta.db_table
 _DIRECT_READ = DirectRead._meta.db_table
 _CONNECTION = Connection._meta.db_table
+_CONNECTION_ROOM = ConnectionRoom._meta.db_table
 _USER = User._meta.db_table
 
 
@@ -295,6 +304,21 @@ def joined_rooms(*, user_id: int) -> list[JoinedRoom]:
         [user_id],
     )
     return [JoinedRoom(room_id, name, read, last or 0) for room_id, name, read, last in rows]
+
+
+def joined_room(*, user_id: int, name: str) -> Room | None:
+    """The room called ``name`` if the user has joined it, else None, in one query.
+
+    Through Django's ``Manager.raw``, which builds the same ``Room`` without the ORM's query
+    compiler: most joins are by members (every reconnect, every tab), and the ORM's room and
+    membership lookups were a third of a join's database time (docs/benchmarks.md, S5).
+    """
+    sql = (
+        f"SELECT r.* FROM {_ROOM} r"
+        f" JOIN {_MEMBERSHIP} m ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s"
+    )
+    found = list(Room.objects.raw(sql, [user_id, room_key(name)]))
+    return found[0] if found else None
 
 
 def member_room(*, user_id: int, name: str) -> tuple[int, str] | None:

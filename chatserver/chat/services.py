@@ -56,11 +56,13 @@ def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None
 class JoinResult:
     room: Room
     created_membership: bool
-    membership_count: int
 
 
 @transaction.atomic
 def membership_join(*, user_id: int, name: str, max_rooms: int, ref: str | None) -> JoinResult:
+    joined = selectors.joined_room(user_id=user_id, name=name)
+    if joined is not None:  # a member already (every reconnect, every tab): one query
+        return JoinResult(room=joined, created_membership=False)
     room = room_get_or_create(name=name, user_id=user_id, ref=ref)
     _, created = Membership.objects.get_or_create(user_id=user_id, room=room)
     count = Membership.objects.filter(user_id=user_id).count()
@@ -69,7 +71,7 @@ def membership_join(*, user_id: int, name: str, max_rooms: int, ref: str | None)
         raise ProtocolError(
             "too_many_rooms", f"You can be in at most {max_rooms} rooms at once.", ref
         )
-    return JoinResult(room=room, created_membership=created, membership_count=count)
+    return JoinResult(room=room, created_membership=created)
 
 
 @transaction.atomic
@@ -397,15 +399,28 @@ def connection_open(
 
 def connection_join_room(*, channel_name: str, room_id: int) -> bool:
     """Join one live connection to a room; True if its user was not online there before."""
-    with presence_commits(), transaction.atomic():
-        live = Connection.objects.filter(channel_name=channel_name).first()
+    # In SQL, like connection_open: every join makes this trip (S5's join figure).
+    with presence_commits(), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, user_id FROM {_CONNECTION} WHERE channel_name = %s", [channel_name]
+        )
+        live = cursor.fetchone()
         if live is None:
             return False
-        _lock_presence([live.user_id])
-        before = ConnectionRoom.objects.filter(
-            connection__user_id=live.user_id, room_id=room_id
-        ).exists()
-        ConnectionRoom.objects.get_or_create(connection=live, room_id=room_id)
+        connection_id, user_id = live
+        _lock_presence([user_id])
+        cursor.execute(
+            f"SELECT 1 FROM {_CONNECTION_ROOM} cr JOIN {_CONNECTION} c ON c.id = cr.connection_id"
+            " WHERE c.user_id = %s AND cr.room_id = %s LIMIT 1",
+            [user_id, room_id],
+        )
+        before = cursor.fetchone() is not None
+        cursor.execute(
+            f"INSERT INTO {_CONNECTION_ROOM} (connection_id, room_id) SELECT %s, %s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_CONNECTION_ROOM}"
+            " WHERE connection_id = %s AND room_id = %s)",
+            [connection_id, room_id, connection_id, room_id],
+        )
         return not before
 
 
