@@ -6,6 +6,7 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,17 +15,21 @@ from tests.support.server import ROOT
 pytestmark = pytest.mark.process
 
 
-def test_quick_run_covers_every_scenario_without_loss(tmp_path):
-    out = tmp_path / "bench.json"
+def run_bench(*args: str, out: Path, timeout: float = 600) -> tuple[dict, str]:
+    """``python -m bench ARGS --json OUT``: the JSON it wrote and what it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "bench", *args, "--json", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    data = json.loads(out.read_text())
+    return json.loads(out.read_text()), result.stdout
+
+
+def test_quick_run_covers_every_scenario_without_loss(tmp_path):
+    data, stdout = run_bench("--quick", out=tmp_path / "bench.json")
     assert set(data["scenarios"]) == {"S1", "S2", "S3", "S4", "S5", "S6"}
     assert data["machine"]["cores"] >= 1
     for name in ("S1", "S2", "S3"):
@@ -45,20 +50,11 @@ def test_quick_run_covers_every_scenario_without_loss(tmp_path):
     assert s5["history_pages"] > 0 and s5["database_mb"] > 0
     assert data["scenarios"]["S6"]["deskchat"]["cold_start_median_ms"] > 0
     # The table is printed before the JSON, with a line per target.
-    assert "S1: " in result.stdout and "[ok  ]" in result.stdout
+    assert "S1: " in stdout and "[ok  ]" in stdout
 
 
 def test_several_runs_report_medians_and_count_loss_in_each_run(tmp_path):
-    out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "S1", "S6", "--quick", "--runs", "2", "--json", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    data = json.loads(out.read_text())
+    data, stdout = run_bench("S1", "S6", "--quick", "--runs", "2", out=tmp_path / "bench.json")
     assert data["runs"] == 2
     assert set(data["scenarios"]) == {"S1", "S6"}
     for name, scenario in data["scenarios"].items():
@@ -76,8 +72,8 @@ def test_several_runs_report_medians_and_count_loss_in_each_run(tmp_path):
     s6 = data["scenarios"]["S6"]
     starts = [r["deskchat"]["cold_start_median_ms"] for r in s6["runs"]]
     assert s6["deskchat"]["cold_start_median_ms"] == statistics.median(starts) > 0
-    assert "median of 2 runs" in result.stdout
-    assert "  run 2: deliveries/s " in result.stdout and "  run 2: cold start " in result.stdout
+    assert "median of 2 runs" in stdout
+    assert "  run 2: deliveries/s " in stdout and "  run 2: cold start " in stdout
 
 
 @pytest.mark.parametrize(

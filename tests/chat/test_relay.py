@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 
-from chatserver.asgi import application
 from chatserver.chat.consumers import RELAY_EXTENSION
 from desktop import slow_reader
-from tests.support.ws import ORIGIN, ChatClient, make_user, session_cookie_for
+from tests.support.ws import ChatClient, make_user
 
 db = pytest.mark.django_db(transaction=True)
 
@@ -39,38 +37,23 @@ class StandInRelay:
         return True
 
 
-async def connect_with_relay(user: Any, relay: StandInRelay) -> ChatClient:
-    cookie = await session_cookie_for(user)
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[
-            (b"origin", ORIGIN),
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
-        ],
-    )
-    # The application copies the scope when it starts, at the first await below.
-    communicator.scope["extensions"] = {RELAY_EXTENSION: relay}
-    relay.communicator = communicator
-    connected, code = await communicator.connect(timeout=5)
-    assert connected, code
-    client = ChatClient(communicator, user.username)
-    await client.expect("hello")
-    await client.expect("conversations")
-    return client
+async def sender_and_relayed_reader(relay: StandInRelay) -> tuple[ChatClient, ChatClient]:
+    """alice, and bob whose frames may go through ``relay``, both in room "relay"."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    sender = await ChatClient.connect(alice)
+    reader = await ChatClient.connect(bob, extensions={RELAY_EXTENSION: relay})
+    relay.communicator = reader.communicator
+    for client in (sender, reader):
+        await client.send({"type": "join", "room": "relay"})
+        await client.expect("joined", room="relay")
+    return sender, reader
 
 
 @db
 @pytest.mark.asyncio
 async def test_room_messages_reach_members_through_the_relay_in_order():
-    alice, bob = await make_user("alice"), await make_user("bob")
     relay = StandInRelay()
-    sender = await ChatClient.connect(alice)
-    reader = await connect_with_relay(bob, relay)
-    for client in (sender, reader):
-        await client.send({"type": "join", "room": "relay"})
-        await client.expect("joined", room="relay")
+    sender, reader = await sender_and_relayed_reader(relay)
     for n in range(20):
         await sender.send({"type": "send", "room": "relay", "body": f"m{n}", "client_id": f"c{n}"})
     bodies = [(await reader.expect("message"))["body"] for _ in range(20)]
@@ -84,13 +67,8 @@ async def test_room_messages_reach_members_through_the_relay_in_order():
 @db
 @pytest.mark.asyncio
 async def test_a_declining_relay_falls_back_to_send():
-    alice, bob = await make_user("alice"), await make_user("bob")
     relay = StandInRelay()
-    sender = await ChatClient.connect(alice)
-    reader = await connect_with_relay(bob, relay)
-    for client in (sender, reader):
-        await client.send({"type": "join", "room": "relay"})
-        await client.expect("joined", room="relay")
+    sender, reader = await sender_and_relayed_reader(relay)
     relay.open = False  # as when the socket is closing: Daphne's own checks then decide
     await sender.send({"type": "send", "room": "relay", "body": "still here", "client_id": "c1"})
     assert (await reader.expect("message"))["body"] == "still here"

@@ -39,8 +39,14 @@ class ChatClient:
 
     @classmethod
     async def connect(
-        cls, user, *, origin: bytes = ORIGIN, cookie: str | None = None
+        cls,
+        user,
+        *,
+        origin: bytes = ORIGIN,
+        cookie: str | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> ChatClient:
+        """``extensions``: what the server offers in ``scope["extensions"]`` (none here)."""
         cookie = cookie if cookie is not None else await session_cookie_for(user)
         communicator = WebsocketCommunicator(
             application,
@@ -51,6 +57,8 @@ class ChatClient:
                 (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
             ],
         )
+        if extensions is not None:  # read by the application when it starts, at connect
+            communicator.scope["extensions"] = extensions
         connected, code = await communicator.connect(timeout=5)
         assert connected, f"connection refused ({code})"
         client = cls(communicator, user.username)
