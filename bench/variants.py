@@ -28,13 +28,10 @@ def per_message_commit() -> None:
 
 
 def eager_writer() -> None:
-    """The next batch goes to the database thread as soon as the last one is stored."""
+    """The next batch goes to the database thread without waiting for the last one's replies."""
     from chatserver.chat import writer
 
-    async def no_wait(stored: int) -> None:
-        return None
-
-    writer.let_fan_out_run = no_wait
+    writer.MessageWriter.reply_with = lambda self, stored, reply: None
 
 
 def queued_delivery() -> None:

@@ -138,7 +138,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         user, start = opened
-        self.scope["user"] = user
         self.user_id: int = user.pk
         self.username: str = user.username
         self.registered = True
@@ -276,6 +275,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ProtocolError as error:
             outcome = error
         self._sends = asyncio.ensure_future(self._finish_send(command, outcome, self._sends))
+        if isinstance(outcome, asyncio.Future):
+            writer.reply_with(outcome, self._sends)
 
     async def _sends_done(self) -> None:
         if self._sends is not None:

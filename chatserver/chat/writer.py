@@ -21,12 +21,17 @@ from chatserver.chat import services
 # Sends stored per transaction at most: bounds how long one commit holds the write lock.
 MAX_BATCH = 256
 
+# How long the next batch waits at most for the last one's replies (see MessageWriter._drain):
+# a fan-out stuck on a slow channel layer must not stop everyone's sends.
+REPLY_WAIT_SECONDS = 1.0
+
 
 class MessageWriter:
     """Queues ``services.message_create`` requests and stores them batch by batch, in order."""
 
     def __init__(self) -> None:
         self._pending: list[tuple[dict[str, Any], asyncio.Future]] = []
+        self._replies: dict[asyncio.Future, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
 
     def submit(self, request: dict[str, Any]) -> asyncio.Future:
@@ -37,6 +42,10 @@ class MessageWriter:
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._drain())
         return future
+
+    def reply_with(self, stored: asyncio.Future, reply: asyncio.Future) -> None:
+        """``reply`` acks and fans out what ``stored`` gives; the next batch waits for it."""
+        self._replies[stored] = reply
 
     async def _drain(self) -> None:
         while self._pending:
@@ -55,21 +64,14 @@ class MessageWriter:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
-            await let_fan_out_run(len(batch))
-
-
-async def let_fan_out_run(stored: int) -> None:
-    """One turn of the event loop per message just stored, before the next batch is taken.
-
-    Each stored message is acked and fanned out in its own loop turn (a sender's replies wait
-    for each other: consumers.py ``_finish_send``). Sending the next batch to the database
-    thread at once made it fight that fan-out for the GIL with whatever one or two sends had
-    arrived: a burst then settled into batches of 1-3 and cost about twice the CPU per
-    delivery. With the fan-out done first, new sends pile up meanwhile and go in one batch
-    (docs/benchmarks.md has the figures). A lone message costs one turn.
-    """
-    for _ in range(stored):
-        await asyncio.sleep(0)
+            # The next batch waits until this one is acked and fanned out. Sent to the
+            # database thread at once, it fought that fan-out for the GIL with whatever one or
+            # two sends had arrived: a burst then settled into batches of 1-3 and cost about
+            # twice the CPU per delivery. Waiting, new sends pile up and go in one batch
+            # (docs/benchmarks.md has the figures).
+            replies = [self._replies.pop(f) for _, f in batch if f in self._replies]
+            if replies:
+                await asyncio.wait(replies, timeout=REPLY_WAIT_SECONDS)
 
 
 # One writer per event loop (tests run one loop per test; the server has one).
@@ -78,9 +80,17 @@ _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageWriter] = 
 )
 
 
-def submit(request: dict[str, Any]) -> asyncio.Future:
+def _writer() -> MessageWriter:
     loop = asyncio.get_running_loop()
     writer = _writers.get(loop)
     if writer is None:
         writer = _writers[loop] = MessageWriter()
-    return writer.submit(request)
+    return writer
+
+
+def submit(request: dict[str, Any]) -> asyncio.Future:
+    return _writer().submit(request)
+
+
+def reply_with(stored: asyncio.Future, reply: asyncio.Future) -> None:
+    _writer().reply_with(stored, reply)

@@ -152,8 +152,8 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
 
 @pytest.mark.asyncio
 async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeypatch):
-    """Each stored message fans out in its own loop turn, one waiting for the other (as
-    consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the fan-out
+    """Each stored message fans out in its own reply, one waiting for the other (as
+    consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the replies
     and go in one batch, not trickle into the database thread one or two at a time."""
     from chatserver.chat import writer
 
@@ -185,7 +185,9 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
 
     chain = None
     for n in range(8):
-        chain = asyncio.ensure_future(fan_out(w.submit({"n": n}), chain))
+        stored = w.submit({"n": n})
+        chain = asyncio.ensure_future(fan_out(stored, chain))
+        w.reply_with(stored, chain)  # as consumers.py ``on_send`` does
     await chain
     await asyncio.gather(*arrived)
     assert batches[0] == list(range(8))
