@@ -51,7 +51,8 @@ def run() -> None:
         for user in users:
             data = {
                 SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                # What login() stores for a user of the log-in form: the first backend.
+                BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
             sessions.append(
