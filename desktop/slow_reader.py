@@ -16,14 +16,17 @@ every message is in the database, and ``resume`` fetches what the client missed.
 
 The same protocol writes room messages the fast way (``_send_text_now``: framed once for all
 members, sent at once to idle sockets) and sets TCP_NODELAY; both live here because they are
-the same ``serverSend`` that measures the backlog.
+the same ``serverSend`` that measures the backlog. So does the one change to how a connection
+starts (``_connectionMade``: autobahn's debug line formatted only when it is written).
 """
 
 from __future__ import annotations
 
 import logging
+import pprint
 from typing import Any
 
+import autobahn.websocket.protocol as autobahn_protocol
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
 
@@ -58,6 +61,19 @@ def pending_bytes(transport: Any) -> int:
     return total
 
 
+class FormattedWhenLogged:
+    """``pprint.pformat(value)``, computed only when a log line is actually written."""
+
+    def __init__(self, value: Any, *args: Any, **kwargs: Any) -> None:
+        self.value, self.args, self.kwargs = value, args, kwargs
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value, *self.args, **self.kwargs)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 class GuardedWebSocketProtocol(WebSocketProtocol):
     """Daphne's WebSocket protocol, closing the connection when its reader falls too far behind."""
 
@@ -73,6 +89,21 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
         if set_no_delay is not None:
             set_no_delay(True)
         super().connectionMade()
+
+    def _connectionMade(self) -> None:
+        # autobahn pretty-prints its ~40 protocol options for a debug log line on every
+        # connection, before the logger drops the line (Deskchat never logs autobahn at
+        # debug): 11 % of the event loop's time in a 200-client connect storm, 0.3 ms of a
+        # connect's 5-6 ms of server CPU (docs/benchmarks.md). While the options are copied,
+        # the module's pformat returns a value formatted when (if ever) the line is written;
+        # the reactor is single-threaded, so nothing else sees the swap.
+        # tests/reliability/test_slow_reader.py fails if autobahn stops calling it here.
+        formatter = autobahn_protocol.pformat
+        autobahn_protocol.pformat = FormattedWhenLogged
+        try:
+            super()._connectionMade()
+        finally:
+            autobahn_protocol.pformat = formatter
 
     def serverSend(self, content: Any, binary: bool = False) -> None:
         if self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
