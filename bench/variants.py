@@ -24,7 +24,14 @@ def per_message_commit() -> None:
     """Every send in its own transaction and commit (no grouping of concurrent sends)."""
     from chatserver.chat import writer
 
-    writer.MAX_BATCH = 1
+    writer.MessageWriter.max_batch = 1
+
+
+def connect_per_trip() -> None:
+    """Every connect in its own trip to the database thread and its own transaction."""
+    from chatserver.chat import connects
+
+    connects.ConnectQueue.max_batch = 1
 
 
 def eager_writer() -> None:
@@ -74,6 +81,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "channels-dispatch": channels_dispatch,
     "per-message-commit": per_message_commit,
     "eager-writer": eager_writer,
+    "connect-per-trip": connect_per_trip,
     "queued-delivery": queued_delivery,
     "full-migrate": full_migrate,
     "gc-during-start": gc_during_start,

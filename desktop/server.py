@@ -65,9 +65,9 @@ class EmbeddedServer:
         from django.conf import settings
 
         from chatserver.asgi import application
-        from chatserver.chat import consumers, services
+        from chatserver.chat import connects, services
 
-        self._worker_name = consumers.WORKER_NAME
+        self._worker_name = connects.WORKER_NAME
         # Alone on this database (the instance lock guarantees it), so any presence rows
         # are left over from a crash: nobody is online at start.
         services.worker_start(

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatserver.chat import presence, selectors, services, writer
-from chatserver.chat.auth import user_for_session
+from chatserver.chat import connects, presence, selectors, services, writer
 from chatserver.chat.groups import LOBBY_GROUP, room_group, user_group
 from chatserver.chat.protocol import (
     Command,
@@ -51,33 +48,9 @@ RELAY_EXTENSION = "deskchat.relay_text"
 # anything (the UI pings after every quiet spell) renews its memberships this often.
 GROUP_REFRESH_SECONDS = 3600.0
 
-# One identity per server process: presence rows carry it so a dead worker's rows can be found.
-WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
 LIMITS = settings.DESKCHAT
 # In Redis when the channel layer is Redis: one budget per user across all workers.
 rate_limiter = build_rate_limiter(LIMITS, settings.CHANNEL_LAYERS)
-
-
-def sign_in_and_register(
-    *, session_key: str | None, channel_name: str
-) -> tuple[Any, services.ConnectionStart] | None:
-    """The socket's user (None when the session does not sign anyone in) and its
-    registration, in one database trip.
-
-    Connects queue on the single database thread, so a second trip per connect (the
-    middleware used to read the user in its own) is paid by every connect behind it.
-    """
-    user = user_for_session(session_key)
-    if not user.is_authenticated:
-        return None
-    start = services.connection_start(
-        channel_name=channel_name,
-        user_id=user.pk,
-        worker=WORKER_NAME,
-        max_connections=LIMITS["MAX_CONNECTIONS_PER_USER"],
-    )
-    return user, start
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -123,7 +96,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._sends: asyncio.Future | None = None  # the last queued send (see on_send)
         self.rooms: dict[int, str] = {}
         try:
-            opened = await database_sync_to_async(sign_in_and_register)(
+            opened = await connects.open_connection(
                 session_key=self.scope.get("session_key"), channel_name=self.channel_name
             )
         except services.TooManyConnections:
@@ -137,7 +110,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if opened is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        user, start = opened
+        user, start = opened.user, opened.start
         self.user_id: int = user.pk
         self.username: str = user.username
         self.registered = True

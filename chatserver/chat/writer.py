@@ -11,84 +11,50 @@ Nothing is acked before its batch is committed (docs/benchmarks.md has the figur
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from chatserver.chat import services
+from chatserver.chat.batches import DatabaseBatches, per_loop
 
 # Sends stored per transaction at most: bounds how long one commit holds the write lock.
 MAX_BATCH = 256
 
-# How long the next batch waits at most for the last one's replies (see MessageWriter._drain):
+# How long the next batch waits at most for the last one's replies (see MessageWriter):
 # a fan-out stuck on a slow channel layer must not stop everyone's sends.
 REPLY_WAIT_SECONDS = 1.0
 
 
-class MessageWriter:
+class MessageWriter(DatabaseBatches[dict[str, Any]]):
     """Queues ``services.message_create`` requests and stores them batch by batch, in order."""
 
-    def __init__(self) -> None:
-        self._pending: list[tuple[dict[str, Any], asyncio.Future]] = []
-        self._replies: dict[asyncio.Future, asyncio.Future] = {}
-        self._task: asyncio.Task | None = None
+    max_batch = MAX_BATCH
 
-    def submit(self, request: dict[str, Any]) -> asyncio.Future:
-        """Queue one send; the future gives its ``StoredMessage`` or raises its error."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._pending.append((request, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
-        return future
+    def __init__(self) -> None:
+        super().__init__()
+        self._replies: dict[asyncio.Future, asyncio.Future] = {}
+
+    def run_many(self, requests: list[dict[str, Any]]) -> list[Any]:
+        return services.message_create_many(requests)
 
     def reply_with(self, stored: asyncio.Future, reply: asyncio.Future) -> None:
         """``reply`` acks and fans out what ``stored`` gives; the next batch waits for it."""
         self._replies[stored] = reply
 
-    async def _drain(self) -> None:
-        while self._pending:
-            batch = self._pending[:MAX_BATCH]
-            del self._pending[:MAX_BATCH]
-            try:
-                outcomes = await database_sync_to_async(services.message_create_many)(
-                    [request for request, _ in batch]
-                )
-            except Exception as error:  # the whole transaction failed: nothing was stored
-                outcomes = [error] * len(batch)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-            # The next batch waits until this one is acked and fanned out. Sent to the
-            # database thread at once, it fought that fan-out for the GIL with whatever one or
-            # two sends had arrived: a burst then settled into batches of 1-3 and cost about
-            # twice the CPU per delivery. Waiting, new sends pile up and go in one batch
-            # (docs/benchmarks.md has the figures).
-            replies = [self._replies.pop(f) for _, f in batch if f in self._replies]
-            if replies:
-                await asyncio.wait(replies, timeout=REPLY_WAIT_SECONDS)
+    async def after_batch(self, futures: list[asyncio.Future]) -> None:
+        # The next batch waits until this one is acked and fanned out. Sent to the database
+        # thread at once, it fought that fan-out for the GIL with whatever one or two sends
+        # had arrived: a burst then settled into batches of 1-3 and cost about twice the CPU
+        # per delivery. Waiting, new sends pile up and go in one batch (docs/benchmarks.md).
+        replies = [self._replies.pop(f) for f in futures if f in self._replies]
+        if replies:
+            await asyncio.wait(replies, timeout=REPLY_WAIT_SECONDS)
 
 
-# One writer per event loop (tests run one loop per test; the server has one).
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MessageWriter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _writer() -> MessageWriter:
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None:
-        writer = _writers[loop] = MessageWriter()
-    return writer
+_writer = per_loop(MessageWriter)
 
 
 def submit(request: dict[str, Any]) -> asyncio.Future:
+    """Queue one send; the future gives its ``StoredMessage`` or raises its error."""
     return _writer().submit(request)
 
 

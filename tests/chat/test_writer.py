@@ -155,6 +155,7 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
     """Each stored message fans out in its own reply, one waiting for the other (as
     consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the replies
     and go in one batch, not trickle into the database thread one or two at a time."""
+    from chatserver.chat import batches as database_batches
     from chatserver.chat import writer
 
     batches: list[list[int]] = []
@@ -172,7 +173,7 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
         return call
 
     monkeypatch.setattr(services, "message_create_many", store)
-    monkeypatch.setattr(writer, "database_sync_to_async", inline)
+    monkeypatch.setattr(database_batches, "database_sync_to_async", inline)
     w = writer.MessageWriter()
     arrived: list[asyncio.Future] = []
 
