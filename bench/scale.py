@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import servers
-from bench.load import Client, Tally, delivery_figures, open_clients, wait_deliveries, wait_quiet
+from bench.load import (
+    Client,
+    Tally,
+    delivery_figures,
+    measured,
+    open_clients,
+    wait_deliveries,
+    wait_quiet,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOM = "scale"
@@ -142,8 +150,8 @@ def run_config(label: str, workers: int, engines: dict[str, str] | None, args) -
             argv = servers.serve_argv(workdir, workers)
         process, urls = start(argv, env, workers)
         try:
-            burst = asyncio.run(fan_out(urls, users, args.senders, args.messages))
-            paced = asyncio.run(fan_out(urls, users, args.senders, args.paced_messages, args.rate))
+            burst = measured(fan_out(urls, users, args.senders, args.messages))
+            paced = measured(fan_out(urls, users, args.senders, args.paced_messages, args.rate))
         finally:
             stop(process)
     finally:

@@ -21,6 +21,7 @@ from bench.load import (
     Tally,
     connect_figures,
     delivery_figures,
+    measured,
     ms,
     open_clients,
     percentile,
@@ -137,13 +138,13 @@ def run_both(
     result: dict[str, Any] = {}
     server, headers = bench.deskchat(name, clients, [ROOM], env)
     try:
-        result["deskchat"] = asyncio.run(room_load(server, headers, plan, expected_each))
+        result["deskchat"] = measured(room_load(server, headers, plan, expected_each))
     finally:
         server.stop()
     if bench.reference:
         ref, ref_headers = bench.reference_server(clients)
         try:
-            result["reference"] = asyncio.run(room_load(ref, ref_headers, plan, expected_each))
+            result["reference"] = measured(room_load(ref, ref_headers, plan, expected_each))
         finally:
             ref.stop()
     return result
@@ -245,13 +246,13 @@ def s4(bench: Bench) -> dict[str, Any]:
     }
     server, headers = bench.deskchat("s4", n, ["general"], {})
     try:
-        result["deskchat"] = asyncio.run(idle_load(server, headers, idle))
+        result["deskchat"] = measured(idle_load(server, headers, idle))
     finally:
         server.stop()
     if bench.reference:
         ref, ref_headers = bench.reference_server(n)
         try:
-            result["reference"] = asyncio.run(idle_load(ref, ref_headers, idle))
+            result["reference"] = measured(idle_load(ref, ref_headers, idle))
         finally:
             ref.stop()
     return result
@@ -335,7 +336,7 @@ def s5(bench: Bench) -> dict[str, Any]:
     }
     try:
         with servers.Monitor(server.pid) as monitor:
-            figures = asyncio.run(big_room(server, headers, sizes, top_id))
+            figures = measured(big_room(server, headers, sizes, top_id))
     finally:
         server.stop()
     figures.update(monitor.figures())
