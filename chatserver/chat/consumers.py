@@ -108,6 +108,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         if opened is None:
+            # Accepted, then closed with the code: a browser is told nothing about a refused
+            # handshake (its close code is 1006), so an open page whose session ended would
+            # reconnect for ever instead of going to log in (tests/ui/test_connection_states.py).
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         user, start = opened.user, opened.start

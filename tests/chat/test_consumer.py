@@ -7,9 +7,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from chatserver.asgi import application
 from chatserver.chat.models import Message
 from tests.support.ws import ChatClient, make_user
 
@@ -353,15 +351,6 @@ async def test_join_in_one_tab_is_followed_by_the_others():
     assert (await a2.expect("message"))["body"] == "hi"
     for client in (a1, a2, b):
         await client.close()
-
-
-async def test_anonymous_websocket_is_refused():
-    communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-    )
-    connected, _code = await communicator.connect(timeout=5)
-    assert not connected
-    await communicator.disconnect()
 
 
 async def test_foreign_origin_is_refused():

@@ -79,12 +79,16 @@ def test_messages_are_not_browsable_in_the_admin():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_anonymous_websocket_is_refused():
+async def test_anonymous_websocket_gets_nothing_but_a_4401_close():
     communicator = WebsocketCommunicator(
         application, "/ws/", headers=[(b"origin", ORIGIN), (b"host", b"127.0.0.1")]
     )
+    # Accepted only so that the close code reaches a browser (docs/protocol.md), and closed
+    # before a single frame: no hello, no conversations, nothing of anyone's.
     connected, _ = await communicator.connect(timeout=5)
-    assert not connected
+    assert connected
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    assert await communicator.receive_nothing(timeout=0.2)
     await communicator.disconnect()
 
 

@@ -104,11 +104,12 @@ function showConnectionState(state) {
   root.dataset.state = state;
   const labels = {
     connecting: t("Connecting…"), connected: t("Connected"), reconnecting: t("Reconnecting…"),
-    refused: t("Too many open tabs: close some and reload."), "signed-out": t("Reconnecting…"),
+    refused: t("Too many tabs"), "signed-out": t("Reconnecting…"),
   };
   ui.connText.textContent = labels[state] || state;
   ui.banner.hidden = !(state === "reconnecting" || state === "refused");
-  if (state === "refused") ui.banner.textContent = labels.refused;
+  // The status beside the name stays short; the banner says what to do.
+  if (state === "refused") ui.banner.textContent = t("Too many open tabs: close some and reload.");
   else ui.banner.textContent = t("Connection lost. Reconnecting…");
   if (state === "signed-out") {
     const next = encodeURIComponent(location.pathname + location.search);

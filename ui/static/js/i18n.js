@@ -10,6 +10,7 @@ const CATALOGUES = {
     "Reconnecting…": "Переподключение…",
     "Connection lost. Reconnecting…": "Связь потеряна. Переподключение…",
     "Too many open tabs: close some and reload.": "Слишком много открытых вкладок: закройте лишние и обновите страницу.",
+    "Too many tabs": "Слишком много вкладок",
     "Today": "Сегодня",
     "Yesterday": "Вчера",
     "New messages": "Новые сообщения",

@@ -1,0 +1,97 @@
+"""What a page shows when the server refuses its WebSocket: one tab too many (4008), or a
+session that ended while the page was open (4401). Real refusals from a real server."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.support.server import start_live_server
+from tests.ui.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.process]
+
+MAX_CONNECTIONS = 2
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The real server with room for two tabs per person."""
+    server = start_live_server(
+        tmp_path / "data", env={"DESKCHAT_MAX_CONNECTIONS_PER_USER": str(MAX_CONNECTIONS)}
+    )
+    yield server
+    server.stop()
+
+
+class SocketTap:
+    """Passes a page's WebSocket through to the server; ``drop()`` cuts the open one, as a
+    Wi-Fi blip would (the page sees a close it did not ask for and reconnects)."""
+
+    def __init__(self) -> None:
+        self.route = None
+
+    def __call__(self, route) -> None:
+        self.route = route
+        route.connect_to_server()
+
+    def drop(self) -> None:
+        self.route.close(code=4000, reason="dropped by the test")
+
+
+def open_tab(page: Page, url: str) -> Page:
+    tab = page.context.new_page()
+    tab.goto(url)
+    return tab
+
+
+def test_a_tab_over_the_limit_says_so_and_gets_in_once_another_closes(people, live_server, shoot):
+    alice = people("alice")
+    second = open_tab(alice.page, live_server.url)
+    expect(second.locator("#app")).to_have_attribute("data-state", "connected")
+
+    third = open_tab(alice.page, live_server.url)
+    expect(third.locator("#app")).to_have_attribute("data-state", "refused")
+    expect(third.locator("#conn-text")).to_have_text("Too many tabs")
+    expect(third.locator("#conn-banner")).to_be_visible()
+    expect(third.locator("#conn-banner")).to_have_text("Too many open tabs: close some and reload.")
+    shoot(third, "desktop-too-many-tabs")
+
+    # The tabs that got in keep working.
+    alice.join("ops")
+    alice.say("two tabs are enough")
+    expect(second.locator("#app")).to_have_attribute("data-state", "connected")
+
+    # Closing one lets the refused tab in (its retry waits 30 s; coming back online asks now).
+    second.close()
+    deadline = time.monotonic() + 15
+    while third.locator("#app").get_attribute("data-state") != "connected":
+        assert time.monotonic() < deadline, "the refused tab never got in"
+        third.evaluate("window.dispatchEvent(new Event('online'))")
+        third.wait_for_timeout(300)
+    expect(third.locator("#conn-banner")).to_be_hidden()
+    alice.assert_clean()
+
+
+def test_a_page_whose_session_ended_goes_to_log_in_when_it_reconnects(people, live_server, shoot):
+    tap = SocketTap()
+    alice = people("alice", route_socket=tap)
+    # Signed out in another tab: the open page's socket stays up until something drops it.
+    other = open_tab(alice.page, live_server.url + "accounts/logout/")
+    other.locator("form button[type=submit]").first.click()
+    expect(other.locator("h2")).to_have_text("Log in")
+    expect(alice.page.locator("#app")).to_have_attribute("data-state", "connected")
+
+    tap.drop()
+    # The reconnect is refused with 4401 and the page goes to log in, to come back after.
+    alice.page.wait_for_url(re.compile(r"/accounts/login/\?next=%2F$"))
+    expect(alice.page.locator("h2")).to_have_text("Log in")
+    shoot(alice.page, "desktop-signed-out")
+    alice.page.fill("#id_username", "alice")
+    alice.page.fill("#id_password", PASSWORD)
+    alice.page.locator("form button[type=submit]").first.click()
+    expect(alice.page.locator("#app")).to_have_attribute("data-state", "connected")
+    alice.assert_clean()
