@@ -43,7 +43,8 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         # Typed into the window like a person (the username field has focus).
         app.eval("document.getElementById('username').focus(); 'ok'")
         type_into_window(display, "alice", "<Tab>", PASSWORD, "<Tab>", PASSWORD, "<Return>")
-        page = app.wait_page(lambda p: p["user"] == "alice")
+        # Signed in and connected: the screenshot shows the chat, not "Connecting…".
+        page = app.wait_page(lambda p: p["user"] == "alice" and p["state"] == "connected")
         assert page["title"].startswith("Deskchat") or "Deskchat" in page["title"]
         assert page["url"].startswith(app.url)
         assert "token=" not in page["url"]
