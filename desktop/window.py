@@ -30,8 +30,9 @@ MIN_SIZE = (480, 420)
 PROBE_ENV = "DESKCHAT_TEST_PROBE"
 
 # What tests read from the page (DESKCHAT_TEST_PROBE=1): the title, who is signed in and the
-# connection's state (the chat page carries both on #app), the address, and the visible text. Run with ``run_js``, not
-# ``evaluate_js``: the latter wraps the script in eval(), which the chat's CSP forbids.
+# connection's state (the chat page carries both on #app), the address, and the visible
+# text. Run with ``run_js``, not ``evaluate_js``: the latter wraps the script in eval(),
+# which the chat's CSP forbids.
 PROBE_JS = """JSON.stringify({
   title: document.title,
   url: location.href.slice(0, 200),
