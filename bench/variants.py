@@ -28,10 +28,11 @@ def per_message_commit() -> None:
 
 
 def connect_per_trip() -> None:
-    """Every connect in its own trip to the database thread and its own transaction."""
+    """Every connect and disconnect in its own trip to the database thread and transaction."""
     from chatserver.chat import connects
 
     connects.ConnectQueue.max_batch = 1
+    connects.DisconnectQueue.max_batch = 1
 
 
 def eager_writer() -> None:

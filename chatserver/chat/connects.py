@@ -1,12 +1,14 @@
 """Grouped connects: every socket opening at the same moment is signed in and registered in
-one trip to the database thread, and one transaction.
+one trip to the database thread, and one transaction; likewise every socket closing.
 
 Connects come in storms (an office arriving, a server restart, a Wi-Fi blip). One trip and
 one transaction per connect spent more of the server's time on the trip (a thread hand-over
 each way, the transaction, the commit) than on the connect: in a 200-client storm, server CPU
 per connect fell from 4.5-5 ms to 3.2-3.5 ms when the connects waiting at the same moment
 went together, and connect p99 with it (docs/benchmarks.md). Each connect still succeeds or
-fails on its own: it runs in its own savepoint.
+fails on its own: it runs in its own savepoint. Disconnects come in the same storms (a Wi-Fi
+blip drops a floor, which then reconnects at once) and go the same way, all in one
+``services.connection_close_many``.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from chatserver.chat.batches import DatabaseBatches, per_loop
 # One identity per server process: presence rows carry it so a dead worker's rows can be found.
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
-# Connects per transaction at most: on PostgreSQL each holds its user's row lock until the
-# batch commits, so a batch stays short.
+# Connects (or disconnects) per transaction at most: on PostgreSQL each holds its user's row
+# lock until the batch commits, so a batch stays short.
 MAX_BATCH = 64
 
 
@@ -97,3 +99,22 @@ def open_connection(*, session_key: str | None, channel_name: str) -> asyncio.Fu
     The future gives ``Opened``, ``None`` (nobody signed in) or raises what refused it.
     """
     return _queue().submit(ConnectRequest(session_key=session_key, channel_name=channel_name))
+
+
+class DisconnectQueue(DatabaseBatches[str]):
+    max_batch = MAX_BATCH
+
+    def run_many(self, channel_names: list[str]) -> list[Any]:
+        # One presence change for the batch: announcing it for each socket is harmless, the
+        # announcer collects rooms and users as sets (presence.py).
+        change = services.connection_close_many(channel_names=channel_names)
+        return [change] * len(channel_names)
+
+
+_closing = per_loop(DisconnectQueue)
+
+
+def close_connection(*, channel_name: str) -> asyncio.Future:
+    """Forget a closed socket, with whatever other disconnects are waiting; the future gives
+    the presence change (``services.PresenceChange``) to announce."""
+    return _closing().submit(channel_name)

@@ -154,9 +154,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
-        change = await database_sync_to_async(services.connection_close)(
-            channel_name=self.channel_name
-        )
+        change = await connects.close_connection(channel_name=self.channel_name)
         await presence.announce(self.channel_layer, change)
 
     # --- client frames --------------------------------------------------------------------

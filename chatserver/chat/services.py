@@ -438,11 +438,16 @@ def room_enter(
 
 
 def connection_close(*, channel_name: str) -> PresenceChange:
+    return connection_close_many(channel_names=[channel_name])
+
+
+def connection_close_many(*, channel_names: list[str]) -> PresenceChange:
+    """Forget sockets that closed, in one transaction (connects.py groups a storm of them)."""
     with presence_commits(), transaction.atomic():
-        live = Connection.objects.filter(channel_name=channel_name).first()
-        if live is None:
+        live = list(Connection.objects.filter(channel_name__in=channel_names))
+        if not live:
             return PresenceChange(room_ids=[])
-        return _drop_connections([live])
+        return _drop_connections(live)
 
 
 def _lock_presence(user_ids) -> None:

@@ -131,3 +131,20 @@ async def test_connects_waiting_together_share_one_trip(monkeypatch):
     assert trips == [["a", "b", "bad", "c"], ["d"]]
     assert [f.result() for f in futures if f is not futures[2]] == [None, None, None]
     assert isinstance(futures[2].exception(), ValueError)
+
+
+@pytest.mark.asyncio
+async def test_disconnects_waiting_together_share_one_trip_and_one_change(monkeypatch):
+    trips: list[list[str]] = []
+
+    def close_many(*, channel_names: list[str]) -> services.PresenceChange:
+        trips.append(list(channel_names))
+        return services.PresenceChange(room_ids=[7], offline_user_ids=[len(trips)])
+
+    monkeypatch.setattr(services, "connection_close_many", close_many)
+    first = [connects.close_connection(channel_name=name) for name in ("a", "b", "c")]
+    changes = await asyncio.gather(*first)
+    later = await connects.close_connection(channel_name="d")
+    assert trips == [["a", "b", "c"], ["d"]]
+    assert all(change.offline_user_ids == [1] for change in changes)
+    assert later.offline_user_ids == [2]

@@ -122,6 +122,23 @@ def test_presence_counts_connections(users):
     assert selectors.room_online(room_id=room.pk) == []
 
 
+def test_sockets_closing_together_are_forgotten_in_one_change(users):
+    alice, bob, carol = users
+    general, ops = join(alice), join(bob, "ops")
+    join(carol)
+    for channel, user in (("a1", alice), ("a2", alice), ("b1", bob), ("c1", carol)):
+        services.connection_open(
+            channel_name=channel, user_id=user.pk, worker="w", max_connections=5
+        )
+    # alice keeps a2; bob and carol leave for good; an unknown socket is ignored.
+    change = services.connection_close_many(channel_names=["a1", "b1", "c1", "gone"])
+    assert change.room_ids == sorted([general.pk, ops.pk])
+    assert change.offline_user_ids == sorted([bob.pk, carol.pk])
+    assert selectors.room_online(room_id=general.pk) == ["alice"]
+    assert selectors.room_online(room_id=ops.pk) == []
+    assert services.connection_close_many(channel_names=["gone"]).room_ids == []
+
+
 def test_connection_start_is_everything_a_socket_needs(users):
     alice, bob, carol = users
     room = join(alice)
