@@ -26,7 +26,7 @@ def measured(run: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(run)`` with this process's garbage collector paused.
 
     The clients' own collections (a full one over everything the benchmark holds took 43 ms
-    during an S2 run and 182 ms during S4) otherwise landed in the figures of whichever server
+    during an S2 run and up to 215 ms during S4) otherwise landed in the figures of whichever server
     was being measured: connect and delivery times are taken in this process. The run's
     garbage is collected after it, outside the figures.
     """

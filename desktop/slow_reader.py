@@ -97,7 +97,7 @@ class GuardedWebSocketProtocol(WebSocketProtocol):
         # connect's 5-6 ms of server CPU (docs/benchmarks.md). While the options are copied,
         # the module's pformat returns a value formatted when (if ever) the line is written;
         # the reactor is single-threaded, so nothing else sees the swap.
-        # tests/reliability/test_slow_reader.py fails if autobahn stops calling it here.
+        # tests/reliability/test_connection_made.py fails if autobahn stops calling it here.
         formatter = autobahn_protocol.pformat
         autobahn_protocol.pformat = FormattedWhenLogged
         try:

@@ -4,7 +4,7 @@ one trip to the database thread, and one transaction; likewise every socket clos
 Connects come in storms (an office arriving, a server restart, a Wi-Fi blip). One trip and
 one transaction per connect spent more of the server's time on the trip (a thread hand-over
 each way, the transaction, the commit) than on the connect: in a 200-client storm, server CPU
-per connect fell from 4.5-5 ms to 3.2-3.5 ms when the connects waiting at the same moment
+per connect fell from 5.2-5.8 ms to 3.4-3.9 ms when the connects waiting at the same moment
 went together, and connect p99 with it (docs/benchmarks.md). Each connect still succeeds or
 fails on its own: it runs in its own savepoint. Disconnects come in the same storms (a Wi-Fi
 blip drops a floor, which then reconnects at once) and go the same way, all in one

@@ -279,6 +279,10 @@ _DIRECT_READ = DirectRead._meta.db_table
 _CONNECTION = Connection._meta.db_table
 _CONNECTION_ROOM = ConnectionRoom._meta.db_table
 _USER = User._meta.db_table
+# A room among a user's memberships, by key; parameters: the user id, room_key(name).
+_MEMBER_ROOM = (
+    f"FROM {_ROOM} r JOIN {_MEMBERSHIP} m ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s"
+)
 
 
 def _rows(sql: str, params: list[Any]) -> list[tuple]:
@@ -313,11 +317,7 @@ def joined_room(*, user_id: int, name: str) -> Room | None:
     compiler: most joins are by members (every reconnect, every tab), and the ORM's room and
     membership lookups were a third of a join's database time (docs/benchmarks.md, S5).
     """
-    sql = (
-        f"SELECT r.* FROM {_ROOM} r"
-        f" JOIN {_MEMBERSHIP} m ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s"
-    )
-    found = list(Room.objects.raw(sql, [user_id, room_key(name)]))
+    found = list(Room.objects.raw(f"SELECT r.* {_MEMBER_ROOM}", [user_id, room_key(name)]))
     return found[0] if found else None
 
 
@@ -329,11 +329,7 @@ def member_room(*, user_id: int, name: str) -> tuple[int, str] | None:
     queries cost more than the INSERT (docs/benchmarks.md). None says nothing about why:
     ``require_member`` then finds the error to report.
     """
-    rows = _rows(
-        f"SELECT r.id, r.name FROM {_ROOM} r"
-        f" JOIN {_MEMBERSHIP} m ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s",
-        [user_id, room_key(name)],
-    )
+    rows = _rows(f"SELECT r.id, r.name {_MEMBER_ROOM}", [user_id, room_key(name)])
     return (rows[0][0], rows[0][1]) if rows else None
 
 

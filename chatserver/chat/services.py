@@ -437,10 +437,6 @@ def room_enter(
     return newly_online, frame
 
 
-def connection_close(*, channel_name: str) -> PresenceChange:
-    return connection_close_many(channel_names=[channel_name])
-
-
 def connection_close_many(*, channel_names: list[str]) -> PresenceChange:
     """Forget sockets that closed, in one transaction (connects.py groups a storm of them)."""
     with presence_commits(), transaction.atomic():

@@ -116,8 +116,8 @@ def test_presence_counts_connections(users):
     )
     assert second.room_ids == [] and second.online_user_ids == []
     assert selectors.room_online(room_id=room.pk) == ["alice"]
-    assert services.connection_close(channel_name="a1").room_ids == []
-    last = services.connection_close(channel_name="a2")
+    assert services.connection_close_many(channel_names=["a1"]).room_ids == []
+    last = services.connection_close_many(channel_names=["a2"])
     assert last.room_ids == [room.pk] and last.offline_user_ids == [alice.pk]
     assert selectors.room_online(room_id=room.pk) == []
 
