@@ -15,21 +15,21 @@ from collections.abc import Callable
 
 def channels_dispatch() -> None:
     """Channels' own ``dispatch``: a thread hop to close DB connections before every handler."""
-    from chatserver.chat import consumers
+    from chatserver.realtime import consumer as consumers
 
     del consumers.ChatConsumer.dispatch
 
 
 def per_message_commit() -> None:
     """Every send in its own transaction and commit (no grouping of concurrent sends)."""
-    from chatserver.chat import writer
+    from chatserver.realtime import writer
 
     writer.MessageWriter.max_batch = 1
 
 
 def connect_per_trip() -> None:
     """Every connect and disconnect in its own trip to the database thread and transaction."""
-    from chatserver.chat import connects
+    from chatserver.realtime import connects
 
     connects.ConnectQueue.max_batch = 1
     connects.DisconnectQueue.max_batch = 1
@@ -37,14 +37,14 @@ def connect_per_trip() -> None:
 
 def eager_writer() -> None:
     """The next batch goes to the database thread without waiting for the last one's replies."""
-    from chatserver.chat import writer
+    from chatserver.realtime import writer
 
     writer.MessageWriter.reply_with = lambda self, stored, reply: None
 
 
 def queued_delivery() -> None:
     """Every fan-out event through the channel queue (no inline hand-over to idle consumers)."""
-    from chatserver.chat import consumers
+    from chatserver.realtime import consumer as consumers
 
     def decline(self, event: dict) -> bool:
         return False

@@ -12,8 +12,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from chatserver.chat.auth import SessionKeyMiddleware  # noqa: E402
-from chatserver.chat.routing import websocket_urlpatterns  # noqa: E402
+from chatserver.realtime.routing import websocket_urlpatterns  # noqa: E402
+from chatserver.realtime.socket_auth import SessionKeyMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -184,13 +184,14 @@ def channel_layers_from_env() -> dict[str, Any]:
     url = os.environ.get("DESKCHAT_CHANNEL_LAYER", "").strip()
     # A full channel makes group_send drop the message silently, so capacity is sized for a
     # burst well beyond the rate limit; a consumer that still falls this far behind is closed
-    # as a slow reader (chatserver/chat/consumers.py) and resumes from the database.
+    # as a slow reader (chatserver/realtime/consumer.py) and resumes from the database.
     capacity = env_int("DESKCHAT_LAYER_CAPACITY", 2_000)
     if not url or url == "memory":
         return {
             "default": {
-                # Channels' layer minus an O(sockets) scan per delivery (chat/layers.py).
-                "BACKEND": "chatserver.chat.layers.InMemoryChannelLayer",
+                # Channels' layer minus an O(sockets) scan per delivery
+                # (chatserver/realtime/channels_internals.py).
+                "BACKEND": "chatserver.realtime.channels_internals.InMemoryChannelLayer",
                 "CONFIG": {
                     "capacity": capacity,
                     "expiry": 60,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatserver import __version__
+from chatserver import __version__, paths
 from chatserver.config import (
     channel_layers_from_env,
     database_from_env,
@@ -22,7 +22,6 @@ from chatserver.config import (
     load_or_create_secret_key,
     resolve_data_dir,
 )
-from desktop import paths
 
 VERSION = __version__
 # Bundled folders come from one helper that also works inside a PyInstaller build.

@@ -117,9 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and argv[0] == "manage":
         return run_manage(argv[1:])
     if argv and argv[0] == "serve":
-        from desktop import serve
+        from desktop import supervisor
 
-        return serve.main(argv[1:])
+        return supervisor.main(argv[1:])
     if argv and argv[0] == "migrate-to-postgres":
         from desktop import migrate_pg
 

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from desktop.paths import is_frozen
+from chatserver.paths import is_frozen
 
 PROBE_FLAG = "--gui-probe"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from chatserver.config import ConfigError
 from desktop import lan, prefs
+from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
-from desktop.server import EmbeddedServer, ListenConfig
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from chatserver.paths import app_icon
 from desktop import discovery, pages
-from desktop.paths import app_icon
 
 logger = logging.getLogger(__name__)
 

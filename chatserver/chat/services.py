@@ -142,7 +142,7 @@ def message_create(
 
 
 def message_create_many(requests: list[dict]) -> list[StoredMessage | ProtocolError]:
-    """Store several sends in one transaction, so they share one commit (chat/writer.py).
+    """Store several sends in one transaction, so they share one commit (realtime/writer.py).
 
     Each request is checked exactly as :func:`message_create` checks it; one that is refused
     (not a member, unknown user) becomes its ``ProtocolError`` and the others are stored.

@@ -8,7 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.test import Client
 
 from chatserver.accounts.backends import ACCOUNT_BACKEND, AccountBackend
-from chatserver.chat.auth import user_for_session
+from chatserver.realtime.socket_auth import user_for_session
 
 pytestmark = pytest.mark.django_db
 

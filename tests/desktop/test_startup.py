@@ -13,7 +13,7 @@ import pytest
 
 from chatserver.config import ConfigError
 from desktop import logs
-from desktop.server import ListenConfig, wait_for_health
+from desktop.embedded_server import ListenConfig, wait_for_health
 from tests.support.server import ROOT, server_env, start_live_server
 
 

@@ -1,7 +1,8 @@
 """A new WebSocket connection formats autobahn's option dump only if a log line is written.
 
 autobahn pretty-prints all its protocol options for a debug line on every connection, even
-when the line is then dropped; Deskchat's protocol makes that text lazy (desktop/slow_reader.py).
+when the line is then dropped; Deskchat's protocol makes that text lazy
+(chatserver/realtime/websocket_protocol.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import autobahn.websocket.protocol as autobahn_protocol
 from autobahn.twisted.websocket import WebSocketServerFactory
 from twisted.internet.testing import StringTransport
 
-from desktop import slow_reader
+from chatserver.realtime import websocket_protocol as slow_reader
 
 
 def open_connection() -> slow_reader.GuardedWebSocketProtocol:

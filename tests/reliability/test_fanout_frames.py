@@ -1,7 +1,8 @@
 """Fan-out through a real Daphne: every member gets every frame, byte for byte, in order.
 
 The server frames a room message once and writes it straight to each idle socket
-(desktop/slow_reader.py); a member whose socket is backed up gets the rest through Twisted's
+(chatserver/realtime/websocket_protocol.py); a member whose socket is backed up gets the rest
+through Twisted's
 buffer. Mixed sizes and scripts, and one member who stops reading for a while, exercise both
 paths and the switch between them.
 """

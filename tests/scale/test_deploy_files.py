@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from desktop import serve
+from desktop import supervisor as serve
 from tests.support.server import ROOT
 from tests.support.tools import require_executable
 

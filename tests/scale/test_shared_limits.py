@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chatserver.chat.ratelimit import RedisRateLimiter
+from chatserver.realtime.ratelimit import RedisRateLimiter
 from tests.scale.support import Socket, start_serve
 from tests.support.server import Browserless
 

@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from chatserver.asgi import application
-from chatserver.chat.auth import session_key_from_headers
+from chatserver.realtime.socket_auth import session_key_from_headers
 from tests.support.ws import ORIGIN, ChatClient, make_user, session_cookie_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

@@ -32,10 +32,10 @@ from twisted.internet import tcp
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SLOW_READER = 4009  # also chatserver.chat.consumers.CLOSE_SLOW_READER (docs/protocol.md)
+CLOSE_SLOW_READER = 4009  # also chatserver.realtime.consumer.CLOSE_SLOW_READER (docs/protocol.md)
 CLOSE_REASON = "slow reader: reconnect and resume"
 CLOSE_GRACE_SECONDS = 5.0
-# The ASGI scope extension carrying relay_text; also chatserver.chat.consumers.RELAY_EXTENSION.
+# The ASGI scope extension carrying relay_text; also chatserver.realtime.consumer.RELAY_EXTENSION.
 RELAY_EXTENSION = "deskchat.relay_text"
 
 

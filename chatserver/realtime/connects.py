@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import transaction
 
 from chatserver.chat import services
-from chatserver.chat.auth import user_for_session
-from chatserver.chat.batches import DatabaseBatches, per_loop
+from chatserver.realtime.batches import DatabaseBatches, per_loop
+from chatserver.realtime.socket_auth import user_for_session
 
 # One identity per server process: presence rows carry it so a dead worker's rows can be found.
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

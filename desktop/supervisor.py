@@ -28,7 +28,7 @@ from pathlib import Path
 
 from chatserver.config import ConfigError
 
-logger = logging.getLogger("desktop.serve")
+logger = logging.getLogger("desktop.supervisor")
 
 DEFAULT_PORT = 8001
 START_TIMEOUT = 60.0
@@ -103,7 +103,7 @@ def run_worker(args: argparse.Namespace) -> int:
     """Serve on one port until SIGTERM; print the URL once ``/healthz`` answers."""
     _die_with_parent()
     from desktop import bootstrap
-    from desktop.server import EmbeddedServer, ListenConfig
+    from desktop.embedded_server import EmbeddedServer, ListenConfig
 
     bootstrap.setup_django()
     server = EmbeddedServer(ListenConfig(host=args.host, port=args.port))

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from chatserver.chat.consumers import ChatConsumer
+from chatserver.realtime.consumer import ChatConsumer
 
 websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]

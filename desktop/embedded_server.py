@@ -65,7 +65,8 @@ class EmbeddedServer:
         from django.conf import settings
 
         from chatserver.asgi import application
-        from chatserver.chat import connects, services
+        from chatserver.chat import services
+        from chatserver.realtime import connects
 
         self._worker_name = connects.WORKER_NAME
         # Alone on this database (the instance lock guarantees it), so any presence rows
@@ -127,10 +128,10 @@ class EmbeddedServer:
         from django.conf import settings
         from twisted.internet import reactor
 
-        from desktop import slow_reader
+        from chatserver.realtime import websocket_protocol
 
         # Bounds what a client that stops reading can make the server hold (4009 close).
-        slow_reader.install(self._server, settings.DESKCHAT["SLOW_READER_BYTES"])
+        websocket_protocol.install(self._server, settings.DESKCHAT["SLOW_READER_BYTES"])
         reactor.callWhenRunning(self._running.set)
         reactor.callWhenRunning(self._start_heartbeat)
 
@@ -152,13 +153,14 @@ class EmbeddedServer:
         from django.conf import settings
         from twisted.internet import defer, task
 
-        from chatserver.chat import presence, services
+        from chatserver.chat import services
+        from chatserver.realtime import presence_broadcast
 
         async def beat() -> None:
             change = await database_sync_to_async(services.worker_heartbeat)(
                 worker=self._worker_name, stale_after=settings.DESKCHAT["PRESENCE_STALE_SECONDS"]
             )
-            await presence.announce(get_channel_layer(), change)
+            await presence_broadcast.announce(get_channel_layer(), change)
 
         def tick():
             deferred = defer.Deferred.fromFuture(asyncio.ensure_future(beat()))

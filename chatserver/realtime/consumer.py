@@ -17,8 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatserver.chat import connects, presence, selectors, services, writer
-from chatserver.chat.groups import LOBBY_GROUP, room_group, user_group
+from chatserver.chat import selectors, services
 from chatserver.chat.protocol import (
     Command,
     ProtocolError,
@@ -28,7 +27,9 @@ from chatserver.chat.protocol import (
     parse,
     parse_pm,
 )
-from chatserver.chat.ratelimit import build_rate_limiter
+from chatserver.realtime import connects, presence_broadcast, writer
+from chatserver.realtime.groups import LOBBY_GROUP, room_group, user_group
+from chatserver.realtime.ratelimit import build_rate_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ CLOSE_UNAUTHENTICATED = 4401
 RESUME_BATCH = 500
 
 # What Deskchat's own Daphne protocol offers in scope["extensions"]: a plain function that
-# sends one text frame at once (desktop/slow_reader.py). Elsewhere (tests' communicators, a
-# stock Daphne) frames go through the ASGI ``send`` as usual.
+# sends one text frame at once (realtime/websocket_protocol.py). Elsewhere (tests'
+# communicators, a stock Daphne) frames go through the ASGI ``send`` as usual.
 RELAY_EXTENSION = "deskchat.relay_text"
 
 # Channel layers forget group members after a while (channels_redis: 24 h). A socket that says
@@ -72,7 +73,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._dispatching = False
 
     def _deliver_inline(self, event: dict[str, Any]) -> bool:
-        """Relay a frame straight from the sender's ``group_send`` when idle (chat/layers.py).
+        """Relay a frame straight from the sender's ``group_send`` when idle.
+
+        (realtime/channels_internals.py).
 
         Skipping the channel queue and its wake-up per recipient, and every coroutine on the
         way to the socket, is what lets one process fan a message out to a full office
@@ -122,7 +125,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._groups_refreshed = time.monotonic()
         self._relay = self.scope.get("extensions", {}).get(RELAY_EXTENSION)
         if self._relay is not None and hasattr(self.channel_layer, "attach"):
-            self.channel_layer.attach(self.channel_name, self._deliver_inline)  # chat/layers.py
+            self.channel_layer.attach(
+                self.channel_name, self._deliver_inline
+            )  # realtime/channels_internals.py
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
         for room_id, name in start.rooms:
@@ -141,7 +146,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await self.send_frame(start.conversations)
-        await presence.announce(self.channel_layer, start.change)
+        await presence_broadcast.announce(self.channel_layer, start.change)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self.channel_layer, "detach"):
@@ -155,7 +160,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
         await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
         change = await connects.close_connection(channel_name=self.channel_name)
-        await presence.announce(self.channel_layer, change)
+        await presence_broadcast.announce(self.channel_layer, change)
 
     # --- client frames --------------------------------------------------------------------
 
@@ -217,7 +222,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
             )
         if newly_online:
-            await presence.broadcast_room(self.channel_layer, room.pk)
+            await presence_broadcast.broadcast_room(self.channel_layer, room.pk)
 
     async def on_leave(self, command: Command) -> None:
         assert command.room is not None
@@ -234,7 +239,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "origin": self.channel_name,
             },
         )
-        await presence.broadcast_room(self.channel_layer, room.pk)
+        await presence_broadcast.broadcast_room(self.channel_layer, room.pk)
 
     async def on_send(self, command: Command) -> None:
         """Check the send now, store it with whatever else is waiting (writer.py), go on.
@@ -415,7 +420,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             newly_online = await self._follow(room_id, name, register=True)
             await self.send_frame({"type": "membership", "action": "join", "room": name})
             if newly_online:
-                await presence.broadcast_room(self.channel_layer, room_id)
+                await presence_broadcast.broadcast_room(self.channel_layer, room_id)
         elif room_id in self.rooms:
             del self.rooms[room_id]
             await self.channel_layer.group_discard(room_group(room_id), self.channel_name)

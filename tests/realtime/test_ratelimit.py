@@ -1,4 +1,4 @@
-from chatserver.chat.ratelimit import RateLimiter
+from chatserver.realtime.ratelimit import RateLimiter
 
 
 class Clock:

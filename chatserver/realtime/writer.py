@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from chatserver.chat import services
-from chatserver.chat.batches import DatabaseBatches, per_loop
+from chatserver.realtime.batches import DatabaseBatches, per_loop
 
 # Sends stored per transaction at most: bounds how long one commit holds the write lock.
 MAX_BATCH = 256

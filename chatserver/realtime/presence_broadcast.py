@@ -18,9 +18,9 @@ import weakref
 from channels.db import database_sync_to_async
 
 from chatserver.chat import selectors
-from chatserver.chat.groups import LOBBY_GROUP, room_group
 from chatserver.chat.protocol import encode
 from chatserver.chat.services import PresenceChange
+from chatserver.realtime.groups import LOBBY_GROUP, room_group
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Grouped connects (chat/connects.py): one trip and one transaction for the connects
+"""Grouped connects (realtime/connects.py): one trip and one transaction for the connects
 waiting together, and each still signed in, registered or refused on its own."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.test.utils import override_settings
 
-from chatserver.chat import connects, services
-from chatserver.chat.connects import ConnectRequest, Opened
+from chatserver.chat import services
 from chatserver.chat.models import Connection, ConnectionRoom, Membership, Room
+from chatserver.realtime import connects
+from chatserver.realtime.connects import ConnectRequest, Opened
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from chatserver.chat import presence
 from chatserver.chat.services import PresenceChange
+from chatserver.realtime import presence_broadcast as presence
 
 
 def test_the_window_follows_the_last_batch_cost_within_bounds():

@@ -1,7 +1,8 @@
 """Room frames through the server's relay extension, and through ``send`` when it declines.
 
 Deskchat's Daphne protocol offers ``scope["extensions"]["deskchat.relay_text"]`` (a plain
-function that writes one text frame at once; desktop/slow_reader.py). Here a stand-in relay
+function that writes one text frame at once; chatserver/realtime/websocket_protocol.py).
+Here a stand-in relay
 records what it was given and hands it to the test communicator, so the same clients read
 every frame whichever way it went.
 """
@@ -13,8 +14,8 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from chatserver.chat.consumers import RELAY_EXTENSION
-from desktop import slow_reader
+from chatserver.realtime import websocket_protocol as slow_reader
+from chatserver.realtime.consumer import RELAY_EXTENSION
 from tests.support.ws import ChatClient, make_user
 
 db = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""Grouped message writes (chat/writer.py): same answers, same order, fewer commits."""
+"""Grouped message writes (realtime/writer.py): same answers, same order, fewer commits."""
 
 from __future__ import annotations
 
@@ -155,8 +155,8 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
     """Each stored message fans out in its own reply, one waiting for the other (as
     consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the replies
     and go in one batch, not trickle into the database thread one or two at a time."""
-    from chatserver.chat import batches as database_batches
-    from chatserver.chat import writer
+    from chatserver.realtime import batches as database_batches
+    from chatserver.realtime import writer
 
     batches: list[list[int]] = []
 

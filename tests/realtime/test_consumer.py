@@ -427,7 +427,7 @@ async def test_a_socket_that_speaks_renews_its_group_memberships(monkeypatch):
     """channels_redis forgets members after 24 h; any frame renews them once an hour."""
     from channels.layers import get_channel_layer
 
-    from chatserver.chat import consumers
+    from chatserver.realtime import consumer as consumers
 
     layer = get_channel_layer()
     alice = await make_user("alice")
