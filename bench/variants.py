@@ -15,9 +15,11 @@ from collections.abc import Callable
 
 def channels_dispatch() -> None:
     """Channels' own ``dispatch``: a thread hop to close DB connections before every handler."""
-    from chatserver.realtime import consumer as consumers
+    from channels.generic.websocket import AsyncWebsocketConsumer
 
-    del consumers.ChatConsumer.dispatch
+    from chatserver.realtime.consumer import ChatConsumer
+
+    ChatConsumer.dispatch = AsyncWebsocketConsumer.dispatch
 
 
 def per_message_commit() -> None:
@@ -44,12 +46,12 @@ def eager_writer() -> None:
 
 def queued_delivery() -> None:
     """Every fan-out event through the channel queue (no inline hand-over to idle consumers)."""
-    from chatserver.realtime import consumer as consumers
+    from chatserver.realtime.consumer import ChatConsumer
 
     def decline(self, event: dict) -> bool:
         return False
 
-    consumers.ChatConsumer._deliver_inline = decline
+    ChatConsumer._deliver_inline = decline
 
 
 def full_migrate() -> None:

@@ -65,15 +65,13 @@ class EmbeddedServer:
         from django.conf import settings
 
         from chatserver.asgi import application
-        from chatserver.chat import services
+        from chatserver.chat.services.presence import worker_start
         from chatserver.realtime import connects
 
         self._worker_name = connects.WORKER_NAME
         # Alone on this database (the instance lock guarantees it), so any presence rows
         # are left over from a crash: nobody is online at start.
-        services.worker_start(
-            worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"]
-        )
+        worker_start(worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"])
 
         limits = settings.DESKCHAT
         self._server = Server(
@@ -153,11 +151,11 @@ class EmbeddedServer:
         from django.conf import settings
         from twisted.internet import defer, task
 
-        from chatserver.chat import services
+        from chatserver.chat.services.presence import worker_heartbeat
         from chatserver.realtime import presence_broadcast
 
         async def beat() -> None:
-            change = await database_sync_to_async(services.worker_heartbeat)(
+            change = await database_sync_to_async(worker_heartbeat)(
                 worker=self._worker_name, stale_after=settings.DESKCHAT["PRESENCE_STALE_SECONDS"]
             )
             await presence_broadcast.announce(get_channel_layer(), change)
@@ -183,9 +181,11 @@ class EmbeddedServer:
         from twisted.internet import reactor, threads
         from twisted.internet.endpoints import serverFromString
 
+        from chatserver.realtime import daphne_internals
+
         def start_listening():
             endpoint = serverFromString(reactor, listen.endpoint())
-            return endpoint.listen(self._server.http_factory)
+            return endpoint.listen(daphne_internals.http_factory(self._server))
 
         try:
             port = threads.blockingCallFromThread(reactor, start_listening)
@@ -203,12 +203,14 @@ class EmbeddedServer:
         """Stop listening on ``port`` and drop the connections that came in through it."""
         from twisted.internet import reactor, threads
 
+        from chatserver.realtime import daphne_internals
+
         listener = self._extra.pop(port, None)
         if listener is None:
             return
 
         def stop():
-            for protocol in list(self._server.connections):
+            for protocol in daphne_internals.open_protocols(self._server):
                 transport = getattr(protocol, "transport", None)
                 if transport is not None and transport.getHost().port == port:
                     transport.loseConnection()
@@ -231,10 +233,11 @@ class EmbeddedServer:
         self._cleanup()
 
     def _close_sockets_then_stop(self, grace: float) -> None:
-        from daphne.ws_protocol import WebSocketProtocol
         from twisted.internet import reactor
 
-        sockets = [p for p in self._server.connections if isinstance(p, WebSocketProtocol)]
+        from chatserver.realtime import daphne_internals
+
+        sockets = daphne_internals.open_websockets(self._server)
         for protocol in sockets:
             try:
                 protocol.sendClose(code=GOING_AWAY, reason="server shutting down")
@@ -247,8 +250,7 @@ class EmbeddedServer:
             if alive and time.monotonic() < deadline:
                 reactor.callLater(0.02, stop_when_closed)
                 return
-            for listener in self._server.listeners:
-                listener.addCallback(lambda port: port.stopListening())
+            daphne_internals.stop_listening(self._server)
             for port in self._extra.values():
                 port.stopListening()
             self._extra.clear()
@@ -259,11 +261,11 @@ class EmbeddedServer:
     def _cleanup(self) -> None:
         from django.db import connections
 
-        from chatserver.chat import services
+        from chatserver.chat.services.presence import worker_stop
 
         if self._worker_name:
             try:
-                services.worker_stop(worker=self._worker_name)
+                worker_stop(worker=self._worker_name)
             except Exception:
                 logger.warning("could not clear presence at exit", exc_info=True)
         connections.close_all()

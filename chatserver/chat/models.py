@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 
 def room_key(name: str) -> str:
@@ -142,7 +143,9 @@ class Connection(models.Model):
     channel_name = models.CharField(max_length=200, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     worker = models.CharField(max_length=64, db_index=True)
-    connected_at = models.DateTimeField(auto_now_add=True)
+    # Filled in by the database, so the registry's plain INSERT (services/presence.py) and the
+    # ORM share one definition.
+    connected_at = models.DateTimeField(db_default=Now())
 
     def __str__(self) -> str:
         return f"{self.user_id} via {self.channel_name}"

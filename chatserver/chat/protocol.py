@@ -1,7 +1,8 @@
-"""The WebSocket protocol's vocabulary: parsing client frames and building server frames.
+"""The WebSocket protocol's client side: decoding and validating every frame a client sends.
 
 Parsing never trusts the client: every field is checked for presence, type and size here, so
-the consumer only ever sees a well-formed :class:`Command`. docs/protocol.md is the contract.
+the consumer only ever sees a well-formed :class:`Command`. Server frames are built in
+frames.py. docs/protocol.md is the contract.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
+
+from chatserver.chat import frames
 
 MAX_CLIENT_ID_CHARS = 64
 MAX_NAME_CHARS = 150
@@ -32,11 +35,7 @@ class ProtocolError(Exception):
         self.extra = extra
 
     def frame(self) -> dict[str, Any]:
-        return error_frame(self.code, self.detail, self.ref, **self.extra)
-
-
-def error_frame(code: str, detail: str, ref: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
+        return frames.error(self.code, self.detail, self.ref, **self.extra)
 
 
 @dataclass(frozen=True)
@@ -55,11 +54,6 @@ class Command:
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def encode(frame: dict[str, Any]) -> str:
-    """Compact JSON; non-ASCII kept as is (Cyrillic stays readable and short on the wire)."""
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 def _reject_constant(name: str) -> Any:

@@ -8,8 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from chatserver.chat import selectors, services
 from chatserver.chat.protocol import ProtocolError
+from chatserver.chat.selectors.presence import online_counts
+from chatserver.chat.selectors.rooms import all_rooms
+from chatserver.chat.services.rooms import room_get_or_create
 
 
 @require_GET
@@ -20,14 +22,17 @@ def app(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def room_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/rooms.html", {"rooms": selectors.rooms_with_online_counts()})
+    """Every room with how many people are online in it (the room browser)."""
+    online = online_counts()
+    rooms = [{"name": room.name, "online": online.get(room.pk, 0)} for room in all_rooms()]
+    return render(request, "chat/rooms.html", {"rooms": rooms})
 
 
 @require_GET
 def room_page(request: HttpRequest, name: str) -> HttpResponse:
     """The tutorial's ``/chat/<name>/``: opens (and creates) the room in the app."""
     try:
-        room = services.room_get_or_create(name=name, user_id=request.user.pk)
+        room = room_get_or_create(name=name, user_id=request.user.pk)
     except ProtocolError as error:
         return render(request, "errors/error.html", {"title": error.detail}, status=400)
     return render(request, "chat/app.html", {"ws_path": "/ws/", "open_room": room.name})

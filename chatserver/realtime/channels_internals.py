@@ -13,6 +13,21 @@ recipient. The handler is a plain function (no coroutine per recipient) that eit
 the delivery before it returns (True) or declines (False): it declines whenever the consumer
 is busy, and nothing is handed over while events wait in the channel's queue, so each consumer
 still sees its events one at a time and in order, as if they had been queued.
+
+:class:`DirectDispatch` is ``AsyncConsumer.dispatch`` without Channels >= 4.2's hop to a
+worker thread (``aclose_old_connections``) before every handler.
+
+What this relies on, checked against ``CHECKED_VERSIONS``:
+
+- ``channels.layers.InMemoryChannelLayer``: ``_clean_expired()`` (called by ``receive`` and
+  ``group_send`` to expire entries), ``channels`` (name -> ``asyncio.Queue`` of
+  ``(expires, message)`` tuples, which ``receive`` unpacks), ``groups`` (name -> {channel:
+  time added}), ``get_capacity(channel)``, ``expiry`` and ``require_valid_group_name``;
+- ``channels.consumer.AsyncConsumer``: ``dispatch(message)`` is what ``__call__`` hands every
+  message to, and in the stock version awaits ``aclose_old_connections()`` before the handler.
+
+tests/internals/test_channels.py fails when the installed Channels is outside the checked
+range or no longer behaves as relied on here.
 """
 
 from __future__ import annotations
@@ -27,6 +42,10 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
 
 logger = logging.getLogger(__name__)
+
+DISTRIBUTION = "channels"
+# Checked against 4.3.2: [lowest, first unchecked) as (major, minor) tuples.
+CHECKED_VERSIONS = ((4, 3), (4, 4))
 
 CLEAN_INTERVAL_SECONDS = 1.0
 
@@ -83,3 +102,27 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
                 queue.put_nowait((expires, dict(event)))
             except asyncio.QueueFull:
                 logger.warning("channel %s is full: an event for %s was dropped", channel, group)
+
+
+class DirectDispatch:
+    """Consumer mixin: each message goes straight to its handler, without a thread hop first.
+
+    ``_dispatching`` is True while a handler runs (the inline hand-over above declines then).
+    """
+
+    _dispatching = False
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels >= 4.2 hops to a worker thread to close old database connections before
+        # *every* handler, fan-out events included. All our ORM work goes through
+        # database_sync_to_async, which does that clean-up in its own thread, so the extra
+        # hop only adds latency to every delivery (docs/benchmarks.md has the figure).
+        kind = message["type"]
+        handler = None if kind.startswith("_") else getattr(self, kind.replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {kind}")
+        self._dispatching = True
+        try:
+            await handler(message)
+        finally:
+            self._dispatching = False

@@ -8,7 +8,7 @@ per connect fell from 5.2-5.8 ms to 3.4-3.9 ms when the connects waiting at the 
 went together, and connect p99 with it (docs/benchmarks.md). Each connect still succeeds or
 fails on its own: it runs in its own savepoint. Disconnects come in the same storms (a Wi-Fi
 blip drops a floor, which then reconnects at once) and go the same way, all in one
-``services.connection_close_many``.
+``connection_close_many``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from chatserver.chat import services
+from chatserver.chat.durability import presence_commits
+from chatserver.chat.services.presence import (
+    ConnectionStart,
+    connection_close_many,
+    connection_start,
+)
 from chatserver.realtime.batches import DatabaseBatches, per_loop
 from chatserver.realtime.socket_auth import user_for_session
 
@@ -45,12 +50,12 @@ class Opened:
     """A signed-in socket, registered, with all it needs to start (``ConnectionStart``)."""
 
     user: Any
-    start: services.ConnectionStart
+    start: ConnectionStart
 
 
 def sign_in_and_register_many(requests: list[ConnectRequest]) -> list[Any]:
     """For each request: ``Opened``, ``None`` when its session signs nobody in, or the error
-    that refused it (``services.TooManyConnections``...)."""
+    that refused it (``TooManyConnections``...)."""
     outcomes: list[Any] = [None] * len(requests)
     users: dict[int, Any] = {}
     for i, request in enumerate(requests):
@@ -64,13 +69,13 @@ def sign_in_and_register_many(requests: list[ConnectRequest]) -> list[Any]:
     if not users:
         return outcomes
     # In user-id order: on PostgreSQL each registration locks its user's row until the batch
-    # commits (services._lock_presence), and one order for every transaction of every worker
+    # commits (services/presence.py), and one order for every transaction of every worker
     # means none waits for another in a cycle.
-    with services.presence_commits(), transaction.atomic():
+    with presence_commits(), transaction.atomic():
         for i in sorted(users, key=lambda i: users[i].pk):
             try:
                 with transaction.atomic():  # a savepoint: a refused connect leaves the others
-                    start = services.connection_start(
+                    start = connection_start(
                         channel_name=requests[i].channel_name,
                         user_id=users[i].pk,
                         worker=WORKER_NAME,
@@ -107,7 +112,7 @@ class DisconnectQueue(DatabaseBatches[str]):
     def run_many(self, channel_names: list[str]) -> list[Any]:
         # One presence change for the batch: announcing it for each socket is harmless, the
         # announcer collects rooms and users as sets (presence.py).
-        change = services.connection_close_many(channel_names=channel_names)
+        change = connection_close_many(channel_names=channel_names)
         return [change] * len(channel_names)
 
 
@@ -116,5 +121,5 @@ _closing = per_loop(DisconnectQueue)
 
 def close_connection(*, channel_name: str) -> asyncio.Future:
     """Forget a closed socket, with whatever other disconnects are waiting; the future gives
-    the presence change (``services.PresenceChange``) to announce."""
+    the presence change (``PresenceChange``) to announce."""
     return _closing().submit(channel_name)

@@ -1,15 +1,16 @@
 """The chat WebSocket: one per client, every room and DM of its user over it.
 
-The consumer only translates: it parses a frame (protocol.py), calls one service or selector
-through ``database_sync_to_async``, and sends frames. Fan-out frames are encoded once by the
-sender and travel through the channel layer as text, so each recipient only writes bytes.
+The consumer only translates: it parses a frame (chat/protocol.py), calls one service or
+selector through ``database_sync_to_async`` and answers with frames built by chat/frames.py.
+Sends go through :class:`~chatserver.realtime.sends.SocketSends` (batched storage, ordered
+replies) and the socket's groups through :class:`~chatserver.realtime.subscriptions.Subscriptions`.
+Fan-out frames are encoded once by the sender and travel through the channel layer as text,
+so each recipient only writes bytes. docs/architecture.md follows one message along this path.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,96 +18,49 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatserver.chat import selectors, services
-from chatserver.chat.protocol import (
-    Command,
-    ProtocolError,
-    decode,
-    encode,
-    error_frame,
-    parse,
-    parse_pm,
+from chatserver.chat import frames
+from chatserver.chat.protocol import Command, ProtocolError, decode, parse
+from chatserver.chat.selectors.conversations import sidebar
+from chatserver.chat.selectors.messages import history, visible_messages_since
+from chatserver.chat.selectors.users import require_peer
+from chatserver.chat.services.presence import TooManyConnections, room_enter
+from chatserver.chat.services.read_markers import read_mark
+from chatserver.chat.services.rooms import membership_join, membership_leave
+from chatserver.realtime import connects, presence_broadcast
+from chatserver.realtime.channels_internals import DirectDispatch
+from chatserver.realtime.codes import (
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UNAUTHENTICATED,
+    RELAY_EXTENSION,
 )
-from chatserver.realtime import connects, presence_broadcast, writer
-from chatserver.realtime.groups import LOBBY_GROUP, room_group, user_group
-from chatserver.realtime.ratelimit import build_rate_limiter
+from chatserver.realtime.groups import room_group, user_group
+from chatserver.realtime.sends import SocketSends
+from chatserver.realtime.subscriptions import Subscriptions
 
 logger = logging.getLogger(__name__)
 
-# Close codes (docs/protocol.md). 4000-4999 are the application's own range.
-CLOSE_TOO_MANY_CONNECTIONS = 4008
-CLOSE_SLOW_READER = 4009
-CLOSE_UNAUTHENTICATED = 4401
-
 RESUME_BATCH = 500
-
-# What Deskchat's own Daphne protocol offers in scope["extensions"]: a plain function that
-# sends one text frame at once (realtime/websocket_protocol.py). Elsewhere (tests'
-# communicators, a stock Daphne) frames go through the ASGI ``send`` as usual.
-RELAY_EXTENSION = "deskchat.relay_text"
-
-# Channel layers forget group members after a while (channels_redis: 24 h). A socket that says
-# anything (the UI pings after every quiet spell) renews its memberships this often.
-GROUP_REFRESH_SECONDS = 3600.0
-
 LIMITS = settings.DESKCHAT
-# In Redis when the channel layer is Redis: one budget per user across all workers.
-rate_limiter = build_rate_limiter(LIMITS, settings.CHANNEL_LAYERS)
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """Speaks the protocol in docs/protocol.md for one authenticated user."""
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels >= 4.2 hops to a worker thread to close old database connections before
-        # *every* handler, fan-out events included. All our ORM work goes through
-        # database_sync_to_async, which does that clean-up in its own thread, so the extra
-        # hop only adds latency to every delivery (docs/benchmarks.md has the figure).
-        kind = message["type"]
-        handler = None if kind.startswith("_") else getattr(self, kind.replace(".", "_"), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {kind}")
-        self._dispatching = True
-        try:
-            await handler(message)
-        finally:
-            self._dispatching = False
-
-    def _deliver_inline(self, event: dict[str, Any]) -> bool:
-        """Relay a frame straight from the sender's ``group_send`` when idle.
-
-        (realtime/channels_internals.py).
-
-        Skipping the channel queue and its wake-up per recipient, and every coroutine on the
-        way to the socket, is what lets one process fan a message out to a full office
-        (docs/benchmarks.md has the figures). Busy with a frame or another event: decline,
-        and the event is queued as usual, keeping order. Nothing here awaits, so no other
-        event can overtake this one while it is written.
-        """
-        if self._dispatching or self._relay is None or event["type"] != "chat.frame":
-            return False
-        if event.get("exclude_user") == self.user_id:
-            return True
-        return self._relay(event["text"])
+    registered = False
+    _relay: Callable[[str], bool] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    _dispatching = False
-    _relay: Callable[[str], bool] | None = None
-
     async def connect(self) -> None:
-        self.registered = False
-        self._sends: asyncio.Future | None = None  # the last queued send (see on_send)
-        self.rooms: dict[int, str] = {}
         try:
             opened = await connects.open_connection(
                 session_key=self.scope.get("session_key"), channel_name=self.channel_name
             )
-        except services.TooManyConnections:
+        except TooManyConnections:
             limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
             await self.accept()
             await self.send_frame(
-                error_frame("too_many_connections", f"At most {limit} connections per user.")
+                frames.error("too_many_connections", f"At most {limit} connections per user.")
             )
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
@@ -121,31 +75,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id: int = user.pk
         self.username: str = user.username
         self.registered = True
+        self.subscriptions = Subscriptions(self.channel_layer, self.channel_name, self.user_id)
+        self.sends = SocketSends(
+            user_id=self.user_id,
+            username=self.username,
+            layer=self.channel_layer,
+            send_frame=self.send_frame,
+        )
         await self.accept()
-        self._groups_refreshed = time.monotonic()
         self._relay = self.scope.get("extensions", {}).get(RELAY_EXTENSION)
         if self._relay is not None and hasattr(self.channel_layer, "attach"):
-            self.channel_layer.attach(
-                self.channel_name, self._deliver_inline
-            )  # realtime/channels_internals.py
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        await self.channel_layer.group_add(LOBBY_GROUP, self.channel_name)
-        for room_id, name in start.rooms:
-            await self._follow(room_id, name)
+            self.channel_layer.attach(self.channel_name, self._deliver_inline)
+        await self.subscriptions.start(start.rooms)
         await self.send_frame(
-            {
-                "type": "hello",
-                "user": self.username,
-                "version": settings.VERSION,
-                "limits": {
-                    "max_body_chars": LIMITS["MAX_BODY_CHARS"],
-                    "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
-                    "rate_per_second": LIMITS["RATE_PER_SECOND"],
-                    "rate_burst": LIMITS["RATE_BURST"],
-                },
-            }
+            frames.hello(user=self.username, version=settings.VERSION, limits=LIMITS)
         )
-        await self.send_frame(start.conversations)
+        await self.send_frame(
+            frames.conversations(rooms=start.sidebar.rooms, dms=start.sidebar.dms)
+        )
         await presence_broadcast.announce(self.channel_layer, start.change)
 
     async def disconnect(self, code: int) -> None:
@@ -154,11 +101,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.registered:
             return
         self.registered = False
-        await self._sends_done()  # stored sends are broadcast even if their sender left
-        for room_id in list(self.rooms):
-            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
-        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
-        await self.channel_layer.group_discard(LOBBY_GROUP, self.channel_name)
+        await self.sends.done()  # stored sends are broadcast even if their sender left
+        await self.subscriptions.stop()
         change = await connects.close_connection(channel_name=self.channel_name)
         await presence_broadcast.announce(self.channel_layer, change)
 
@@ -170,28 +114,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 decode(text_data, LIMITS["MAX_FRAME_BYTES"]),
                 max_body_chars=LIMITS["MAX_BODY_CHARS"],
             )
-            if time.monotonic() - self._groups_refreshed > GROUP_REFRESH_SECONDS:
-                await self._refresh_groups()
-            if command.type != "send":
-                await self._sends_done()  # replies leave in the order the frames came
+            await self.subscriptions.refresh_if_due()
+            if command.type == "send":
+                await self.sends.submit(command)
+                return
+            await self.sends.done()  # replies leave in the order the frames came
             await getattr(self, f"on_{command.type}")(command)
         except ProtocolError as error:
-            await self._sends_done()
+            await self.sends.done()
             await self.send_frame(error.frame())
         except Exception:
             # A bug must cost one error frame, never this connection or anyone else's.
             logger.exception("unexpected error handling a frame from %s", self.username)
-            await self._sends_done()
+            await self.sends.done()
             await self.send_frame(
-                error_frame("server_error", "The server could not handle that frame.")
+                frames.error("server_error", "The server could not handle that frame.")
             )
 
     async def on_ping(self, command: Command) -> None:
-        await self.send_frame({"type": "pong"})
+        await self.send_frame(frames.pong())
 
     async def on_join(self, command: Command) -> None:
         assert command.room is not None
-        result = await database_sync_to_async(services.membership_join)(
+        result = await database_sync_to_async(membership_join)(
             user_id=self.user_id,
             name=command.room,
             max_rooms=LIMITS["MAX_ROOMS_PER_CONNECTION"],
@@ -200,136 +145,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room = result.room
         # Subscribed before the frame is read: a message stored in between arrives live
         # (perhaps also in the frame; clients keep one per id) instead of being missed.
-        await self._follow(room.pk, room.name)
-        newly_online, joined = await database_sync_to_async(services.room_enter)(
-            channel_name=self.channel_name,
-            user_id=self.user_id,
-            username=self.username,
-            room_id=room.pk,
-            name=room.name,
+        await self.subscriptions.follow(room.pk, room.name)
+        newly_online, joined = await database_sync_to_async(room_enter)(
+            channel_name=self.channel_name, user_id=self.user_id, room_id=room.pk, name=room.name
         )
         await self.send_frame(joined)
         if result.created_membership:
-            # The user's other tabs follow the room too.
-            await self.channel_layer.group_send(
-                user_group(self.user_id),
-                {
-                    "type": "membership.changed",
-                    "action": "join",
-                    "room_id": room.pk,
-                    "room": room.name,
-                    "origin": self.channel_name,
-                },
-            )
+            await self._tell_other_tabs("join", room.pk, room.name)
         if newly_online:
             await presence_broadcast.broadcast_room(self.channel_layer, room.pk)
 
     async def on_leave(self, command: Command) -> None:
         assert command.room is not None
-        room = await database_sync_to_async(services.membership_leave)(
+        room = await database_sync_to_async(membership_leave)(
             user_id=self.user_id, name=command.room, ref=command.ref
         )
-        await self.channel_layer.group_send(
-            user_group(self.user_id),
-            {
-                "type": "membership.changed",
-                "action": "leave",
-                "room_id": room.pk,
-                "room": room.name,
-                "origin": self.channel_name,
-            },
-        )
+        await self._tell_other_tabs("leave", room.pk, room.name)
         await presence_broadcast.broadcast_room(self.channel_layer, room.pk)
-
-    async def on_send(self, command: Command) -> None:
-        """Check the send now, store it with whatever else is waiting (writer.py), go on.
-
-        The next frame is read before this one is stored: a burst from one client then costs
-        one commit per batch instead of one per message. Acks, errors and broadcasts still
-        leave in arrival order, because each send's reply waits for the previous one's.
-        """
-        try:
-            outcome: asyncio.Future | ProtocolError = writer.submit(
-                await self._send_request(command)
-            )
-        except ProtocolError as error:
-            outcome = error
-        self._sends = asyncio.ensure_future(self._finish_send(command, outcome, self._sends))
-        if isinstance(outcome, asyncio.Future):
-            writer.reply_with(outcome, self._sends)
-
-    async def _sends_done(self) -> None:
-        if self._sends is not None:
-            await self._sends
-
-    async def _finish_send(
-        self,
-        command: Command,
-        outcome: asyncio.Future | ProtocolError,
-        previous: asyncio.Future | None,
-    ) -> None:
-        if previous is not None:
-            await previous
-        try:
-            if isinstance(outcome, ProtocolError):
-                raise outcome
-            stored = await outcome
-            await self._store_done(command, stored)
-        except ProtocolError as error:
-            await self.send_frame(error.frame())
-        except Exception:
-            logger.exception("unexpected error storing a message from %s", self.username)
-            await self.send_frame(
-                error_frame("server_error", "The server could not store that message.", command.ref)
-            )
-
-    async def _send_request(self, command: Command) -> dict[str, Any]:
-        """The arguments of ``services.message_create``, after the checks that need no DB."""
-        assert command.body is not None and command.client_id is not None
-        room_name, to, body = command.room, command.to, command.body
-        pm = parse_pm(body) if room_name is not None else None
-        if pm is not None:
-            # The tutorial's "/pm user text" typed into a room is a direct message.
-            to, body = pm
-            room_name = None
-            if not to:
-                raise ProtocolError("missing_field", "Usage: /pm USER TEXT", command.ref)
-            if not body:
-                raise ProtocolError("empty_body", "The message is empty.", command.ref)
-        wait = await rate_limiter.acquire(self.user_id)
-        if wait > 0:
-            raise ProtocolError(
-                "rate_limited",
-                f"Too many messages; try again in {wait:.1f} s.",
-                command.ref,
-                retry_after=round(wait, 3),
-            )
-        return {
-            "sender_id": self.user_id,
-            "sender_username": self.username,
-            "body": body,
-            "client_id": command.client_id,
-            "room_name": room_name,
-            "to_username": to,
-        }
-
-    async def _store_done(self, command: Command, stored: services.StoredMessage) -> None:
-        """Ack a stored send, then broadcast it (encoded once) unless it was a retry."""
-        await self.send_frame(
-            {"type": "ack", "client_id": command.client_id, "id": stored.frame["id"]}
-        )
-        if not stored.created:
-            return  # a client retry: everyone had the original (or gets it through resume)
-        event = {"type": "chat.frame", "text": encode(stored.frame)}
-        if stored.room_id is not None:
-            await self.channel_layer.group_send(room_group(stored.room_id), event)
-        else:
-            await self.channel_layer.group_send(user_group(self.user_id), event)
-            await self.channel_layer.group_send(user_group(stored.recipient_id), event)
 
     async def on_history(self, command: Command) -> None:
         await self.send_frame(
-            await database_sync_to_async(selectors.history_frame)(
+            await database_sync_to_async(history)(
                 user_id=self.user_id,
                 room=command.room,
                 with_user=command.with_user,
@@ -343,61 +179,72 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Everything after ``since`` that this user may see, in batches, oldest first."""
         since = command.since or 0
         while True:
-            messages, has_more = await database_sync_to_async(selectors.visible_messages_since)(
+            messages, has_more = await database_sync_to_async(visible_messages_since)(
                 user_id=self.user_id, since=since, limit=RESUME_BATCH
             )
-            await self.send_frame(
-                {"type": "resumed", "since": since, "messages": messages, "has_more": has_more}
-            )
+            await self.send_frame(frames.resumed(since=since, messages=messages, has_more=has_more))
             if not has_more or not messages:
                 return
             since = messages[-1]["id"]
 
     async def on_typing(self, command: Command) -> None:
         if command.room is not None:
-            room_id = self._followed_room_id(command.room)
+            room_id = self.subscriptions.followed(command.room)
             if room_id is None:
                 raise ProtocolError("not_joined", "Join the room first.", command.ref)
-            frame = {"type": "typing", "room": self.rooms[room_id], "user": self.username}
+            frame = frames.typing_in_room(
+                room=self.subscriptions.rooms[room_id], user=self.username
+            )
             await self.channel_layer.group_send(
                 room_group(room_id),
-                {"type": "chat.frame", "text": encode(frame), "exclude_user": self.user_id},
+                {"type": "chat.frame", "text": frames.encode(frame), "exclude_user": self.user_id},
             )
             return
         assert command.to is not None
-        peer = await database_sync_to_async(selectors.require_peer)(
+        peer = await database_sync_to_async(require_peer)(
             user_id=self.user_id, username=command.to, ref=command.ref
         )
-        frame = {
-            "type": "typing",
-            "from": self.username,
-            "to": peer.username,
-            "user": self.username,
-        }
+        frame = frames.typing_to(user=self.username, to=peer.username)
         await self.channel_layer.group_send(
-            user_group(peer.pk), {"type": "chat.frame", "text": encode(frame)}
+            user_group(peer.pk), {"type": "chat.frame", "text": frames.encode(frame)}
         )
 
     async def on_read(self, command: Command) -> None:
         assert command.id is not None
-        frame = await database_sync_to_async(services.read_mark)(
+        marker = await database_sync_to_async(read_mark)(
             user_id=self.user_id,
             room_name=command.room,
             with_username=command.with_user,
             message_id=command.id,
             ref=command.ref,
         )
+        frame = frames.read(room=marker.room, with_user=marker.with_user, id=marker.id)
         # Every tab of this user clears the same badge.
         await self.channel_layer.group_send(
-            user_group(self.user_id), {"type": "chat.frame", "text": encode(frame)}
+            user_group(self.user_id), {"type": "chat.frame", "text": frames.encode(frame)}
         )
 
     async def on_conversations(self, command: Command) -> None:
-        await self.send_frame(
-            await database_sync_to_async(selectors.conversations)(user_id=self.user_id)
-        )
+        found = await database_sync_to_async(sidebar)(user_id=self.user_id)
+        await self.send_frame(frames.conversations(rooms=found.rooms, dms=found.dms))
 
     # --- channel layer events -------------------------------------------------------------
+
+    def _deliver_inline(self, event: dict[str, Any]) -> bool:
+        """Relay a frame straight from the sender's ``group_send`` when idle.
+
+        The in-memory layer calls this for each recipient in this process
+        (channels_internals.py): skipping the channel queue and its wake-up per recipient,
+        and every coroutine on the way to the socket, is what lets one process fan a message
+        out to a full office (docs/benchmarks.md). Busy with a frame or another event:
+        decline, and the event is queued as usual, keeping order. Nothing here awaits, so no
+        other event can overtake this one while it is written.
+        """
+        if self._dispatching or self._relay is None or event["type"] != "chat.frame":
+            return False
+        if event.get("exclude_user") == self.user_id:
+            return True
+        return self._relay(event["text"])
 
     async def chat_frame(self, event: dict[str, Any]) -> None:
         """A frame encoded once by its sender: relay the text as is.
@@ -415,43 +262,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Another tab of this user joined or left a room: follow it here too."""
         room_id, name = event["room_id"], event["room"]
         if event["action"] == "join":
-            if event["origin"] == self.channel_name or room_id in self.rooms:
+            if event["origin"] == self.channel_name or room_id in self.subscriptions.rooms:
                 return
-            newly_online = await self._follow(room_id, name, register=True)
-            await self.send_frame({"type": "membership", "action": "join", "room": name})
+            newly_online = await self.subscriptions.follow(room_id, name, register=True)
+            await self.send_frame(frames.membership(action="join", room=name))
             if newly_online:
                 await presence_broadcast.broadcast_room(self.channel_layer, room_id)
-        elif room_id in self.rooms:
-            del self.rooms[room_id]
-            await self.channel_layer.group_discard(room_group(room_id), self.channel_name)
-            await self.send_frame({"type": "membership", "action": "leave", "room": name})
+        elif room_id in self.subscriptions.rooms:
+            await self.subscriptions.unfollow(room_id)
+            await self.send_frame(frames.membership(action="leave", room=name))
 
     # --- helpers --------------------------------------------------------------------------
 
-    async def _refresh_groups(self) -> None:
-        """Add this socket to its groups again, which restarts the layer's expiry clock."""
-        self._groups_refreshed = time.monotonic()
-        for group in [user_group(self.user_id), LOBBY_GROUP, *map(room_group, self.rooms)]:
-            await self.channel_layer.group_add(group, self.channel_name)
+    async def _tell_other_tabs(self, action: str, room_id: int, name: str) -> None:
+        await self.channel_layer.group_send(
+            user_group(self.user_id),
+            {
+                "type": "membership.changed",
+                "action": action,
+                "room_id": room_id,
+                "room": name,
+                "origin": self.channel_name,
+            },
+        )
 
-    async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=encode(frame))
-
-    def _followed_room_id(self, name: str) -> int | None:
-        wanted = " ".join(name.split()).casefold()
-        return next((rid for rid, rname in self.rooms.items() if rname.casefold() == wanted), None)
-
-    async def _follow(self, room_id: int, name: str, *, register: bool = False) -> bool:
-        """Subscribe to a room's group; with ``register``, count this socket in its presence.
-
-        Returns True when that made the user newly online in the room.
-        """
-        newly_online = False
-        if register:
-            newly_online = await database_sync_to_async(services.connection_join_room)(
-                channel_name=self.channel_name, room_id=room_id
-            )
-        if room_id not in self.rooms:
-            self.rooms[room_id] = name
-            await self.channel_layer.group_add(room_group(room_id), self.channel_name)
-        return newly_online
+    async def send_frame(self, frame: frames.Frame) -> None:
+        await self.send(text_data=frames.encode(frame))

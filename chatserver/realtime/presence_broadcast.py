@@ -17,9 +17,9 @@ import weakref
 
 from channels.db import database_sync_to_async
 
-from chatserver.chat import selectors
-from chatserver.chat.protocol import encode
-from chatserver.chat.services import PresenceChange
+from chatserver.chat import frames
+from chatserver.chat.selectors.presence import presence_snapshot
+from chatserver.chat.services.presence import PresenceChange
 from chatserver.realtime.groups import LOBBY_GROUP, room_group
 
 logger = logging.getLogger(__name__)
@@ -68,18 +68,18 @@ class PresenceAnnouncer:
     async def _send(self, room_ids: set[int], user_ids: set[int]) -> None:
         started = time.perf_counter()
         try:
-            snapshot = await database_sync_to_async(selectors.presence_snapshot)(
+            snapshot = await database_sync_to_async(presence_snapshot)(
                 room_ids=sorted(room_ids), user_ids=sorted(user_ids)
             )
             for room_id, (name, online) in snapshot.rooms.items():
-                frame = {"type": "presence", "room": name, "online": online}
+                frame = frames.presence(room=name, online=online)
                 await self.channel_layer.group_send(
-                    room_group(room_id), {"type": "chat.frame", "text": encode(frame)}
+                    room_group(room_id), {"type": "chat.frame", "text": frames.encode(frame)}
                 )
             if snapshot.users:
-                frame = {"type": "user_presence", "users": snapshot.users}
+                frame = frames.user_presence(users=snapshot.users)
                 await self.channel_layer.group_send(
-                    LOBBY_GROUP, {"type": "chat.frame", "text": encode(frame)}
+                    LOBBY_GROUP, {"type": "chat.frame", "text": frames.encode(frame)}
                 )
         except Exception:  # a lost presence update must not take anything else down
             logger.exception("presence announcement failed")

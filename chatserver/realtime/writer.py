@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chatserver.chat import services
+from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.realtime.batches import DatabaseBatches, per_loop
 
 # Sends stored per transaction at most: bounds how long one commit holds the write lock.
@@ -24,8 +24,8 @@ MAX_BATCH = 256
 REPLY_WAIT_SECONDS = 1.0
 
 
-class MessageWriter(DatabaseBatches[dict[str, Any]]):
-    """Queues ``services.message_create`` requests and stores them batch by batch, in order."""
+class MessageWriter(DatabaseBatches[SendRequest]):
+    """Queues send requests and stores them batch by batch, in order."""
 
     max_batch = MAX_BATCH
 
@@ -33,8 +33,8 @@ class MessageWriter(DatabaseBatches[dict[str, Any]]):
         super().__init__()
         self._replies: dict[asyncio.Future, asyncio.Future] = {}
 
-    def run_many(self, requests: list[dict[str, Any]]) -> list[Any]:
-        return services.message_create_many(requests)
+    def run_many(self, requests: list[SendRequest]) -> list[Any]:
+        return message_create_many(requests)
 
     def reply_with(self, stored: asyncio.Future, reply: asyncio.Future) -> None:
         """``reply`` acks and fans out what ``stored`` gives; the next batch waits for it."""
@@ -53,7 +53,7 @@ class MessageWriter(DatabaseBatches[dict[str, Any]]):
 _writer = per_loop(MessageWriter)
 
 
-def submit(request: dict[str, Any]) -> asyncio.Future:
+def submit(request: SendRequest) -> asyncio.Future:
     """Queue one send; the future gives its ``StoredMessage`` or raises its error."""
     return _writer().submit(request)
 

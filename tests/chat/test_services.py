@@ -9,9 +9,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.utils import timezone
 
-from chatserver.chat import selectors, services
-from chatserver.chat.models import Connection, Message, Room, Worker
+from chatserver.chat.durability import presence_commits
+from chatserver.chat.models import Connection, Membership, Message, Room, Worker
 from chatserver.chat.protocol import ProtocolError
+from chatserver.chat.selectors import conversations, messages, presence, rooms
+from chatserver.chat.services import presence as registry
+from chatserver.chat.services.messages import SendRequest, message_create
+from chatserver.chat.services.read_markers import read_mark
+from chatserver.chat.services.rooms import membership_join
 
 pytestmark = pytest.mark.django_db
 
@@ -23,17 +28,19 @@ def users():
 
 
 def join(user, room: str = "general"):
-    return services.membership_join(user_id=user.pk, name=room, max_rooms=10, ref=None).room
+    return membership_join(user_id=user.pk, name=room, max_rooms=10, ref=None).room
 
 
 def send(user, body: str, client_id: str, **target):
-    return services.message_create(
-        sender_id=user.pk,
-        sender_username=user.username,
-        body=body,
-        client_id=client_id,
-        room_name=target.get("room"),
-        to_username=target.get("to"),
+    return message_create(
+        SendRequest(
+            sender_id=user.pk,
+            sender_username=user.username,
+            body=body,
+            client_id=client_id,
+            room_name=target.get("room"),
+            to_username=target.get("to"),
+        )
     )
 
 
@@ -69,11 +76,11 @@ def test_failed_validation_stores_nothing(users):
 
 def test_too_many_rooms_rolls_the_join_back(users):
     alice = users[0]
-    services.membership_join(user_id=alice.pk, name="one", max_rooms=1, ref=None)
+    membership_join(user_id=alice.pk, name="one", max_rooms=1, ref=None)
     with pytest.raises(ProtocolError) as error:
-        services.membership_join(user_id=alice.pk, name="two", max_rooms=1, ref=None)
+        membership_join(user_id=alice.pk, name="two", max_rooms=1, ref=None)
     assert error.value.code == "too_many_rooms"
-    assert [room.name for room in selectors.joined_rooms(user_id=alice.pk)] == ["one"]
+    assert [room.name for room in rooms.joined_rooms(user_id=alice.pk)] == ["one"]
 
 
 def test_resume_sees_own_rooms_and_own_dms_only(users):
@@ -84,42 +91,36 @@ def test_resume_sees_own_rooms_and_own_dms_only(users):
     mine = send(bob, "to alice", "2", to="alice").frame["id"]
     send(bob, "to carol", "3", to="carol")
     send(carol, "elsewhere", "4", room="private-room")
-    frames, has_more = selectors.visible_messages_since(user_id=alice.pk, since=0, limit=100)
-    assert [f["id"] for f in frames] == [room_msg, mine]
+    found, has_more = messages.visible_messages_since(user_id=alice.pk, since=0, limit=100)
+    assert [f["id"] for f in found] == [room_msg, mine]
     assert not has_more
 
 
 def test_read_marker_never_moves_back(users):
     alice = users[0]
     join(alice)
-    services.read_mark(
-        user_id=alice.pk, room_name="general", with_username=None, message_id=10, ref="r"
-    )
-    services.read_mark(
-        user_id=alice.pk, room_name="general", with_username=None, message_id=5, ref="r"
-    )
-    assert (
-        selectors.membership_of(user_id=alice.pk, room_id=Room.objects.get().pk).last_read_id == 10
-    )
+    read_mark(user_id=alice.pk, room_name="general", with_username=None, message_id=10, ref="r")
+    read_mark(user_id=alice.pk, room_name="general", with_username=None, message_id=5, ref="r")
+    assert Membership.objects.get(user=alice, room=Room.objects.get()).last_read_id == 10
 
 
 def test_presence_counts_connections(users):
     alice, bob, _ = users
     room = join(alice)
     join(bob)
-    first = services.connection_open(
+    first = registry.connection_open(
         channel_name="a1", user_id=alice.pk, worker="w", max_connections=5
     )
     assert first.room_ids == [room.pk] and first.online_user_ids == [alice.pk]
-    second = services.connection_open(
+    second = registry.connection_open(
         channel_name="a2", user_id=alice.pk, worker="w", max_connections=5
     )
     assert second.room_ids == [] and second.online_user_ids == []
-    assert selectors.room_online(room_id=room.pk) == ["alice"]
-    assert services.connection_close_many(channel_names=["a1"]).room_ids == []
-    last = services.connection_close_many(channel_names=["a2"])
+    assert presence.room_online(room_id=room.pk) == ["alice"]
+    assert registry.connection_close_many(channel_names=["a1"]).room_ids == []
+    last = registry.connection_close_many(channel_names=["a2"])
     assert last.room_ids == [room.pk] and last.offline_user_ids == [alice.pk]
-    assert selectors.room_online(room_id=room.pk) == []
+    assert presence.room_online(room_id=room.pk) == []
 
 
 def test_sockets_closing_together_are_forgotten_in_one_change(users):
@@ -127,16 +128,16 @@ def test_sockets_closing_together_are_forgotten_in_one_change(users):
     general, ops = join(alice), join(bob, "ops")
     join(carol)
     for channel, user in (("a1", alice), ("a2", alice), ("b1", bob), ("c1", carol)):
-        services.connection_open(
+        registry.connection_open(
             channel_name=channel, user_id=user.pk, worker="w", max_connections=5
         )
     # alice keeps a2; bob and carol leave for good; an unknown socket is ignored.
-    change = services.connection_close_many(channel_names=["a1", "b1", "c1", "gone"])
+    change = registry.connection_close_many(channel_names=["a1", "b1", "c1", "gone"])
     assert change.room_ids == sorted([general.pk, ops.pk])
     assert change.offline_user_ids == sorted([bob.pk, carol.pk])
-    assert selectors.room_online(room_id=general.pk) == ["alice"]
-    assert selectors.room_online(room_id=ops.pk) == []
-    assert services.connection_close_many(channel_names=["gone"]).room_ids == []
+    assert presence.room_online(room_id=general.pk) == ["alice"]
+    assert presence.room_online(room_id=ops.pk) == []
+    assert registry.connection_close_many(channel_names=["gone"]).room_ids == []
 
 
 def test_connection_start_is_everything_a_socket_needs(users):
@@ -144,15 +145,15 @@ def test_connection_start_is_everything_a_socket_needs(users):
     room = join(alice)
     send(alice, "hi bob", "c1", to="bob")
     send(carol, "hi alice", "c2", to="alice")
-    services.connection_open(channel_name="b1", user_id=bob.pk, worker="w", max_connections=5)
-    start = services.connection_start(
+    registry.connection_open(channel_name="b1", user_id=bob.pk, worker="w", max_connections=5)
+    start = registry.connection_start(
         channel_name="a1", user_id=alice.pk, worker="w", max_connections=5
     )
     assert start.change.room_ids == [room.pk] and start.change.online_user_ids == [alice.pk]
     assert start.rooms == [(room.pk, "general")]
-    assert [r["room"] for r in start.conversations["rooms"]] == ["general"]
+    assert [r["room"] for r in start.sidebar.rooms] == ["general"]
     # Only partners' presence is read, and read right: bob is connected, carol is not.
-    online = {d["with"]: d["online"] for d in start.conversations["dms"]}
+    online = {d["with"]: d["online"] for d in start.sidebar.dms}
     assert online == {"bob": True, "carol": False}
 
 
@@ -168,28 +169,28 @@ def test_presence_commits_skip_the_fsync_only_for_presence():
 
     full, normal = 2, 1
     assert level() == full  # messages: every commit waits for the disk
-    with services.presence_commits():
+    with presence_commits():
         assert level() == normal
     assert level() == full
-    with transaction.atomic(), services.presence_commits():
+    with transaction.atomic(), presence_commits():
         assert level() == full  # SQLite cannot change it inside a transaction: stay safe
-    with pytest.raises(RuntimeError), services.presence_commits():
+    with pytest.raises(RuntimeError), presence_commits():
         raise RuntimeError
     assert level() == full
 
 
 def test_connection_limit_per_user(users):
     alice = users[0]
-    services.connection_open(channel_name="a1", user_id=alice.pk, worker="w", max_connections=1)
-    with pytest.raises(services.TooManyConnections):
-        services.connection_open(channel_name="a2", user_id=alice.pk, worker="w", max_connections=1)
+    registry.connection_open(channel_name="a1", user_id=alice.pk, worker="w", max_connections=1)
+    with pytest.raises(registry.TooManyConnections):
+        registry.connection_open(channel_name="a2", user_id=alice.pk, worker="w", max_connections=1)
 
 
 def test_a_restart_forgets_everyone_online(users):
     alice = users[0]
     join(alice)
-    services.connection_open(channel_name="a1", user_id=alice.pk, worker="old", max_connections=5)
-    services.worker_start(worker="new", clear_all=True)
+    registry.connection_open(channel_name="a1", user_id=alice.pk, worker="old", max_connections=5)
+    registry.worker_start(worker="new", clear_all=True)
     assert Connection.objects.count() == 0
 
 
@@ -197,14 +198,14 @@ def test_a_dead_workers_connections_are_swept_by_a_live_one(users):
     alice, bob, _ = users
     room = join(alice)
     join(bob)
-    services.worker_start(worker="w1", clear_all=False)
-    services.worker_start(worker="w2", clear_all=False)
-    services.connection_open(channel_name="a", user_id=alice.pk, worker="w1", max_connections=5)
-    services.connection_open(channel_name="b", user_id=bob.pk, worker="w2", max_connections=5)
+    registry.worker_start(worker="w1", clear_all=False)
+    registry.worker_start(worker="w2", clear_all=False)
+    registry.connection_open(channel_name="a", user_id=alice.pk, worker="w1", max_connections=5)
+    registry.connection_open(channel_name="b", user_id=bob.pk, worker="w2", max_connections=5)
     Worker.objects.filter(name="w1").update(heartbeat_at=timezone.now() - timedelta(minutes=5))
-    change = services.worker_heartbeat(worker="w2", stale_after=30)
+    change = registry.worker_heartbeat(worker="w2", stale_after=30)
     assert change.room_ids == [room.pk] and change.offline_user_ids == [alice.pk]
-    assert selectors.room_online(room_id=room.pk) == ["bob"]
+    assert presence.room_online(room_id=room.pk) == ["bob"]
     assert not Worker.objects.filter(name="w1").exists()
 
 
@@ -216,9 +217,9 @@ def test_conversations_lists_rooms_and_dm_partners_with_unread(users):
     send(bob, "two", "2", room="general")
     send(carol, "hey", "3", to="alice")
     send(alice, "hi bob", "4", to="bob")
-    conv = selectors.conversations(user_id=alice.pk)
-    assert [(r["room"], r["unread"]) for r in conv["rooms"]] == [("general", 2)]
-    assert [(d["with"], d["unread"]) for d in conv["dms"]] == [("bob", 0), ("carol", 1)]
+    conv = conversations.sidebar(user_id=alice.pk)
+    assert [(r["room"], r["unread"]) for r in conv.rooms] == [("general", 2)]
+    assert [(d["with"], d["unread"]) for d in conv.dms] == [("bob", 0), ("carol", 1)]
 
 
 def test_history_frames_are_the_frames_that_were_broadcast(users):
@@ -230,11 +231,11 @@ def test_history_frames_are_the_frames_that_were_broadcast(users):
         send(alice, "second", "c2", room="general").frame,
     ]
     dm = send(alice, "just you", "d1", to="bob").frame
-    page, has_more = selectors.room_messages(room_id=room.pk, before=None, limit=50)
+    page, has_more = messages.room_messages(room_id=room.pk, before=None, limit=50)
     assert page == live and has_more is False
-    older, has_more = selectors.room_messages(room_id=room.pk, before=live[1]["id"], limit=1)
+    older, has_more = messages.room_messages(room_id=room.pk, before=live[1]["id"], limit=1)
     assert older == live[:1] and has_more is False
     from chatserver.chat.models import dm_key
 
-    dms, _ = selectors.dm_messages(key=dm_key(alice.pk, bob.pk), before=None, limit=50)
+    dms, _ = messages.dm_messages(key=dm_key(alice.pk, bob.pk), before=None, limit=50)
     assert dms == [dm]

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.test.utils import override_settings
 
-from chatserver.chat import services
 from chatserver.chat.models import Connection, ConnectionRoom, Membership, Room
+from chatserver.chat.services import presence as services
 from chatserver.realtime import connects
 from chatserver.realtime.connects import ConnectRequest, Opened
 
@@ -98,7 +98,7 @@ def test_registrations_go_in_user_id_order(monkeypatch):
         registered.append(kwargs["user_id"])
         return register(**kwargs)
 
-    monkeypatch.setattr(services, "connection_start", record)
+    monkeypatch.setattr(connects, "connection_start", record)
     arrival = [users[2], users[0], users[3], users[1]]
     outcomes = connects.sign_in_and_register_many(
         [ConnectRequest(session_of(u), f"{u.username}-1") for u in arrival]
@@ -142,7 +142,7 @@ async def test_disconnects_waiting_together_share_one_trip_and_one_change(monkey
         trips.append(list(channel_names))
         return services.PresenceChange(room_ids=[7], offline_user_ids=[len(trips)])
 
-    monkeypatch.setattr(services, "connection_close_many", close_many)
+    monkeypatch.setattr(connects, "connection_close_many", close_many)
     first = [connects.close_connection(channel_name=name) for name in ("a", "b", "c")]
     changes = await asyncio.gather(*first)
     later = await connects.close_connection(channel_name="d")

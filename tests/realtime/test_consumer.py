@@ -427,7 +427,7 @@ async def test_a_socket_that_speaks_renews_its_group_memberships(monkeypatch):
     """channels_redis forgets members after 24 h; any frame renews them once an hour."""
     from channels.layers import get_channel_layer
 
-    from chatserver.realtime import consumer as consumers
+    from chatserver.realtime import subscriptions
 
     layer = get_channel_layer()
     alice = await make_user("alice")
@@ -437,7 +437,7 @@ async def test_a_socket_that_speaks_renews_its_group_memberships(monkeypatch):
     (channel,) = layer.groups[group]
     layer.groups[group][channel] -= 5000  # joined long ago
     aged = layer.groups[group][channel]
-    monkeypatch.setattr(consumers, "GROUP_REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(subscriptions, "GROUP_REFRESH_SECONDS", 0.0)
     await a.send({"type": "ping"})
     await a.expect("pong")
     assert layer.groups[group][channel] > aged + 4000

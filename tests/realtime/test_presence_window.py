@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from chatserver.chat.services import PresenceChange
+from chatserver.chat.selectors.presence import PresenceSnapshot
+from chatserver.chat.services.presence import PresenceChange
 from chatserver.realtime import presence_broadcast as presence
 
 
@@ -33,9 +34,9 @@ async def test_a_slow_batch_lengthens_the_next_window(monkeypatch):
         import time
 
         time.sleep(cost["seconds"])  # runs in the database thread, as the real one does
-        return presence.selectors.PresenceSnapshot(rooms={1: ("general", ["alice"])}, users={})
+        return PresenceSnapshot(rooms={1: ("general", ["alice"])}, users={})
 
-    monkeypatch.setattr(presence.selectors, "presence_snapshot", snapshot)
+    monkeypatch.setattr(presence, "presence_snapshot", snapshot)
     monkeypatch.setattr(presence, "database_sync_to_async", lambda f: _to_thread(f))
     announcer = presence.PresenceAnnouncer(_Layer())
     loop = asyncio.get_running_loop()

@@ -7,28 +7,32 @@ import asyncio
 import pytest
 from django.contrib.auth import get_user_model
 
-from chatserver.chat import services
 from chatserver.chat.models import Message
 from chatserver.chat.protocol import ProtocolError
+from chatserver.chat.services import messages as message_services
+from chatserver.chat.services.messages import SendRequest, message_create_many
+from chatserver.chat.services.rooms import membership_join
 from tests.support.ws import ChatClient, make_user
 
 
-def request(user, body: str, client_id: str, room: str = "general") -> dict:
-    return {
-        "sender_id": user.pk,
-        "sender_username": user.username,
-        "body": body,
-        "client_id": client_id,
-        "room_name": room,
-        "to_username": None,
-    }
+def request(
+    user, body: str, client_id: str, room: str | None = "general", to: str | None = None
+) -> SendRequest:
+    return SendRequest(
+        sender_id=user.pk,
+        sender_username=user.username,
+        body=body,
+        client_id=client_id,
+        room_name=room,
+        to_username=to,
+    )
 
 
 @pytest.mark.django_db
 def test_a_batch_stores_each_send_and_refuses_only_the_bad_ones():
     alice = get_user_model().objects.create_user("alice")
-    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    outcomes = services.message_create_many(
+    membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    outcomes = message_create_many(
         [
             request(alice, "one", "c1"),
             request(alice, "elsewhere", "c2", room="nowhere"),
@@ -52,11 +56,11 @@ def test_a_batch_stores_each_send_and_refuses_only_the_bad_ones():
 def test_a_batch_mixes_retries_of_stored_sends_dms_and_refusals():
     make = get_user_model().objects.create_user
     alice, bob = make("alice"), make("bob")
-    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    first = services.message_create_many([request(alice, "before", "c0")])[0]
-    dm = {**request(alice, "psst", "d1", room=None), "to_username": "bob"}
-    nobody = {**request(alice, "hello?", "d2", room=None), "to_username": "nobody"}
-    outcomes = services.message_create_many(
+    membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    first = message_create_many([request(alice, "before", "c0")])[0]
+    dm = request(alice, "psst", "d1", room=None, to="bob")
+    nobody = request(alice, "hello?", "d2", room=None, to="nobody")
+    outcomes = message_create_many(
         [request(alice, "before, retried", "c0"), dm, nobody, request(alice, "after", "c1")]
     )
     assert not outcomes[0].created and outcomes[0].frame["id"] == first.frame["id"]
@@ -71,31 +75,30 @@ def test_a_batch_mixes_retries_of_stored_sends_dms_and_refusals():
 
 
 @pytest.mark.django_db
-def test_a_client_id_stored_meanwhile_by_another_worker_makes_the_batch_go_one_by_one(
-    monkeypatch,
-):
+def test_a_client_id_stored_meanwhile_by_another_worker_is_answered_as_a_retry(monkeypatch):
     """On PostgreSQL another worker can insert the same (sender, client_id) between the
-    batch's lookup and its insert; the unique constraint refuses the batch and each send is
-    then decided on its own. Simulated by hiding the stored row from the batch's lookup."""
+    batch's retry lookup and its insert; the unique constraint refuses the batch, which is
+    then redone and finds the other worker's row. Simulated by hiding the stored row from
+    the batch's first lookup (the one query every batch makes for retries)."""
     alice = get_user_model().objects.create_user("alice")
-    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    raced = services.message_create_many([request(alice, "from worker 2", "c1")])[0]
-    real_filter = Message.objects.filter
+    membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    raced = message_create_many([request(alice, "from worker 2", "c1")])[0]
+    real_lookup = message_services.stored_client_ids
     calls = []
 
-    def lookup_misses_once(*args, **kwargs):
-        calls.append(kwargs)
-        if len(calls) == 1:
-            return Message.objects.none()
-        return real_filter(*args, **kwargs)
+    def lookup_misses_once(keys):
+        calls.append(keys)
+        return {} if len(calls) == 1 else real_lookup(keys)
 
-    monkeypatch.setattr(Message.objects, "filter", lookup_misses_once)
-    outcomes = services.message_create_many(
+    monkeypatch.setattr(message_services, "stored_client_ids", lookup_misses_once)
+    outcomes = message_create_many(
         [request(alice, "new", "c2"), request(alice, "from worker 1", "c1")]
     )
     monkeypatch.undo()
+    assert len(calls) == 2  # the first try met the unique index, the second found the row
     assert outcomes[0].created
     assert not outcomes[1].created and outcomes[1].frame["id"] == raced.frame["id"]
+    assert outcomes[1].frame["body"] == "from worker 2"
     assert Message.objects.count() == 2
 
 
@@ -142,10 +145,10 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
     monkeypatch.setattr(
         type(connection.features), "can_return_rows_from_bulk_insert", property(lambda _: False)
     )
-    monkeypatch.setattr(services, "_create_batch", None)  # would fail if called
+    monkeypatch.setattr(Message.objects, "bulk_create", None)  # would fail if called
     alice = get_user_model().objects.create_user("alice")
-    services.membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    outcomes = services.message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
+    membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
+    outcomes = message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
     ids = [o.frame["id"] for o in outcomes]
     assert all(isinstance(i, int) for i in ids) and ids[0] < ids[1]
 
@@ -153,7 +156,7 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
 @pytest.mark.asyncio
 async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeypatch):
     """Each stored message fans out in its own reply, one waiting for the other (as
-    consumers.py ``_finish_send`` does); sends arriving meanwhile must wait for the replies
+    sends.py ``SocketSends._reply`` does); sends arriving meanwhile must wait for the replies
     and go in one batch, not trickle into the database thread one or two at a time."""
     from chatserver.realtime import batches as database_batches
     from chatserver.realtime import writer
@@ -172,7 +175,7 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
 
         return call
 
-    monkeypatch.setattr(services, "message_create_many", store)
+    monkeypatch.setattr(writer, "message_create_many", store)
     monkeypatch.setattr(database_batches, "database_sync_to_async", inline)
     w = writer.MessageWriter()
     arrived: list[asyncio.Future] = []
@@ -188,7 +191,7 @@ async def test_sends_arriving_while_a_batch_fans_out_are_stored_together(monkeyp
     for n in range(8):
         stored = w.submit({"n": n})
         chain = asyncio.ensure_future(fan_out(stored, chain))
-        w.reply_with(stored, chain)  # as consumers.py ``on_send`` does
+        w.reply_with(stored, chain)  # as sends.py ``SocketSends.submit`` does
     await chain
     await asyncio.gather(*arrived)
     assert batches[0] == list(range(8))

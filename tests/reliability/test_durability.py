@@ -9,7 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from chatserver.chat import services
+from chatserver.chat.services.messages import SendRequest, message_create
+from chatserver.chat.services.rooms import membership_join
 from tests.support.ws import ChatClient, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,18 +34,20 @@ def test_every_connection_uses_wal_full_sync_and_a_busy_timeout():
 def test_a_writer_waits_for_a_held_lock_instead_of_failing():
     """Another process writing (a backup, a second tool) delays a send; it does not fail it."""
     user = get_user_model().objects.create_user("locky", password="pw-for-tests-1")
-    services.membership_join(user_id=user.pk, name="locked", max_rooms=10, ref="j")
+    membership_join(user_id=user.pk, name="locked", max_rooms=10, ref="j")
     other = sqlite3.connect(connection.settings_dict["NAME"], timeout=5, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # holds the write lock
     release = threading.Timer(0.5, other.commit)
     release.start()
     try:
-        stored = services.message_create(
-            sender_id=user.pk,
-            sender_username="locky",
-            body="waited",
-            client_id="w1",
-            room_name="locked",
+        stored = message_create(
+            SendRequest(
+                sender_id=user.pk,
+                sender_username="locky",
+                body="waited",
+                client_id="w1",
+                room_name="locked",
+            )
         )
     finally:
         release.join()

@@ -1,4 +1,5 @@
-"""The protocol suite (tests/chat) again, on Redis + PostgreSQL instead of memory + SQLite.
+"""The protocol suites (tests/chat, tests/realtime) again, on Redis + PostgreSQL instead of
+memory + SQLite.
 
 Run as a nested pytest so that ``make test`` stays the one command CI runs: settings are
 read once per process, so the engines must be chosen in a fresh one. Tests that start their
@@ -34,6 +35,7 @@ def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, post
             "-m",
             "pytest",
             "tests/chat",
+            "tests/realtime",
             "-q",
             "-p",
             "no:cacheprovider",
@@ -48,5 +50,7 @@ def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, post
         timeout=1200,
     )
     tail = "\n".join((run.stdout + run.stderr).splitlines()[-60:])
-    assert run.returncode == 0, f"tests/chat failed on Redis + PostgreSQL:\n{tail}"
+    assert run.returncode == 0, (
+        f"tests/chat or tests/realtime failed on Redis + PostgreSQL:\n{tail}"
+    )
     assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1], tail

@@ -1,0 +1,157 @@
+"""Every frame the server sends, built here and only here (docs/protocol.md is the contract).
+
+Services and selectors return data; the real-time consumer and the presence broadcast turn it
+into frames with these functions, so a field is named in one place. ``encode`` gives the text
+that travels: encoded once per frame, whatever the number of recipients.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+Frame = dict[str, Any]
+
+
+def encode(frame: Frame) -> str:
+    """Compact JSON; non-ASCII kept as is (Cyrillic stays readable and short on the wire)."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- the message object -------------------------------------------------------------------
+
+
+def message(
+    *,
+    id: int,
+    user: str,
+    body: str,
+    created: datetime,
+    client_id: str | None,
+    room: str | None,
+    to: str | None,
+) -> Frame:
+    """The ``message`` object: a room message, or a DM when ``to`` is set.
+
+    ``created`` is UTC; SQLite hands raw SQL a naive datetime, everything else an aware one.
+    """
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created, UTC)
+    frame: Frame = {
+        "type": "message",
+        "id": id,
+        "user": user,
+        "body": body,
+        "ts": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "client_id": client_id,
+    }
+    if to is None:
+        frame["room"] = room
+    else:
+        frame["from"], frame["to"] = user, to
+    return frame
+
+
+# --- answers to one client ------------------------------------------------------------------
+
+
+def hello(*, user: str, version: str, limits: dict[str, Any]) -> Frame:
+    return {
+        "type": "hello",
+        "user": user,
+        "version": version,
+        "limits": {
+            "max_body_chars": limits["MAX_BODY_CHARS"],
+            "max_frame_bytes": limits["MAX_FRAME_BYTES"],
+            "rate_per_second": limits["RATE_PER_SECOND"],
+            "rate_burst": limits["RATE_BURST"],
+        },
+    }
+
+
+def conversations(*, rooms: list[Frame], dms: list[Frame]) -> Frame:
+    """The sidebar: ``rooms`` and ``dms`` entries as selectors.conversations reads them."""
+    return {"type": "conversations", "rooms": rooms, "dms": dms}
+
+
+def joined(
+    *,
+    room: str,
+    online: list[str],
+    messages: list[Frame],
+    has_more: bool,
+    last_read_id: int,
+    unread: int,
+) -> Frame:
+    return {
+        "type": "joined",
+        "room": room,
+        "online": online,
+        "messages": messages,
+        "has_more": has_more,
+        "last_read_id": last_read_id,
+        "unread": unread,
+    }
+
+
+def history(
+    *, room: str | None, with_user: str | None, before: int | None, page: tuple[list, bool]
+) -> Frame:
+    messages, has_more = page
+    target = {"room": room} if room is not None else {"with": with_user}
+    return {
+        "type": "history",
+        **target,
+        "before": before,
+        "messages": messages,
+        "has_more": has_more,
+    }
+
+
+def resumed(*, since: int, messages: list[Frame], has_more: bool) -> Frame:
+    return {"type": "resumed", "since": since, "messages": messages, "has_more": has_more}
+
+
+def ack(*, client_id: str, id: int) -> Frame:
+    return {"type": "ack", "client_id": client_id, "id": id}
+
+
+def pong() -> Frame:
+    return {"type": "pong"}
+
+
+def error(code: str, detail: str, ref: str | None = None, **extra: Any) -> Frame:
+    return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
+
+
+# --- fan-out ----------------------------------------------------------------------------------
+
+
+def read(*, room: str | None, with_user: str | None, id: int) -> Frame:
+    """A read marker moved: to every tab of its user."""
+    target = {"room": room} if room is not None else {"with": with_user}
+    return {"type": "read", **target, "id": id}
+
+
+def typing_in_room(*, room: str, user: str) -> Frame:
+    return {"type": "typing", "room": room, "user": user}
+
+
+def typing_to(*, user: str, to: str) -> Frame:
+    return {"type": "typing", "from": user, "to": to, "user": user}
+
+
+def membership(*, action: str, room: str) -> Frame:
+    """Another tab of this user joined (``action="join"``) or left a room."""
+    return {"type": "membership", "action": action, "room": room}
+
+
+def presence(*, room: str, online: list[str]) -> Frame:
+    return {"type": "presence", "room": room, "online": online}
+
+
+def user_presence(*, users: dict[str, bool]) -> Frame:
+    return {"type": "user_presence", "users": users}

@@ -1,0 +1,148 @@
+"""Messages a user may read: history pages, what they missed, and stored retries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from chatserver.chat import frames, sql
+from chatserver.chat.models import Membership, Message, dm_key
+from chatserver.chat.selectors.rooms import require_member, room_names
+from chatserver.chat.selectors.users import require_peer, usernames
+
+Page = tuple[list[frames.Frame], bool]  # message objects oldest first, and whether more exist
+
+
+def message_objects(messages: list[Message]) -> list[frames.Frame]:
+    """Message objects for stored rows, with the names fetched in two queries, not per row."""
+    names = usernames(
+        list({m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id})
+    )
+    rooms = room_names(list({m.room_id for m in messages if m.room_id}))
+    return [message_object(m, usernames=names, room_name=rooms.get(m.room_id)) for m in messages]
+
+
+def message_object(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
+    """One stored row as a message object, its names already known."""
+    return frames.message(
+        id=message.pk,
+        user=usernames[message.sender_id],
+        body=message.body,
+        created=message.created_at,
+        client_id=message.client_id,
+        room=room_name,
+        to=usernames[message.recipient_id] if message.recipient_id is not None else None,
+    )
+
+
+def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
+    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first.
+
+    In SQL with the names joined in: every ``join`` and history page runs this, and the ORM
+    spent more time building 51 model objects and two name queries than the index walk took
+    (S5, docs/benchmarks.md). ``where`` is one of this module's fixed conditions.
+    """
+    query = (
+        f"SELECT m.id, sender.username, m.body, m.created_at, m.client_id, room.name,"
+        f" recipient.username FROM {sql.MESSAGE} m"
+        f" JOIN {sql.USER} sender ON sender.id = m.sender_id"
+        f" LEFT JOIN {sql.ROOM} room ON room.id = m.room_id"
+        f" LEFT JOIN {sql.USER} recipient ON recipient.id = m.recipient_id"
+        f" WHERE {where}{' AND m.id < %s' if before is not None else ''}"
+        " ORDER BY m.id DESC LIMIT %s"
+    )
+    found = sql.rows(query, [param, *([before] if before is not None else []), limit + 1])
+    page = [
+        frames.message(
+            id=pk, user=user, body=body, created=created, client_id=client_id, room=room, to=to
+        )
+        for pk, user, body, created, client_id, room, to in reversed(found[:limit])
+    ]
+    return page, len(found) > limit
+
+
+def room_messages(*, room_id: int, before: int | None, limit: int) -> Page:
+    return _page("m.room_id = %s", room_id, before=before, limit=limit)
+
+
+def dm_messages(*, key: str, before: int | None, limit: int) -> Page:
+    return _page("m.dm_key = %s", key, before=before, limit=limit)
+
+
+def history(
+    *,
+    user_id: int,
+    room: str | None,
+    with_user: str | None,
+    before: int | None,
+    limit: int,
+    ref: str | None,
+) -> frames.Frame:
+    """The ``history`` frame: a page of a room the user has joined, or of their own DM."""
+    if room is not None:
+        found = require_member(user_id=user_id, name=room, ref=ref)
+        page = room_messages(room_id=found.pk, before=before, limit=limit)
+        return frames.history(room=found.name, with_user=None, before=before, page=page)
+    assert with_user is not None
+    peer = require_peer(user_id=user_id, username=with_user, ref=ref)
+    page = dm_messages(key=dm_key(user_id, peer.pk), before=before, limit=limit)
+    return frames.history(room=None, with_user=peer.username, before=before, page=page)
+
+
+def visible_messages_since(*, user_id: int, since: int, limit: int) -> Page:
+    """Messages after ``since`` in the user's rooms and their own DMs, oldest first."""
+    room_ids = Membership.objects.filter(user_id=user_id).values("room_id")
+    visible = (
+        Q(room_id__in=room_ids)
+        | Q(recipient_id=user_id)
+        | Q(sender_id=user_id, recipient__isnull=False)
+    )
+    found = list(Message.objects.filter(visible, id__gt=since).order_by("id")[: limit + 1])
+    return message_objects(found[:limit]), len(found) > limit
+
+
+def stored_client_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """Which ``(sender_id, client_id)`` pairs are already stored, and as which message ids.
+
+    The retry check of every batch; almost always empty, so it is one plain query through
+    the ``(sender, client_id)`` unique index rather than model objects nobody reads.
+    """
+    if not keys:
+        return {}
+    senders = sorted({sender for sender, _ in keys})
+    client_ids = sorted({client_id for _, client_id in keys})
+    found = sql.rows(
+        f"SELECT sender_id, client_id, id FROM {sql.MESSAGE}"
+        f" WHERE sender_id IN ({sql.placeholders(senders)})"
+        f" AND client_id IN ({sql.placeholders(client_ids)})",
+        [*senders, *client_ids],
+    )
+    return {(sender, cid): id_ for sender, cid, id_ in found if (sender, cid) in keys}
+
+
+# Unread counts stop here. Counting is linear in the unread rows (about 90 ms per million even
+# from a covering index, 600 ms through the table), and a badge shows "999+" beyond this:
+# capped, a join stays O(limit) however far behind the reader is (docs/benchmarks.md, S5).
+UNREAD_COUNT_LIMIT = 1000
+
+
+def room_unread(*, room_id: int, user_id: int, last_read_id: int) -> int:
+    """Others' messages in the room after the user's marker, capped."""
+    return _count_capped(
+        "room_id = %s AND id > %s AND sender_id <> %s", [room_id, last_read_id, user_id]
+    )
+
+
+def dm_unread(*, peer_id: int, user_id: int, last_read_id: int) -> int:
+    """The peer's messages to the user after the user's marker, capped."""
+    return _count_capped(
+        "sender_id = %s AND recipient_id = %s AND id > %s", [peer_id, user_id, last_read_id]
+    )
+
+
+def _count_capped(where: str, params: list[Any]) -> int:
+    """``min(count, UNREAD_COUNT_LIMIT)`` of the messages matching ``where`` (one of this
+    module's fixed conditions), without walking more than that many rows."""
+    query = f"SELECT COUNT(*) FROM (SELECT 1 FROM {sql.MESSAGE} WHERE {where} LIMIT %s) capped"
+    return sql.rows(query, [*params, UNREAD_COUNT_LIMIT])[0][0]

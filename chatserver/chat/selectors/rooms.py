@@ -1,0 +1,78 @@
+"""Rooms and who is a member of them: the one membership check every path goes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from chatserver.chat import sql
+from chatserver.chat.models import Room, room_key
+from chatserver.chat.protocol import ProtocolError
+
+
+class RoomRef(NamedTuple):
+    """A room as the protocol needs it: its id and its stored (canonical) name."""
+
+    pk: int
+    name: str
+
+
+def room_by_name(name: str) -> RoomRef | None:
+    """The room called ``name`` (compared as ``room_key`` does: folded case and spaces)."""
+    found = sql.rows(f"SELECT id, name FROM {sql.ROOM} WHERE key = %s", [room_key(name)])
+    return RoomRef(*found[0]) if found else None
+
+
+def member_room(*, user_id: int, name: str) -> RoomRef | None:
+    """The room called ``name`` if the user is a member of it, else None: one query.
+
+    The membership rule, written once: joins by members (every reconnect, every tab), every
+    send and every history page go through it (docs/benchmarks.md, S5 and S1).
+    """
+    found = sql.rows(
+        f"SELECT r.id, r.name FROM {sql.ROOM} r JOIN {sql.MEMBERSHIP} m"
+        " ON m.room_id = r.id AND m.user_id = %s WHERE r.key = %s",
+        [user_id, room_key(name)],
+    )
+    return RoomRef(*found[0]) if found else None
+
+
+def require_member(*, user_id: int, name: str, ref: str | None) -> RoomRef:
+    """:func:`member_room`, or the error that says why not (no such room, or not joined)."""
+    room = member_room(user_id=user_id, name=name)
+    if room is not None:
+        return room
+    room = room_by_name(name)
+    if room is None:
+        raise ProtocolError("unknown_room", f"There is no room called '{name[:64]}'.", ref)
+    raise ProtocolError("not_joined", f"Join '{room.name}' first.", ref)
+
+
+@dataclass(frozen=True)
+class JoinedRoom:
+    room_id: int
+    name: str
+    last_read_id: int
+    last_id: int  # the room's newest message, 0 when empty
+
+
+def joined_rooms(*, user_id: int) -> list[JoinedRoom]:
+    """The user's rooms with their read markers and newest message ids, in one query."""
+    found = sql.rows(
+        f"SELECT m.room_id, r.name, m.last_read_id,"
+        f" (SELECT MAX(x.id) FROM {sql.MESSAGE} x WHERE x.room_id = m.room_id)"
+        f" FROM {sql.MEMBERSHIP} m JOIN {sql.ROOM} r ON r.id = m.room_id WHERE m.user_id = %s",
+        [user_id],
+    )
+    return [JoinedRoom(room_id, name, read, last or 0) for room_id, name, read, last in found]
+
+
+def all_rooms() -> list[RoomRef]:
+    """Every room, by name."""
+    return [
+        RoomRef(pk, name) for pk, name in Room.objects.order_by("name").values_list("pk", "name")
+    ]
+
+
+def room_names(room_ids: list[int]) -> dict[int, str]:
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "name"))

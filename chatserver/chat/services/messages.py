@@ -1,0 +1,175 @@
+"""Sending: the one path by which a message is checked and stored.
+
+A send is a :class:`SendRequest`; sends are stored in batches (the real-time writer groups
+whatever arrives while the last batch commits), and a lone send is a batch of one. Nothing is
+acked before its batch is committed, and a ``client_id`` already stored returns the original
+message, so a client that retries after a drop never stores a message twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+
+from chatserver.chat import frames
+from chatserver.chat.models import Message, dm_key
+from chatserver.chat.protocol import Command, ProtocolError, parse_pm
+from chatserver.chat.selectors.messages import message_object, message_objects, stored_client_ids
+from chatserver.chat.selectors.rooms import RoomRef, require_member
+from chatserver.chat.selectors.users import require_peer
+
+# A batch meets another worker's copy of one of its client_ids at most this often in a row
+# before it gives up (each meeting means that copy is committed and found by the next try).
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """One checked ``send`` frame: to a room (``room_name``) or to a user (``to_username``)."""
+
+    sender_id: int
+    sender_username: str
+    body: str
+    client_id: str
+    room_name: str | None = None
+    to_username: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A stored send: its message object, where it goes, and whether this call stored it."""
+
+    frame: frames.Frame
+    room_id: int | None
+    recipient_id: int | None
+    created: bool
+
+
+def message_create(request: SendRequest) -> StoredMessage:
+    """Store one message (a batch of one); raises the ``ProtocolError`` that refused it."""
+    outcome = message_create_many([request])[0]
+    if isinstance(outcome, ProtocolError):
+        raise outcome
+    return outcome
+
+
+def message_create_many(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
+    """Store several sends in one transaction, so they share one commit.
+
+    Each request succeeds or is refused (not a member, unknown user) on its own. Retries are
+    found with one query and the new rows go in with one ``INSERT``. If another worker stored
+    one of these ``client_id``s between that query and the ``INSERT`` (PostgreSQL; on SQLite
+    the transaction holds the write lock), the unique index refuses the batch once that copy
+    is committed, and the batch is redone: the copy is then found as a retry.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _store(requests)
+        except IntegrityError:
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
+    keys = [(r.sender_id, r.client_id) for r in requests]
+    stored_ids = stored_client_ids(set(keys))
+    stored: dict[tuple[int, str], Message] = {}
+    if stored_ids:  # retries after a reconnect: their original rows, as sent the first time
+        originals = Message.objects.in_bulk(list(stored_ids.values()))
+        stored = {key: originals[id_] for key, id_ in stored_ids.items()}
+    rooms: dict[tuple[int, str], RoomRef] = {}  # each sender's room checked once per batch
+    outcomes: list[StoredMessage | ProtocolError | None] = [None] * len(requests)
+    new: dict[tuple[int, str], tuple[Message, dict[int, str], str | None]] = {}
+    for index, (request, key) in enumerate(zip(requests, keys, strict=True)):
+        if key in stored or key in new:  # a retry, or the same client_id twice in one batch
+            continue
+        try:
+            new[key] = _message_for(request, rooms)
+        except ProtocolError as error:
+            outcomes[index] = error
+    _insert([message for message, _, _ in new.values()])
+    keys_retried = [key for key in keys if key in stored]
+    retried = dict(
+        zip(keys_retried, message_objects([stored[k] for k in keys_retried]), strict=True)
+    )
+    seen: set[tuple[int, str]] = set()  # a client_id's later copies in one batch are retries
+    for index, key in enumerate(keys):
+        if outcomes[index] is not None:
+            continue
+        if key in retried:
+            outcomes[index] = _outcome(stored[key], retried[key], created=False)
+        else:
+            message, names, room_name = new[key]
+            frame = message_object(message, usernames=names, room_name=room_name)
+            outcomes[index] = _outcome(message, frame, created=key not in seen)
+        seen.add(key)
+    return outcomes  # type: ignore[return-value]  # every slot is filled by now
+
+
+def _message_for(
+    request: SendRequest, rooms: dict[tuple[int, str], RoomRef]
+) -> tuple[Message, dict[int, str], str | None]:
+    """The unsaved row for a send, the names its message object shows, its room's name."""
+    sender, client_id = request.sender_id, request.client_id
+    names = {sender: request.sender_username}
+    if request.room_name is not None:
+        room = rooms.get((sender, request.room_name))
+        if room is None:
+            room = rooms[(sender, request.room_name)] = require_member(
+                user_id=sender, name=request.room_name, ref=client_id
+            )
+        row = Message(sender_id=sender, body=request.body, client_id=client_id, room_id=room.pk)
+        return row, names, room.name
+    assert request.to_username is not None
+    peer = require_peer(user_id=sender, username=request.to_username, ref=client_id)
+    names[peer.pk] = peer.username
+    row = Message(
+        sender_id=sender,
+        body=request.body,
+        client_id=client_id,
+        recipient_id=peer.pk,
+        dm_key=dm_key(sender, peer.pk),
+    )
+    return row, names, None
+
+
+def _insert(messages: list[Message]) -> None:
+    """One ``INSERT`` for the batch where the database tells the new ids (SQLite >= 3.35,
+    PostgreSQL); one per row elsewhere."""
+    if connection.features.can_return_rows_from_bulk_insert:
+        Message.objects.bulk_create(messages)
+    else:
+        for message in messages:
+            message.save(force_insert=True)
+
+
+def _outcome(message: Message, frame: frames.Frame, *, created: bool) -> StoredMessage:
+    return StoredMessage(
+        frame=frame, room_id=message.room_id, recipient_id=message.recipient_id, created=created
+    )
+
+
+def send_request(command: Command, *, sender_id: int, sender_username: str) -> SendRequest:
+    """The request a validated ``send`` frame makes, with the tutorial's ``/pm USER TEXT``
+    typed into a room turned into the direct message it means."""
+    assert command.body is not None and command.client_id is not None
+    room_name, to, body = command.room, command.to, command.body
+    pm = parse_pm(body) if room_name is not None else None
+    if pm is not None:
+        to, body = pm
+        room_name = None
+        if not to:
+            raise ProtocolError("missing_field", "Usage: /pm USER TEXT", command.ref)
+        if not body:
+            raise ProtocolError("empty_body", "The message is empty.", command.ref)
+    return SendRequest(
+        sender_id=sender_id,
+        sender_username=sender_username,
+        body=body,
+        client_id=command.client_id,
+        room_name=room_name,
+        to_username=to,
+    )

@@ -1,0 +1,65 @@
+"""Rooms and memberships: creating a room, joining it, leaving it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from chatserver.chat.models import ConnectionRoom, Membership, Room
+from chatserver.chat.protocol import ProtocolError, valid_room_name
+from chatserver.chat.selectors.rooms import RoomRef, member_room, require_member, room_by_name
+
+
+def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None) -> RoomRef:
+    """The room called ``name`` (compared without case), created if there is none."""
+    cleaned = valid_room_name(name)
+    if cleaned is None:
+        raise ProtocolError(
+            "bad_room_name",
+            "Room names are 1 to 64 letters, digits, spaces or punctuation.",
+            ref,
+        )
+    room = room_by_name(cleaned)
+    if room is not None:
+        return room
+    try:
+        with transaction.atomic():
+            created = Room.objects.create(name=cleaned, created_by_id=user_id)
+            return RoomRef(created.pk, created.name)
+    except IntegrityError:
+        # Someone created it between our read and write (names are unique ignoring case).
+        room = room_by_name(cleaned)
+        assert room is not None
+        return room
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    room: RoomRef
+    created_membership: bool
+
+
+@transaction.atomic
+def membership_join(*, user_id: int, name: str, max_rooms: int, ref: str | None) -> JoinResult:
+    """Make the user a member of the room (created if new), within ``max_rooms``."""
+    joined = member_room(user_id=user_id, name=name)
+    if joined is not None:  # a member already (every reconnect, every tab): one query
+        return JoinResult(room=joined, created_membership=False)
+    room = room_get_or_create(name=name, user_id=user_id, ref=ref)
+    _, created = Membership.objects.get_or_create(user_id=user_id, room_id=room.pk)
+    if created and Membership.objects.filter(user_id=user_id).count() > max_rooms:
+        # Raising rolls the membership back: nothing half-done.
+        raise ProtocolError(
+            "too_many_rooms", f"You can be in at most {max_rooms} rooms at once.", ref
+        )
+    return JoinResult(room=room, created_membership=created)
+
+
+@transaction.atomic
+def membership_leave(*, user_id: int, name: str, ref: str | None) -> RoomRef:
+    """End the user's membership; their sockets stop counting as online there."""
+    room = require_member(user_id=user_id, name=name, ref=ref)
+    Membership.objects.filter(user_id=user_id, room_id=room.pk).delete()
+    ConnectionRoom.objects.filter(connection__user_id=user_id, room_id=room.pk).delete()
+    return room
