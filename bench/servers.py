@@ -198,7 +198,7 @@ def bulk_insert_messages(
     """Write ``count`` room messages straight into SQLite (server stopped); returns seconds.
 
     Going through the server would take longer than the benchmark itself; the rows are exactly
-    what ``message_create`` writes, client ids included, so every index is as large as in use.
+    what ``message_create_many`` writes, client ids included, so every index is as large as in use.
     """
     started = time.perf_counter()
     db = sqlite3.connect(data_dir / "deskchat.sqlite3")

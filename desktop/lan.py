@@ -8,7 +8,6 @@ WebSocket Origin check accept: a request naming any other host is refused.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Iterable
 
 DEFAULT_LAN_PORT = 8765
@@ -47,16 +46,6 @@ def allowed_hosts(addresses: Iterable[str]) -> list[str]:
     hosts = list(LOCAL_HOSTS)
     hosts.extend(a for a in addresses if a not in hosts)
     return hosts
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """Whether ``host:port`` can be bound right now (a hint: someone may take it meanwhile)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def qr_svg(text: str) -> str:

@@ -81,17 +81,6 @@ class InstanceLock:
             self._handle.close()
             self._handle = None
 
-    @staticmethod
-    def is_held(data_dir: Path) -> bool:
-        """True while some process holds the lock on ``data_dir``."""
-        probe = InstanceLock(data_dir)
-        try:
-            probe.acquire()
-        except AlreadyRunning:
-            return True
-        probe.release()
-        return False
-
     def __enter__(self) -> InstanceLock:
         self.acquire()
         return self

@@ -52,8 +52,3 @@ def consume(token: str) -> int | None:
     if grant is None or grant.expires < time.monotonic():
         return None
     return grant.user_id
-
-
-def revoke_all() -> None:
-    with _lock:
-        _grants.clear()

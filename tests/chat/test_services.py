@@ -14,7 +14,7 @@ from chatserver.chat.models import Connection, Membership, Message, Room, Worker
 from chatserver.chat.protocol import ProtocolError
 from chatserver.chat.selectors import conversations, messages, presence, rooms
 from chatserver.chat.services import presence as registry
-from chatserver.chat.services.messages import SendRequest, message_create
+from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.chat.services.read_markers import read_mark
 from chatserver.chat.services.rooms import membership_join
 
@@ -32,16 +32,21 @@ def join(user, room: str = "general"):
 
 
 def send(user, body: str, client_id: str, **target):
-    return message_create(
-        SendRequest(
-            sender_id=user.pk,
-            sender_username=user.username,
-            body=body,
-            client_id=client_id,
-            room_name=target.get("room"),
-            to_username=target.get("to"),
-        )
+    (outcome,) = message_create_many(
+        [
+            SendRequest(
+                sender_id=user.pk,
+                sender_username=user.username,
+                body=body,
+                client_id=client_id,
+                room_name=target.get("room"),
+                to_username=target.get("to"),
+            )
+        ]
     )
+    if isinstance(outcome, ProtocolError):
+        raise outcome
+    return outcome
 
 
 def test_room_names_are_unique_ignoring_case_in_any_script(users):

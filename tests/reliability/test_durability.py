@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from chatserver.chat.services.messages import SendRequest, message_create
+from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.chat.services.rooms import membership_join
 from tests.support.ws import ChatClient, make_user
 
@@ -40,14 +40,16 @@ def test_a_writer_waits_for_a_held_lock_instead_of_failing():
     release = threading.Timer(0.5, other.commit)
     release.start()
     try:
-        stored = message_create(
-            SendRequest(
-                sender_id=user.pk,
-                sender_username="locky",
-                body="waited",
-                client_id="w1",
-                room_name="locked",
-            )
+        (stored,) = message_create_many(
+            [
+                SendRequest(
+                    sender_id=user.pk,
+                    sender_username="locky",
+                    body="waited",
+                    client_id="w1",
+                    room_name="locked",
+                )
+            ]
         )
     finally:
         release.join()

@@ -46,14 +46,6 @@ class StoredMessage:
     created: bool
 
 
-def message_create(request: SendRequest) -> StoredMessage:
-    """Store one message (a batch of one); raises the ``ProtocolError`` that refused it."""
-    outcome = message_create_many([request])[0]
-    if isinstance(outcome, ProtocolError):
-        raise outcome
-    return outcome
-
-
 def message_create_many(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
     """Store several sends in one transaction, so they share one commit.
 
