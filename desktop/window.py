@@ -1,9 +1,10 @@
 """The native window: pywebview on the main thread, the chat server in a thread beside it.
 
-The main window shows the launcher's first-run screen (``desktop/pages.py``) until the
-desktop's own account exists, then the chat, signed in through a one-time launch token. A menu
-opens the sharing panel in a second window. Closing the main window ends ``webview.start()``;
-the caller then stops the server.
+The main window shows the launcher's first-run screen (``desktop/pages.py``, from the templates
+in ``ui/templates/desktop/``) until the desktop's own account exists, then the chat, signed in
+through a one-time launch token. A menu opens the sharing panel in a second window. Closing the
+main window ends ``webview.start()``; the caller then stops the server. Every text it shows is
+translated into the session's language (``pages.activated``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from django.utils.translation import gettext as _
+
 from chatserver.paths import app_icon
-from desktop import discovery, pages
+from desktop import discovery, pages, pywebview_internals
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +70,19 @@ class MainApi(_Api):
         self._app = app
 
     def create_account(self, username: str, password1: str, password2: str) -> dict:
-        if not self.active or self._app.host is None:
-            return {"__all__": ["Not available here."]}
-        errors = self._app.host.create_owner(str(username), str(password1), str(password2))
+        with pages.activated():  # the form's messages in the page's language
+            if not self.active or self._app.host is None:
+                return {"__all__": [_("Not available here.")]}
+            errors = self._app.host.create_owner(str(username), str(password1), str(password2))
         if not errors:
             self._app.open_chat()
         return errors
 
     def adopt_account(self, username: str, password: str) -> dict:
-        if not self.active or self._app.host is None:
-            return {"__all__": ["Not available here."]}
-        errors = self._app.host.adopt_owner(str(username), str(password))
+        with pages.activated():
+            if not self.active or self._app.host is None:
+                return {"__all__": [_("Not available here.")]}
+            errors = self._app.host.adopt_owner(str(username), str(password))
         if not errors:
             self._app.open_chat()
         return errors
@@ -159,7 +164,7 @@ class DesktopApp:
         """``url=`` straight into the chat when the owner is known, else our first screen."""
         if self.host is None:
             self._start_browsing()
-            return {"html": pages.join(can_host=False)}
+            return {"html": pages.join(can_host=False, servers=self.servers())}
         if self.host.owner() is not None:
             self.api.active = False
             return {"url": self.host.login_url()}
@@ -169,9 +174,13 @@ class DesktopApp:
         from webview.menu import Menu, MenuAction, MenuSeparator
 
         items = []
-        if self.host is not None:
-            items += [MenuAction("Share on the network…", self.show_sharing), MenuSeparator()]
-        items += [MenuAction("Reload", self.reload), MenuAction("Quit", self.quit)]
+        with pages.activated():
+            if self.host is not None:
+                items += [
+                    MenuAction(_("Share on the network…"), self.show_sharing),
+                    MenuSeparator(),
+                ]
+            items += [MenuAction(_("Reload"), self.reload), MenuAction(_("Quit"), self.quit)]
         return [Menu("Deskchat", items)]
 
     def run(self) -> None:
@@ -203,7 +212,7 @@ class DesktopApp:
             private_mode=True,
         )
         logger.info("window loop ended")
-        abandoned = abandon_pending_scripts(self._all_windows)
+        abandoned = pywebview_internals.release_pending_scripts(self._all_windows)
         if abandoned:
             logger.info("released %d script call(s) left waiting by the closed window", abandoned)
         # Bounded: a zeroconf shutdown that hangs must not keep a closed window's process
@@ -236,7 +245,7 @@ class DesktopApp:
 
     def show_join(self) -> None:
         self._start_browsing()
-        self.window.load_html(pages.join(can_host=self.host is not None))
+        self.window.load_html(pages.join(can_host=self.host is not None, servers=self.servers()))
 
     def open_remote(self, url: str) -> None:
         logger.info("joining %s", url)
@@ -256,8 +265,10 @@ class DesktopApp:
         if self.sharing_window is not None:
             self.sharing_window.restore()
             return
+        with pages.activated():
+            title = _("Deskchat — Sharing")
         self.sharing_window = webview.create_window(
-            "Deskchat — Sharing",
+            title,
             html=pages.sharing(),
             js_api=SharingApi(self),
             width=520,
@@ -356,36 +367,13 @@ class DesktopApp:
             fh.write(json.dumps(page) + "\n")
 
 
-def abandon_pending_scripts(windows: list) -> int:
-    """Wake every thread still waiting for a script result from these (closed) windows.
-
-    pywebview's Qt backend waits on a semaphore that only the page's answer releases; once the
-    GUI loop has ended, that answer never comes. pywebview injects its JS bridge after every
-    page load from a non-daemon thread, so a close right after a load left the process hanging
-    at exit (seen in CI). Its GTK and WinForms backends release these waits on close
-    (pywebview PR #987); this does the same for Qt. The result seen by the waiter is ``None``.
-    """
-    released = 0
-    for window in windows:
-        pending = getattr(getattr(window, "native", None), "_js_results", None)
-        if not isinstance(pending, dict):
-            continue
-        for call in list(pending.values()):
-            semaphore = call.get("semaphore") if isinstance(call, dict) else None
-            if semaphore is not None:
-                call["result"] = None
-                semaphore.release()
-                released += 1
-    return released
-
-
 def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:
     """End the process with ``code`` once the window has closed and the server has stopped.
 
     Two things must not turn a clean close into a hang or a crash, so this runs after
     everything is saved and leaves without Python's interpreter teardown (``os._exit``):
 
-    - a thread the GUI toolkit left waiting (see ``abandon_pending_scripts``) would keep the
+    - a thread the GUI toolkit left waiting (see ``pywebview_internals``) would keep the
       process alive forever: other non-daemon threads get ``grace`` seconds, then a stray
       one is logged with its stack and left behind;
     - Qt WebEngine can crash while Python destroys its objects at exit ("Release of profile
@@ -427,8 +415,10 @@ def show_error(message: str, *, log_file: str = "") -> None:
     import webview
 
     api = ErrorApi()
+    with pages.activated():
+        title = _("Deskchat could not start")
     api.window = webview.create_window(
-        "Deskchat — could not start",
+        title,
         html=pages.error(message, log_file=log_file),
         js_api=api,
         width=560,

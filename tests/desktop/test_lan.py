@@ -58,6 +58,7 @@ def test_lan_guest_signs_up_and_the_window_sees_the_message(display, tmp_path):
             assert f"http://{address}:{port}/" in panel["text"]
         qr_count = app.eval("String(document.querySelectorAll('.join svg').length)", "sharing")
         assert int(qr_count) == len(addresses)
+        screenshot(app.env["DISPLAY"], "window-sharing.png")  # the panel sits over the chat
 
         # Exactly localhost and the LAN addresses are accepted as Host.
         assert port_open(port)

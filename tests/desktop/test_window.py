@@ -83,6 +83,25 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         again.kill()
 
 
+def test_first_run_page_speaks_the_session_language(display, tmp_path):
+    """The launcher's pages follow the desktop session's locale (LANG), like its menus."""
+    env = window_env(display, LANG="ru_RU.UTF-8", LANGUAGE="", LC_ALL="", LC_MESSAGES="")
+    app = App.launch(tmp_path / "data", env)
+    try:
+        app.wait_control()
+        page = app.wait_page(lambda p: "Создайте учётную запись" in p["text"])
+        assert "Зарегистрироваться" in page["text"]  # the button, as on the chat's sign-up
+        assert "Create your account" not in page["text"]
+        assert app.eval("document.documentElement.lang") == "ru"
+        # The chat's stylesheet is in the page: its card and its accent-coloured button.
+        button = app.eval("getComputedStyle(document.getElementById('submit')).backgroundColor")
+        assert button == "rgb(37, 99, 235)"  # app.css --accent
+        screenshot(display, "window-first-run-ru.png")
+        assert app.close() == 0
+    finally:
+        app.kill()
+
+
 def test_sigterm_closes_the_window_cleanly(display, tmp_path):
     app = App.launch(tmp_path / "data", window_env(display))
     try:

@@ -1,63 +1,14 @@
-"""A closed window's process ends even when the GUI toolkit leaves a thread waiting."""
+"""A closed window's process ends even when the GUI toolkit leaves a thread waiting.
+
+The release of pywebview's own waits is tested in test_pywebview_internals.py.
+"""
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
-import threading
 
-from desktop.window import abandon_pending_scripts
 from tests.support.server import ROOT
-from tests.support.tools import require
-
-
-class _FakeNative:
-    """What pywebview's Qt ``BrowserView`` keeps per pending ``evaluate_js`` call."""
-
-    def __init__(self) -> None:
-        self._js_results: dict = {}
-
-
-class _FakeWindow:
-    def __init__(self) -> None:
-        self.native = _FakeNative()
-
-
-def _wait_like_pywebview(native: _FakeNative, key: str, out: list) -> None:
-    semaphore = threading.Semaphore(0)
-    native._js_results[key] = {"semaphore": semaphore, "result": "", "parse_json": True}
-    semaphore.acquire()
-    out.append(native._js_results.pop(key)["result"])
-
-
-def test_pending_script_waits_are_released():
-    window, results = _FakeWindow(), []
-    waiters = [
-        threading.Thread(target=_wait_like_pywebview, args=(window.native, str(i), results))
-        for i in range(3)
-    ]
-    for waiter in waiters:
-        waiter.start()
-    while len(window.native._js_results) < 3:
-        threading.Event().wait(0.01)
-    assert abandon_pending_scripts([window, object()]) == 3
-    for waiter in waiters:
-        waiter.join(5)
-        assert not waiter.is_alive()
-    assert results == [None, None, None]
-
-
-def test_pywebview_qt_still_waits_the_way_we_release():
-    """The release reads pywebview's internals; fail loudly if they change shape."""
-    try:
-        from webview.platforms import qt
-    except ImportError as exc:
-        require(False, f"pywebview's Qt backend cannot load: {exc}")
-    source = inspect.getsource(qt.BrowserView.evaluate_js)
-    assert "self._js_results[unique_id]" in source
-    assert "'semaphore': result_semaphore" in source
-    assert "result_semaphore.acquire()" in source
 
 
 def _leave(*lines: str) -> subprocess.CompletedProcess:
