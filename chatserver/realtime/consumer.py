@@ -109,6 +109,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
     # --- client frames --------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        command: Command | None = None
         try:
             command = parse(
                 decode(text_data, LIMITS["MAX_FRAME_BYTES"]),
@@ -127,8 +128,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             # A bug must cost one error frame, never this connection or anyone else's.
             logger.exception("unexpected error handling a frame from %s", self.username)
             await self.sends.done()
+            ref = command.ref if command is not None else None  # the client can match it
             await self.send_frame(
-                frames.error("server_error", "The server could not handle that frame.")
+                frames.error("server_error", "The server could not handle that frame.", ref)
             )
 
     async def on_ping(self, command: Command) -> None:

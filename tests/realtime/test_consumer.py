@@ -223,6 +223,24 @@ async def test_error_ref_names_the_client_id_or_type():
     await a.close()
 
 
+async def test_a_server_bug_costs_one_error_with_the_frames_ref_and_the_socket_lives(monkeypatch):
+    from chatserver.realtime import consumer
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(consumer, "history", broken)
+    alice = await make_user("alice")
+    a = await ChatClient.connect(alice)
+    await a.join("general")
+    await a.send({"type": "history", "room": "general"})
+    error = await a.expect("error")
+    assert error["code"] == "server_error" and error["ref"] == "history"
+    await a.send({"type": "ping"})
+    await a.expect("pong")
+    await a.close()
+
+
 async def test_binary_frames_are_refused_politely():
     alice = await make_user("alice")
     a = await ChatClient.connect(alice)

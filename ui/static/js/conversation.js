@@ -1,0 +1,188 @@
+// The conversation pane: its header, the message list (messages.js draws it), loading older
+// history as the reader scrolls up, the "n new messages" button, the typing line, and telling
+// the server what the reader has seen.
+
+import { avatar, h, icon } from "./dom.js";
+import { t, tn } from "./i18n.js";
+import { MessageView } from "./messages.js";
+import { retry } from "./outbox.js";
+import { errorText, toast } from "./notices.js";
+import { leave, loadOlder as requestOlder, markRead } from "./requests.js";
+import * as state from "./state.js";
+
+const NEAR_TOP_PX = 200;
+const narrow = window.matchMedia("(max-width: 720px)");
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  root: $("app"), title: $("conv-title"), sub: $("conv-sub"),
+  membersButton: $("members-button"), membersCount: $("members-count"), leave: $("leave-button"),
+  welcome: $("welcome"), scroller: $("scroller"), list: $("message-list"), historyStatus: $("history-status"),
+  jump: $("jump-button"), jumpText: $("jump-text"), composerArea: $("composer-area"), typing: $("typing"),
+};
+
+const view = new MessageView(ui.scroller, ui.list, retry);
+const isActive = (conv) => conv === state.active();
+
+function renderHeader() {
+  const conv = state.active();
+  ui.membersButton.hidden = !conv || conv.kind !== "room";
+  ui.leave.hidden = !conv || conv.kind !== "room" || !conv.member;
+  if (!conv) {
+    ui.title.replaceChildren("Deskchat");
+    ui.sub.textContent = "";
+  } else if (conv.kind === "room") {
+    ui.title.replaceChildren(icon("hash", "title-icon"), h("span", { text: conv.name }));
+    ui.sub.textContent = conv.loaded ? tn("{n} online", "{n} online", conv.online.length) : "";
+    ui.membersCount.textContent = conv.loaded ? String(conv.online.length) : "";
+  } else {
+    const online = state.isOnline(conv.name);
+    ui.title.replaceChildren(h("span", { class: "avatar-wrap" }, avatar(conv.name, "avatar-sm"),
+      h("span", { class: `presence ${online ? "on" : "off"}` })), h("span", { text: conv.name }));
+    ui.sub.textContent = `${t("Direct message")} · ${online ? t("online") : t("offline")}`;
+  }
+}
+
+function renderTyping() {
+  const conv = state.active();
+  const names = conv ? [...conv.typing.keys()] : [];
+  let text = "";
+  if (names.length === 1) text = t("{user} is typing…", { user: names[0] });
+  else if (names.length === 2) text = t("{a} and {b} are typing…", { a: names[0], b: names[1] });
+  else if (names.length > 2) text = t("Several people are typing…");
+  ui.typing.textContent = text;
+}
+
+function updateHistoryStatus(conv) {
+  if (conv.historyLoading || (!conv.loaded && conv.loading)) ui.historyStatus.textContent = t("Loading older messages…");
+  else if (conv.hasMore) ui.historyStatus.textContent = "";
+  else if (conv.messages.length === 0 && conv.outbox.length === 0) ui.historyStatus.textContent = t("No messages yet. Say hello!");
+  else ui.historyStatus.textContent = conv.kind === "room"
+    ? t("This is the beginning of #{room}.", { room: conv.name })
+    : t("This is the beginning of your conversation with {user}.", { user: conv.name });
+}
+
+/** True when the reader can see the newest messages of ``conv`` right now. */
+function isSeen(conv) {
+  return isActive(conv) && document.visibilityState === "visible"
+    && !(narrow.matches && ui.root.dataset.view !== "conversation") && view.atBottom();
+}
+
+function markReadIfSeen(conv) {
+  if (!conv.loaded || !isSeen(conv)) return;
+  ui.jump.hidden = true;
+  markRead(conv);
+}
+
+function loadOlder(conv) {
+  if (requestOlder(conv)) updateHistoryStatus(conv);
+}
+
+/** Load an older page when the top is in sight: scrolled near it, or the pane not full. */
+function fillViewport(conv) {
+  if (conv.hasMore && ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
+}
+
+function showConversation(conv) {
+  view.render(conv, { keep: conv.dividerAfter !== null ? "divider" : "bottom" });
+  updateHistoryStatus(conv);
+  renderHeader();
+  fillViewport(conv);
+  markReadIfSeen(conv);
+}
+
+function show(conv) {
+  ui.welcome.hidden = Boolean(conv);
+  ui.scroller.hidden = !conv;
+  ui.composerArea.hidden = !conv;
+  ui.jump.hidden = true;
+  renderHeader();
+  renderTyping();
+  if (!conv) {
+    ui.list.replaceChildren();
+  } else if (conv.loaded) {
+    showConversation(conv);
+  } else {
+    ui.list.replaceChildren();
+    ui.historyStatus.textContent = t("Loading older messages…");
+  }
+}
+
+function onMessages(conv, change) {
+  if (!isActive(conv)) return;
+  if (change.reset) return showConversation(conv);
+  if (change.older) {
+    view.render(conv, { keep: "anchor" });
+    updateHistoryStatus(conv);
+    fillViewport(conv);
+    return;
+  }
+  const { live: msg, inOrder, isNew, mine } = change;
+  if (!mine && isNew && conv.dividerAfter === null && !isSeen(conv)) {
+    // The reader is away (scrolled up, another tab): mark where the news starts.
+    conv.dividerAfter = conv.lastReadId;
+  }
+  let atBottom;
+  if (inOrder && conv.outbox.length === 0) atBottom = view.append(msg);
+  else {
+    atBottom = view.atBottom();
+    view.render(conv, { keep: atBottom ? "bottom" : "anchor" });
+  }
+  updateHistoryStatus(conv); // the first message replaces "No messages yet"
+  if (!atBottom && !mine) {
+    conv.unseen += 1;
+    ui.jumpText.textContent = tn("{n} new message", "{n} new messages", conv.unseen);
+    ui.jump.hidden = false;
+  }
+  markReadIfSeen(conv);
+}
+
+export function init() {
+  state.on("active", show);
+  state.on("synced", () => {
+    const conv = state.active();
+    if (conv) markReadIfSeen(conv);
+    renderHeader();
+  });
+  state.on("messages", onMessages);
+  state.on("queued", (conv, msg) => {
+    if (!isActive(conv) || !(conv.loaded || conv.loading)) return;
+    view.append(msg);
+    view.scrollToBottom();
+    updateHistoryStatus(conv);
+  });
+  state.on("outbox", (conv, msg) => { if (isActive(conv)) view.update(msg); });
+  state.on("conv", (conv) => { if (isActive(conv)) renderHeader(); });
+  state.on("online", (conv) => { if (isActive(conv)) renderHeader(); });
+  state.on("users", (users) => {
+    const conv = state.active();
+    if (conv && conv.kind === "dm" && conv.name in users) renderHeader();
+  });
+  state.on("typing", (conv) => { if (isActive(conv)) renderTyping(); });
+  state.on("error", (frame) => {
+    const conv = state.active();
+    if (frame.ref === "history" && conv && !conv.loaded) ui.historyStatus.textContent = errorText(frame);
+    else toast(errorText(frame));
+  });
+
+  ui.scroller.addEventListener("scroll", () => {
+    const conv = state.active();
+    if (!conv || !conv.loaded) return;
+    if (ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
+    if (view.atBottom()) markReadIfSeen(conv);
+  }, { passive: true });
+  ui.jump.addEventListener("click", () => {
+    view.scrollToBottom();
+    const conv = state.active();
+    if (conv) markReadIfSeen(conv);
+    $("composer-input").focus();
+  });
+  ui.leave.addEventListener("click", () => {
+    const conv = state.active();
+    if (conv && conv.kind === "room") leave(conv);
+  });
+  document.addEventListener("visibilitychange", () => {
+    const conv = state.active();
+    if (conv) markReadIfSeen(conv);
+  });
+}

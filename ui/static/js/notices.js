@@ -1,0 +1,67 @@
+// What the page tells the user outside the conversation: the connection's state (beside the
+// name, and a banner when it matters), the toast for errors that belong nowhere else, and the
+// readable text of the server's error codes.
+
+import { h, icon } from "./dom.js";
+import { t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+
+const ERROR_TEXT = {
+  bad_room_name: "Room names are 1 to 64 letters, digits, spaces or punctuation.",
+  dm_to_self: "You cannot send a direct message to yourself.",
+  rate_limited: "Too many messages; wait a moment.",
+  body_too_long: "The message is too long.",
+  empty_body: "The message is empty.",
+  too_many_rooms: "You are in too many rooms.",
+  not_joined: "Join the room first.",
+  unknown_room: "That room does not exist.",
+  server_error: "The server could not handle that.",
+};
+
+/** An error frame as a sentence for people, in the page's language. */
+export function errorText(frame) {
+  if (frame.code === "unknown_user") {
+    const match = /'(.*)'/.exec(frame.detail || "");
+    return t("There is no user called {user}.", { user: match ? match[1] : "" });
+  }
+  return ERROR_TEXT[frame.code] ? t(ERROR_TEXT[frame.code]) : frame.detail || frame.code;
+}
+
+let toastTimer = null;
+
+export function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+/** Show a state of connection.js: "connecting", "connected", "reconnecting", "refused", "signed-out". */
+export function showConnectionState(root, state) {
+  root.dataset.state = state;
+  const labels = {
+    connecting: t("Connecting…"), connected: t("Connected"), reconnecting: t("Reconnecting…"),
+    refused: t("Too many tabs"), "signed-out": t("Reconnecting…"),
+  };
+  $("conn-text").textContent = labels[state] || state;
+  const banner = $("conn-banner");
+  banner.hidden = !(state === "reconnecting" || state === "refused");
+  // The status beside the name stays short; the banner says what to do.
+  if (state === "refused") banner.textContent = t("Too many open tabs: close some and reload.");
+  else banner.textContent = t("Connection lost. Reconnecting…");
+  if (state === "signed-out") {
+    const next = encodeURIComponent(location.pathname + location.search);
+    location.assign(`${root.dataset.loginUrl}?next=${next}`);
+  }
+}
+
+/** Give the server's flash messages (the `.notice` banners) a close button. */
+export function makeNoticesDismissable() {
+  for (const notice of document.querySelectorAll(".notice")) {
+    const close = h("button", { type: "button", class: "icon-button", "aria-label": t("Dismiss"), title: t("Dismiss") }, icon("close"));
+    close.addEventListener("click", () => notice.remove());
+    notice.append(close);
+  }
+}
