@@ -65,3 +65,29 @@ def test_log_in_records_account_backend_and_old_sessions_stay_signed_in():
     old.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     assert user_for_session(old.session.session_key) == user
     assert old.get("/").status_code == 200  # the chat page, not a redirect to log in
+
+
+def test_sessions_load_as_django_loads_them():
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore as StockStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from chatserver.accounts.sessions import SessionStore
+
+    stored = StockStore()
+    stored["answer"] = {"n": 42, "name": "Алиса"}
+    stored.save()
+    expired = StockStore()
+    expired["old"] = True
+    expired.save()
+    Session.objects.filter(session_key=expired.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    for key in (stored.session_key, expired.session_key, "x" * 32, None):
+        ours, django = SessionStore(key), StockStore(key)
+        assert ours.load() == django.load()
+        # An unknown or expired key is dropped, so a later save cannot reuse it.
+        assert ours.session_key == django.session_key
+    assert SessionStore(stored.session_key).load() == {"answer": {"n": 42, "name": "Алиса"}}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from chatserver.realtime import websocket_protocol as slow_reader
+from chatserver.realtime import websocket_protocol
 from chatserver.realtime.consumer import RELAY_EXTENSION
 from tests.support.ws import ChatClient, make_user
 
@@ -86,7 +86,7 @@ class FakeFactory:
 
 
 class FakeServer:
-    """What ``slow_reader.install`` touches of ``daphne.server.Server``."""
+    """What ``websocket_protocol.install`` touches of ``daphne.server.Server``."""
 
     def __init__(self) -> None:
         self.ws_factory = FakeFactory()
@@ -98,16 +98,17 @@ class FakeServer:
 
 
 def test_the_server_offers_each_websocket_its_relay(monkeypatch):
-    monkeypatch.setattr(slow_reader.GuardedWebSocketProtocol, "max_pending_bytes", 0)
+    monkeypatch.setattr(websocket_protocol.GuardedWebSocketProtocol, "max_pending_bytes", 0)
     server = FakeServer()
-    slow_reader.install(server, max_pending_bytes=1024)
-    assert server.ws_factory.protocol is slow_reader.GuardedWebSocketProtocol
-    protocol = slow_reader.GuardedWebSocketProtocol()
+    websocket_protocol.install(server, max_pending_bytes=1024)
+    assert server.ws_factory.protocol is websocket_protocol.GuardedWebSocketProtocol
+    assert server.ws_factory.options == {"failByDrop": False}  # refused frames get a close code
+    protocol = websocket_protocol.GuardedWebSocketProtocol()
     assert server.create_application(protocol, {"type": "websocket"}) == "input queue"
     assert server.scopes[0]["extensions"][RELAY_EXTENSION] == protocol.relay_text
     server.create_application(object(), {"type": "http"})  # HTTP requests get nothing extra
     assert "extensions" not in server.scopes[1]
-    assert slow_reader.RELAY_EXTENSION == RELAY_EXTENSION
+    assert websocket_protocol.RELAY_EXTENSION == RELAY_EXTENSION
     # Until the handshake is done (and once closing) the relay declines: ``send`` decides.
     protocol.state = protocol.STATE_CONNECTING
     assert protocol.relay_text("hello") is False
