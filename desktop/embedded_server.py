@@ -7,7 +7,6 @@ it is running, then ``/healthz`` must answer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -52,7 +51,7 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()
         self._finished = threading.Event()
-        self._worker_name = ""
+        self._serving = False  # the chat worker was told it serves (realtime/worker.py)
         self._extra: dict[int, object] = {}
         # Called (from the server thread) when the reactor ends, for whatever reason.
         self.on_finished: list[Callable[[], None]] = []
@@ -65,13 +64,10 @@ class EmbeddedServer:
         from django.conf import settings
 
         from chatserver.asgi import application
-        from chatserver.chat.services.presence import worker_start
-        from chatserver.realtime import connects
+        from chatserver.realtime import worker
 
-        self._worker_name = connects.WORKER_NAME
-        # Alone on this database (the instance lock guarantees it), so any presence rows
-        # are left over from a crash: nobody is online at start.
-        worker_start(worker=self._worker_name, clear_all=not settings.DESKCHAT["MULTI_WORKER"])
+        worker.before_serving()
+        self._serving = True
 
         limits = settings.DESKCHAT
         self._server = Server(
@@ -123,15 +119,12 @@ class EmbeddedServer:
         )
 
     def _on_ready(self) -> None:
-        from django.conf import settings
         from twisted.internet import reactor
 
-        from chatserver.realtime import websocket_protocol
+        from chatserver.realtime import worker
 
-        # Bounds what a client that stops reading can make the server hold (4009 close).
-        websocket_protocol.install(self._server, settings.DESKCHAT["SLOW_READER_BYTES"])
+        worker.on_server_ready(self._server)
         reactor.callWhenRunning(self._running.set)
-        reactor.callWhenRunning(self._start_heartbeat)
 
     def _run(self) -> None:
         try:
@@ -143,32 +136,6 @@ class EmbeddedServer:
             self._finished.set()
             for callback in self.on_finished:
                 callback()
-
-    def _start_heartbeat(self) -> None:
-        """Keep this worker's presence rows alive and sweep those of workers that died."""
-        from channels.db import database_sync_to_async
-        from channels.layers import get_channel_layer
-        from django.conf import settings
-        from twisted.internet import defer, task
-
-        from chatserver.chat.services.presence import worker_heartbeat
-        from chatserver.realtime import presence_broadcast
-
-        async def beat() -> None:
-            change = await database_sync_to_async(worker_heartbeat)(
-                worker=self._worker_name, stale_after=settings.DESKCHAT["PRESENCE_STALE_SECONDS"]
-            )
-            await presence_broadcast.announce(get_channel_layer(), change)
-
-        def tick():
-            deferred = defer.Deferred.fromFuture(asyncio.ensure_future(beat()))
-            deferred.addErrback(
-                lambda failure: logger.warning("presence heartbeat: %s", failure.getErrorMessage())
-            )
-            return deferred
-
-        self._heartbeat = task.LoopingCall(tick)
-        self._heartbeat.start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
 
     # --- extra listeners (LAN sharing) ---------------------------------------------------
 
@@ -261,13 +228,10 @@ class EmbeddedServer:
     def _cleanup(self) -> None:
         from django.db import connections
 
-        from chatserver.chat.services.presence import worker_stop
+        from chatserver.realtime import worker
 
-        if self._worker_name:
-            try:
-                worker_stop(worker=self._worker_name)
-            except Exception:
-                logger.warning("could not clear presence at exit", exc_info=True)
+        if self._serving:
+            worker.after_serving()
         connections.close_all()
 
     def wait(self) -> None:

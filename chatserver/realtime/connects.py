@@ -14,8 +14,6 @@ blip drops a floor, which then reconnects at once) and go the same way, all in o
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +28,7 @@ from chatserver.chat.services.presence import (
 )
 from chatserver.realtime.batches import DatabaseBatches, per_loop
 from chatserver.realtime.socket_auth import user_for_session
-
-# One identity per server process: presence rows carry it so a dead worker's rows can be found.
-WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+from chatserver.realtime.worker import WORKER_NAME
 
 # Connects (or disconnects) per transaction at most: on PostgreSQL each holds its user's row
 # lock until the batch commits, so a batch stays short.

@@ -36,15 +36,13 @@ from chatserver.realtime.autobahn_internals import (
     PreparedTextFrames,
     send_without_payload_limit,
 )
+from chatserver.realtime.codes import CLOSE_SLOW_READER, RELAY_EXTENSION
 from chatserver.realtime.twisted_internals import pending_bytes, write_now
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SLOW_READER = 4009  # also chatserver.realtime.consumer.CLOSE_SLOW_READER (docs/protocol.md)
 CLOSE_REASON = "slow reader: reconnect and resume"
 CLOSE_GRACE_SECONDS = 5.0
-# The ASGI scope extension carrying relay_text; also chatserver.realtime.consumer.RELAY_EXTENSION.
-RELAY_EXTENSION = "deskchat.relay_text"
 
 
 class GuardedWebSocketProtocol(LazyOptionDump, PreparedTextFrames, WebSocketProtocol):

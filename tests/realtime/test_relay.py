@@ -15,7 +15,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from chatserver.realtime import websocket_protocol
-from chatserver.realtime.consumer import RELAY_EXTENSION
+from chatserver.realtime.codes import RELAY_EXTENSION
 from tests.support.ws import ChatClient, make_user
 
 db = pytest.mark.django_db(transaction=True)
@@ -108,7 +108,6 @@ def test_the_server_offers_each_websocket_its_relay(monkeypatch):
     assert server.scopes[0]["extensions"][RELAY_EXTENSION] == protocol.relay_text
     server.create_application(object(), {"type": "http"})  # HTTP requests get nothing extra
     assert "extensions" not in server.scopes[1]
-    assert websocket_protocol.RELAY_EXTENSION == RELAY_EXTENSION
     # Until the handshake is done (and once closing) the relay declines: ``send`` decides.
     protocol.state = protocol.STATE_CONNECTING
     assert protocol.relay_text("hello") is False

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from chatserver.realtime.websocket_protocol import CLOSE_SLOW_READER
+from chatserver.realtime.codes import CLOSE_SLOW_READER
 from tests.reliability.realws import RawWebSocket, connect, expect, join, send, signup
 from tests.support.server import start_live_server
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.realtime.websocket_protocol import CLOSE_SLOW_READER
+from chatserver.realtime.codes import CLOSE_SLOW_READER
 from tests.reliability.realws import RawWebSocket
 from tests.scale.support import Socket, start_serve
 from tests.support.server import Browserless, LiveServer

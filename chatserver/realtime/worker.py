@@ -1,0 +1,73 @@
+"""This process as a chat worker: what the server does around Daphne's start and stop.
+
+The launcher (``desktop/embedded_server.py``) owns Daphne: it builds the server, runs the
+reactor on its thread and stops it. What the chat needs around that lives here, called at four
+moments: before Daphne starts (forget presence a crash left behind), once Daphne's factories
+exist (Deskchat's WebSocket protocol), once the reactor runs (the presence heartbeat), and
+after it stopped (this worker's own presence rows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chatserver.chat.services.presence import worker_heartbeat, worker_start, worker_stop
+from chatserver.realtime import presence_broadcast
+
+logger = logging.getLogger(__name__)
+
+# One identity per server process: presence rows carry it so a dead worker's rows can be found.
+WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def before_serving() -> None:
+    """Forget presence left behind: alone on its database (the desktop app, whose instance
+    lock guarantees it) every row is a crash's; one of several workers, only its own name's."""
+    worker_start(worker=WORKER_NAME, clear_all=not settings.DESKCHAT["MULTI_WORKER"])
+
+
+def on_server_ready(server: Any) -> None:
+    """From Daphne's ``ready_callable``: its factories exist, no connection is accepted yet."""
+    from twisted.internet import reactor
+
+    from chatserver.realtime import websocket_protocol  # Twisted's: only where Daphne runs
+
+    # Bounds what a client that stops reading can make the server hold (4009 close).
+    websocket_protocol.install(server, settings.DESKCHAT["SLOW_READER_BYTES"])
+    reactor.callWhenRunning(_start_heartbeat)
+
+
+def after_serving() -> None:
+    """The reactor has stopped: this worker's sockets are gone, and so are their rows."""
+    try:
+        worker_stop(worker=WORKER_NAME)
+    except Exception:
+        logger.warning("could not clear presence at exit", exc_info=True)
+
+
+def _start_heartbeat() -> None:
+    """Keep this worker's presence rows alive and sweep those of workers that died."""
+    from twisted.internet import defer, task
+
+    async def beat() -> None:
+        change = await database_sync_to_async(worker_heartbeat)(
+            worker=WORKER_NAME, stale_after=settings.DESKCHAT["PRESENCE_STALE_SECONDS"]
+        )
+        await presence_broadcast.announce(get_channel_layer(), change)
+
+    def tick() -> defer.Deferred:
+        deferred = defer.Deferred.fromFuture(asyncio.ensure_future(beat()))
+        deferred.addErrback(
+            lambda failure: logger.warning("presence heartbeat: %s", failure.getErrorMessage())
+        )
+        return deferred
+
+    task.LoopingCall(tick).start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
