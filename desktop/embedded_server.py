@@ -217,7 +217,6 @@ class EmbeddedServer:
             if alive and time.monotonic() < deadline:
                 reactor.callLater(0.02, stop_when_closed)
                 return
-            daphne_internals.stop_listening(self._server)
             for port in self._extra.values():
                 port.stopListening()
             self._extra.clear()

@@ -11,7 +11,6 @@ checked against ``CHECKED_VERSIONS``, is set up inside ``Server.run`` before
 - ``create_application(protocol, scope)``: called by each WebSocket protocol, through the
   server instance, with the scope it built;
 - ``http_factory``: the factory every endpoint listens with;
-- ``listeners``: one Deferred per endpoint (see :func:`stop_listening`);
 - ``connections``: a dict whose keys are the open protocols (HTTP and WebSocket).
 
 Why Deskchat wants each is in ``chatserver/realtime/websocket_protocol.py`` and
@@ -67,15 +66,3 @@ def open_protocols(server: Any) -> list[Any]:
 
 def open_websockets(server: Any) -> list[WebSocketProtocol]:
     return [p for p in server.connections if isinstance(p, WebSocketProtocol)]
-
-
-def stop_listening(server: Any) -> None:
-    """Meant to stop listening on the server's own endpoints; in Daphne 4.2 it stops nothing.
-
-    ``Server.run`` puts its own callback (``listen_success``, which returns None) on each of
-    these Deferreds, so a callback added later gets None instead of the port and raises
-    inside the Deferred. ``Server.stop`` (stopping the reactor) closes the ports anyway.
-    Kept as ``desktop/embedded_server.py`` had it; tests/internals/test_daphne.py shows it.
-    """
-    for listener in server.listeners:
-        listener.addCallback(lambda port: port.stopListening())

@@ -12,10 +12,11 @@ turn. So this module reads, checked against ``CHECKED_VERSIONS``:
 - ``tcp.Connection``: its ``socket`` (non-blocking; ``getHandle()`` returns the same object),
   ``TLS`` (true once ``startTLS`` wrapped it), ``connected`` and ``disconnecting``.
 
-Known gaps, kept as they were: under TLS, ``ProtocolWrapper`` forwards attribute reads to the
-TCP transport, so :func:`pending_bytes` counts the TCP buffer twice (once through the wrapper);
-and ``BufferingTLSTransport`` holds up to 64,000 plaintext bytes for one loop turn in its
-aggregator, which is not counted. Both only move when a slow reader is closed over TLS.
+Under TLS, ``ProtocolWrapper`` forwards attribute reads to the TCP transport below it, so
+``dataBuffer`` is read only from a transport whose class defines it (a ``FileDescriptor``),
+never through a wrapper: the TCP buffer counts once. One gap is left: ``BufferingTLSTransport``
+holds up to 64,000 plaintext bytes for one loop turn in its aggregator, which is not counted;
+it only delays by one turn when a slow reader over TLS is closed.
 
 Who uses what, and why, is in ``chatserver/realtime/websocket_protocol.py``.
 tests/internals/test_twisted.py fails when the installed Twisted is outside the checked range
@@ -42,7 +43,8 @@ def pending_bytes(transport: Any) -> int:
     for _ in range(3):  # TCP, or TLS over TCP
         if transport is None:
             break
-        buffer = getattr(transport, "dataBuffer", None)
+        # Only the transport that owns the buffer: a TLS wrapper forwards the attribute read.
+        buffer = getattr(transport, "dataBuffer", None) if _owns_buffer(type(transport)) else None
         if buffer is not None:
             total += len(buffer) - getattr(transport, "offset", 0)
             total += getattr(transport, "_tempDataLen", 0)
@@ -51,6 +53,10 @@ def pending_bytes(transport: Any) -> int:
             total += sum(len(chunk) for chunk in app_buffer)
         transport = getattr(transport, "transport", None)
     return total
+
+
+def _owns_buffer(kind: type) -> bool:
+    return hasattr(kind, "dataBuffer")
 
 
 def write_now(transport: Any, data: bytes, idle: bool) -> None:
