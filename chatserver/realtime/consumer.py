@@ -33,7 +33,7 @@ from chatserver.realtime.codes import (
     CLOSE_UNAUTHENTICATED,
     RELAY_EXTENSION,
 )
-from chatserver.realtime.groups import room_group, user_group
+from chatserver.realtime.groups import frame_event, room_group, user_group
 from chatserver.realtime.sends import SocketSends
 from chatserver.realtime.subscriptions import Subscriptions
 
@@ -199,7 +199,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             )
             await self.channel_layer.group_send(
                 room_group(room_id),
-                {"type": "chat.frame", "text": frames.encode(frame), "exclude_user": self.user_id},
+                frame_event(frame, exclude_user=self.user_id),
             )
             return
         assert command.to is not None
@@ -207,9 +207,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             user_id=self.user_id, username=command.to, ref=command.ref
         )
         frame = frames.typing_to(user=self.username, to=peer.username)
-        await self.channel_layer.group_send(
-            user_group(peer.pk), {"type": "chat.frame", "text": frames.encode(frame)}
-        )
+        await self.channel_layer.group_send(user_group(peer.pk), frame_event(frame))
 
     async def on_read(self, command: Command) -> None:
         assert command.id is not None
@@ -222,9 +220,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         )
         frame = frames.read(room=marker.room, with_user=marker.with_user, id=marker.id)
         # Every tab of this user clears the same badge.
-        await self.channel_layer.group_send(
-            user_group(self.user_id), {"type": "chat.frame", "text": frames.encode(frame)}
-        )
+        await self.channel_layer.group_send(user_group(self.user_id), frame_event(frame))
 
     async def on_conversations(self, command: Command) -> None:
         found = await database_sync_to_async(sidebar)(user_id=self.user_id)

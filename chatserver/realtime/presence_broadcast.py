@@ -20,7 +20,7 @@ from channels.db import database_sync_to_async
 from chatserver.chat import frames
 from chatserver.chat.selectors.presence import presence_snapshot
 from chatserver.chat.services.presence import PresenceChange
-from chatserver.realtime.groups import LOBBY_GROUP, room_group
+from chatserver.realtime.groups import LOBBY_GROUP, frame_event, room_group
 
 logger = logging.getLogger(__name__)
 
@@ -73,14 +73,10 @@ class PresenceAnnouncer:
             )
             for room_id, (name, online) in snapshot.rooms.items():
                 frame = frames.presence(room=name, online=online)
-                await self.channel_layer.group_send(
-                    room_group(room_id), {"type": "chat.frame", "text": frames.encode(frame)}
-                )
+                await self.channel_layer.group_send(room_group(room_id), frame_event(frame))
             if snapshot.users:
                 frame = frames.user_presence(users=snapshot.users)
-                await self.channel_layer.group_send(
-                    LOBBY_GROUP, {"type": "chat.frame", "text": frames.encode(frame)}
-                )
+                await self.channel_layer.group_send(LOBBY_GROUP, frame_event(frame))
         except Exception:  # a lost presence update must not take anything else down
             logger.exception("presence announcement failed")
         finally:

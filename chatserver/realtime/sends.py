@@ -19,7 +19,7 @@ from chatserver.chat import frames
 from chatserver.chat.protocol import Command, ProtocolError
 from chatserver.chat.services.messages import StoredMessage, send_request
 from chatserver.realtime import writer
-from chatserver.realtime.groups import room_group, user_group
+from chatserver.realtime.groups import frame_event, room_group, user_group
 from chatserver.realtime.ratelimit import build_rate_limiter
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class SocketSends:
         await self.send_frame(frames.ack(client_id=command.client_id, id=stored.frame["id"]))
         if not stored.created:
             return  # a client retry: everyone had the original (or gets it through resume)
-        event = {"type": "chat.frame", "text": frames.encode(stored.frame)}
+        event = frame_event(stored.frame)
         if stored.room_id is not None:
             await self.layer.group_send(room_group(stored.room_id), event)
         else:

@@ -34,7 +34,7 @@ class MessageWriter(DatabaseBatches[SendRequest]):
         self._replies: dict[asyncio.Future, asyncio.Future] = {}
 
     def run_many(self, requests: list[SendRequest]) -> list[Any]:
-        return message_create_many(requests)
+        return message_create_many(requests=requests)
 
     def reply_with(self, stored: asyncio.Future, reply: asyncio.Future) -> None:
         """``reply`` acks and fans out what ``stored`` gives; the next batch waits for it."""

@@ -33,7 +33,7 @@ def join(user, room: str = "general"):
 
 def send(user, body: str, client_id: str, **target):
     (outcome,) = message_create_many(
-        [
+        requests=[
             SendRequest(
                 sender_id=user.pk,
                 sender_username=user.username,

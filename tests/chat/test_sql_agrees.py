@@ -38,7 +38,7 @@ def office():
         sends.append(SendRequest(sender.pk, sender.username, f"m{n}", f"c{n}", room_name=room))
     for n, (a, b) in enumerate([(alice, bob), (bob, alice), (carol, alice), (dave, carol)]):
         sends.append(SendRequest(a.pk, a.username, f"dm{n}", f"d{n}", to_username=b.username))
-    message_create_many(sends)
+    message_create_many(requests=sends)
     last = Message.objects.aggregate(Max("id"))["id__max"]
     read_mark(user_id=alice.pk, room_name="general", with_username=None, message_id=20, ref="r")
     read_mark(user_id=alice.pk, room_name=None, with_username="Bob", message_id=last, ref="r")

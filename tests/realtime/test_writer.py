@@ -33,7 +33,7 @@ def test_a_batch_stores_each_send_and_refuses_only_the_bad_ones():
     alice = get_user_model().objects.create_user("alice")
     membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
     outcomes = message_create_many(
-        [
+        requests=[
             request(alice, "one", "c1"),
             request(alice, "elsewhere", "c2", room="nowhere"),
             request(alice, "two", "c3"),
@@ -57,11 +57,16 @@ def test_a_batch_mixes_retries_of_stored_sends_dms_and_refusals():
     make = get_user_model().objects.create_user
     alice, bob = make("alice"), make("bob")
     membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    first = message_create_many([request(alice, "before", "c0")])[0]
+    first = message_create_many(requests=[request(alice, "before", "c0")])[0]
     dm = request(alice, "psst", "d1", room=None, to="bob")
     nobody = request(alice, "hello?", "d2", room=None, to="nobody")
     outcomes = message_create_many(
-        [request(alice, "before, retried", "c0"), dm, nobody, request(alice, "after", "c1")]
+        requests=[
+            request(alice, "before, retried", "c0"),
+            dm,
+            nobody,
+            request(alice, "after", "c1"),
+        ]
     )
     assert not outcomes[0].created and outcomes[0].frame["id"] == first.frame["id"]
     assert outcomes[0].frame["body"] == "before"  # the stored original, not the retry
@@ -82,7 +87,7 @@ def test_a_client_id_stored_meanwhile_by_another_worker_is_answered_as_a_retry(m
     the batch's first lookup (the one query every batch makes for retries)."""
     alice = get_user_model().objects.create_user("alice")
     membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    raced = message_create_many([request(alice, "from worker 2", "c1")])[0]
+    raced = message_create_many(requests=[request(alice, "from worker 2", "c1")])[0]
     real_lookup = message_services.stored_client_ids
     calls = []
 
@@ -92,7 +97,7 @@ def test_a_client_id_stored_meanwhile_by_another_worker_is_answered_as_a_retry(m
 
     monkeypatch.setattr(message_services, "stored_client_ids", lookup_misses_once)
     outcomes = message_create_many(
-        [request(alice, "new", "c2"), request(alice, "from worker 1", "c1")]
+        requests=[request(alice, "new", "c2"), request(alice, "from worker 1", "c1")]
     )
     monkeypatch.undo()
     assert len(calls) == 2  # the first try met the unique index, the second found the row
@@ -148,7 +153,7 @@ def test_without_returning_inserts_a_batch_goes_one_by_one(monkeypatch):
     monkeypatch.setattr(Message.objects, "bulk_create", None)  # would fail if called
     alice = get_user_model().objects.create_user("alice")
     membership_join(user_id=alice.pk, name="general", max_rooms=10, ref=None)
-    outcomes = message_create_many([request(alice, "a", "c1"), request(alice, "b", "c2")])
+    outcomes = message_create_many(requests=[request(alice, "a", "c1"), request(alice, "b", "c2")])
     ids = [o.frame["id"] for o in outcomes]
     assert all(isinstance(i, int) for i in ids) and ids[0] < ids[1]
 

@@ -41,7 +41,7 @@ def test_a_writer_waits_for_a_held_lock_instead_of_failing():
     release.start()
     try:
         (stored,) = message_create_many(
-            [
+            requests=[
                 SendRequest(
                     sender_id=user.pk,
                     sender_username="locky",

@@ -46,7 +46,7 @@ class StoredMessage:
     created: bool
 
 
-def message_create_many(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
+def message_create_many(*, requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
     """Store several sends in one transaction, so they share one commit.
 
     Each request succeeds or is refused (not a member, unknown user) on its own. Retries are
@@ -83,10 +83,11 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
         except ProtocolError as error:
             outcomes[index] = error
     _insert([message for message, _, _ in new.values()])
-    keys_retried = [key for key in keys if key in stored]
-    retried = dict(
-        zip(keys_retried, message_objects([stored[k] for k in keys_retried]), strict=True)
-    )
+    retried: dict[tuple[int, str], frames.Frame] = {}
+    if stored:  # rare: one query for the names of every retried original
+        keys_retried = [key for key in keys if key in stored]
+        originals = message_objects([stored[key] for key in keys_retried])
+        retried = dict(zip(keys_retried, originals, strict=True))
     seen: set[tuple[int, str]] = set()  # a client_id's later copies in one batch are retries
     for index, key in enumerate(keys):
         if outcomes[index] is not None:
