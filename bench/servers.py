@@ -20,6 +20,7 @@ import psutil
 from bench.seed import SEED_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
+STOPPED_WITH = "bench: stopped with exit code"
 
 
 def base_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,6 +38,7 @@ class ServerProcess:
     process: subprocess.Popen
     url: str
     started_in: float  # seconds from spawn to the URL line
+    log: Path | None = None  # its stderr; the exit code at stop is added (tests/bench)
 
     @property
     def pid(self) -> int:
@@ -50,7 +52,9 @@ class ServerProcess:
     def origin(self) -> str:
         return self.url.rstrip("/")
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM and wait; returns the exit code, also written at the end of its log so a
+        run can be checked afterwards for servers that did not stop cleanly."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -61,6 +65,10 @@ class ServerProcess:
         for stream in (self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()
+        if self.log is not None:
+            with open(self.log, "a", encoding="utf-8") as log:
+                log.write(f"{STOPPED_WITH} {self.process.returncode}\n")
+        return self.process.returncode
 
 
 def _spawn(argv: list[str], env: dict[str, str], log: Path, timeout: float = 60) -> ServerProcess:
@@ -76,7 +84,7 @@ def _spawn(argv: list[str], env: dict[str, str], log: Path, timeout: float = 60)
         process.kill()
         process.wait()
         raise RuntimeError(f"{argv[2]} did not start (printed {line!r}); see {log}")
-    return ServerProcess(process=process, url=line.strip(), started_in=elapsed)
+    return ServerProcess(process=process, url=line.strip(), started_in=elapsed, log=log)
 
 
 def _read_line(process: subprocess.Popen, timeout: float) -> str:

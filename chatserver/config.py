@@ -129,7 +129,9 @@ def sqlite_database(data_dir: Path) -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(data_dir / "deskchat.sqlite3"),
         "OPTIONS": {
-            "timeout": 20,
+            # How long a write waits for another connection's write lock before it fails
+            # with "database is locked" (the sender then gets server_error and may retry).
+            "timeout": env_float("DESKCHAT_SQLITE_BUSY_TIMEOUT", 20.0),
             "transaction_mode": "IMMEDIATE",
             "init_command": (
                 "PRAGMA journal_mode=WAL;"
@@ -179,12 +181,21 @@ def database_from_env(data_dir: Path) -> dict[str, Any]:
     return parse_postgres_url(url)
 
 
+REDIS_LAYER = "chatserver.realtime.channels_redis_internals.RedisChannelLayer"
+
+
+def is_redis_layer(layers: dict[str, Any]) -> bool:
+    """Whether the ``CHANNEL_LAYERS`` setting uses Redis (ours or channels_redis's own)."""
+    backend = layers["default"]["BACKEND"]
+    return backend == REDIS_LAYER or backend.startswith("channels_redis")
+
+
 def channel_layers_from_env() -> dict[str, Any]:
     """In-memory layer by default; ``DESKCHAT_CHANNEL_LAYER=redis://...`` selects Redis."""
     url = os.environ.get("DESKCHAT_CHANNEL_LAYER", "").strip()
-    # A full channel makes group_send drop the message silently, so capacity is sized for a
-    # burst well beyond the rate limit; a consumer that still falls this far behind is closed
-    # as a slow reader (chatserver/realtime/consumer.py) and resumes from the database.
+    # Capacity is sized for a burst well beyond the rate limit; a consumer that still falls
+    # this far behind (its channel full) is closed with 4009 and resumes from the database
+    # (both layers mark such a channel lost instead of dropping events silently).
     capacity = env_int("DESKCHAT_LAYER_CAPACITY", 2_000)
     if not url or url == "memory":
         return {
@@ -211,7 +222,9 @@ def channel_layers_from_env() -> dict[str, Any]:
     _check_port("DESKCHAT_CHANNEL_LAYER", url)
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, telling a socket that missed an event to resume instead of
+            # dropping it silently (chatserver/realtime/channels_redis_internals.py).
+            "BACKEND": REDIS_LAYER,
             "CONFIG": {
                 # socket_timeout=None: redis-py 8 otherwise closes idle sockets every ~5 s
                 # (channels_redis issue 422), which drops idle WebSockets with code 1011.

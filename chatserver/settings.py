@@ -19,6 +19,7 @@ from chatserver.config import (
     env_int,
     env_list,
     env_str,
+    is_redis_layer,
     load_or_create_secret_key,
     resolve_data_dir,
 )
@@ -156,9 +157,7 @@ DESKCHAT = {
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
-    "MULTI_WORKER": env_bool(
-        "DESKCHAT_MULTI_WORKER", CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
-    ),
+    "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
 }
 
 LOGGING = {

@@ -10,6 +10,7 @@ so it refuses while a server uses that folder and no server can start half-way t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import sys
@@ -56,24 +57,31 @@ def database_path(data_dir: Path | None) -> tuple[Path, Path]:
     return folder, Path(database["NAME"])
 
 
-def check_database(path: Path) -> int:
-    """Raise ConfigError unless ``path`` is a sound Deskchat database; return its message count."""
+def check_database(path: Path, *, name: Path | None = None) -> int:
+    """Raise ConfigError unless ``path`` is a sound Deskchat database; return its message count.
+
+    ``name`` is the file the messages call it (a backup is checked as its partial copy, but
+    a fault found there is the live database's: the copy is page for page).
+    """
+    name = name or path
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise ConfigError(f"{path} is not readable as a database: {exc}") from None
+        raise ConfigError(f"{name} is not readable as a database: {exc}") from None
     try:
         verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
         if verdict != "ok":
-            raise ConfigError(f"{path} is damaged: {verdict}")
+            raise ConfigError(f"{name} is damaged: {' '.join(str(verdict).split())}")
         found = connection.execute(
             "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?", (REQUIRED_TABLE,)
         ).fetchone()[0]
         if not found:
-            raise ConfigError(f"{path} is not a Deskchat database")
+            raise ConfigError(f"{name} is not a Deskchat database")
         return connection.execute(f"SELECT count(*) FROM {REQUIRED_TABLE}").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"{path} is not a Deskchat database: {exc}") from None
+        if "malformed" in str(exc):
+            raise ConfigError(f"{name} is damaged: {exc}") from None
+        raise ConfigError(f"{name} is not a Deskchat database: {exc}") from None
     finally:
         connection.close()
 
@@ -112,21 +120,42 @@ def backup(data_dir: Path | None, target: Path) -> int:
     target = target.expanduser().resolve()
     if target == source.resolve():
         raise ConfigError("the backup file must not be the live database")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder: give the backup a file name inside it")
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ConfigError(f"cannot put the backup in {target.parent}: {blocker} is a file")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the folder {target.parent}: {_reason(exc)}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise ConfigError(f"cannot write the backup: the folder {target.parent} is not writable")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.unlink(missing_ok=True)
         copy_database(source, partial)
         # Every message and password hash is in there: readable by its owner only.
         os.chmod(partial, 0o600)
-        count = check_database(partial)
+        try:
+            count = check_database(partial, name=source)
+        except ConfigError as damaged:
+            raise ConfigError(f"{damaged}; no backup was written") from None
         _fsync(partial)
         os.replace(partial, target)
     except sqlite3.Error as exc:
-        raise ConfigError(f"the backup failed: {exc}") from None
+        raise ConfigError(f"the backup to {target} failed: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write the backup to {target}: {_reason(exc)}") from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
     return count
+
+
+def _reason(error: OSError) -> str:
+    """``OSError``'s words without the errno and the repeated path ("Not a directory")."""
+    return error.strerror or str(error)
 
 
 def restore(data_dir: Path | None, source: Path) -> int:
@@ -146,6 +175,8 @@ def restore(data_dir: Path | None, source: Path) -> int:
         raise ConfigError(
             f"Deskchat is running on {folder} (at {where}); quit it before restoring"
         ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot lock the data folder {folder}: {_reason(exc)}") from None
     try:
         if live.exists():
             # An accidental restore must be undoable: keep what was there.
@@ -162,7 +193,9 @@ def restore(data_dir: Path | None, source: Path) -> int:
             dst.close()
         check_database(live)
     except sqlite3.Error as exc:
-        raise ConfigError(f"the restore failed: {exc}") from None
+        raise ConfigError(f"the restore into {live} failed: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"the restore into {live} failed: {_reason(exc)}") from None
     finally:
         lock.release()
     return count
@@ -181,7 +214,7 @@ def main(argv: Sequence[str]) -> int:
             count = restore(args.data_dir, args.file)
             verb = "restored from"
     except ConfigError as error:
-        print(f"deskchat {command}: {error}", file=sys.stderr)
+        print(f"deskchat {command}: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     elapsed = time.monotonic() - started
     print(f"{count} messages {verb} {args.file} in {elapsed:.1f} s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -83,7 +84,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
         problem = certificate_problem(args.cert, args.key)
         if problem:
-            parser.error(problem)
+            # The files, not the command line, are wrong: no usage text, just why.
+            raise ConfigError(problem)
     if args.join and args.lan:
         parser.error("--join opens someone else's chat; --lan shares yours: choose one")
     args.port_given = args.port
@@ -114,6 +116,18 @@ def launch_options(args: argparse.Namespace):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except ConfigError as error:
+        print(f"deskchat: {one_line(str(error))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        return report_unexpected(error)
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "manage":
         return run_manage(argv[1:])
     if argv and argv[0] == "serve":
@@ -135,24 +149,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.debug:
         _console_logging(debug=True)
-    try:
-        if args.join:
-            return run_join(args)
-        if args.headless:
-            return run_headless(args)
-        return run_window(args)
-    except ConfigError as error:
-        print(f"deskchat: {error}", file=sys.stderr)
-        return 2
-    except Exception as error:
-        # The details go to the log file; the person gets one line.
-        logger.exception("unexpected error")
-        print(
-            f"deskchat: unexpected error: {error.__class__.__name__}: {error} "
-            "(details in the log file in the data folder)",
-            file=sys.stderr,
-        )
-        return 1
+    if args.join:
+        return run_join(args)
+    if args.headless:
+        return run_headless(args)
+    return run_window(args)
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a driver's message can hold line breaks (SQLite's checks do)."""
+    return " ".join(text.split())
+
+
+def report_unexpected(error: Exception) -> int:
+    """A bug or an unforeseen fault: one line for the person, the traceback in the log file."""
+    from desktop import logs
+
+    data_dir = None
+    with contextlib.suppress(Exception):
+        from chatserver.config import resolve_data_dir
+
+        data_dir = resolve_data_dir()
+    log_file = logs.to_file(data_dir, logging.ERROR, "unexpected error", exc_info=True)
+    where = f"details in {log_file}" if log_file else "run with --debug for details"
+    text = one_line(str(error)) or "(no message)"
+    print(
+        f"deskchat: unexpected error: {error.__class__.__name__}: {text} ({where})",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _console_logging(*, debug: bool) -> None:
@@ -181,12 +206,8 @@ def run_manage(argv: list[str]) -> int:
     from desktop import bootstrap
 
     data_dir, rest = _data_dir_from(argv)
-    try:
-        bootstrap.configure_environment(data_dir=data_dir)
-        bootstrap.setup_django()
-    except ConfigError as error:
-        print(f"deskchat: {error}", file=sys.stderr)
-        return 2
+    bootstrap.configure_environment(data_dir=data_dir)
+    bootstrap.setup_django()  # a ConfigError is main's one line
     from django.core.management import execute_from_command_line
 
     try:
@@ -232,10 +253,38 @@ def run_headless(args: argparse.Namespace) -> int:
     try:
         host = start_host(args)
     except AlreadyRunning as running:
-        where = running.info.get("url", "an unknown address")
-        print(f"deskchat: already running on this data folder at {where}", file=sys.stderr)
+        info = live_record(running.info)
+        if not info.get("url"):
+            print(f"deskchat: {STARTING_ELSEWHERE}", file=sys.stderr)
+            return 1
+        print(f"deskchat: already running on this data folder at {info['url']}", file=sys.stderr)
         return 1
     return serve_until_signal(host)
+
+
+STARTING_ELSEWHERE = (
+    "another Deskchat is starting on this data folder (its address is not known yet); "
+    "try again in a moment"
+)
+
+
+def live_record(info: dict) -> dict:
+    """``info`` from instance.json, or ``{}`` when it was left by a process that is gone.
+
+    The record of a run that ended without cleaning up (killed, power cut) stays until the
+    next run publishes its own; a launch that meets the lock in between must not send the
+    person to that dead address.
+    """
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or sys.platform == "win32":
+        return info  # (os.kill(pid, 0) would end the process on Windows)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return {}
+    except OSError:
+        pass  # alive, but someone else's
+    return info
 
 
 def serve_until_signal(host, *, open_browser: bool = False) -> int:
@@ -291,7 +340,10 @@ def run_window(args: argparse.Namespace) -> int:
                 flush=True,
             )
             if args.lan:
-                host.set_lan(True)
+                status = host.set_lan(True)
+                if status["error"]:
+                    host.stop()
+                    return report_start_error(status["error"], probe, args)
             return serve_until_signal(host, open_browser=True)
         if args.lan:
             status = host.set_lan(True)
@@ -312,6 +364,7 @@ def hand_over(info: dict) -> int:
     """Another launch holds this data folder: show its window, or at least its address."""
     from desktop import control
 
+    info = live_record(info)
     try:
         control.send(info, "raise")
     except (OSError, ValueError) as exc:
@@ -321,7 +374,7 @@ def hand_over(info: dict) -> int:
         return 0
     url = info.get("url")
     if not url:
-        print("deskchat: another Deskchat is starting on this data folder", file=sys.stderr)
+        print(f"deskchat: {STARTING_ELSEWHERE}", file=sys.stderr)
         return 1
     print(f"deskchat: already running at {url}", file=sys.stderr)
     with contextlib.suppress(webbrowser.Error):
@@ -331,19 +384,21 @@ def hand_over(info: dict) -> int:
 
 def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
     """Plain words on the console, and in a small window when one can open."""
+    from chatserver.config import resolve_data_dir
     from desktop import logs
 
+    message = one_line(message)
     print(f"deskchat: {message}", file=sys.stderr, flush=True)
-    logger.error("start-up failed: %s", message)
+    try:
+        data_dir = resolve_data_dir()
+    except ConfigError:
+        data_dir = None
+    # The console has its line already: the log's copy must not print a second one.
+    log_file = logs.to_file(data_dir, logging.ERROR, f"start-up failed: {message}")
     if probe.result() is None:
-        from chatserver.config import resolve_data_dir
         from desktop.window import leave_after_window, show_error
 
-        try:
-            log_file = str(logs.log_path(resolve_data_dir()))
-        except ConfigError:
-            log_file = ""
-        show_error(message, log_file=log_file)
+        show_error(message, log_file=str(log_file or ""))
         leave_after_window(2)
     return 2
 

@@ -72,9 +72,47 @@ def _static_reason() -> str | None:
     return None
 
 
+def x_display_problem() -> str | None:
+    """One line when ``DISPLAY`` names an X server that does not answer, else ``None``.
+
+    Asked through libxcb (what Qt's xcb plugin connects with) before Qt tries: Qt then aborts
+    with a list of platform plugins and advice about ``libxcb-cursor0``, none of which says
+    that the display itself is missing.
+    """
+    display = os.environ.get("DISPLAY", "")
+    if not sys.platform.startswith("linux") or not display or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("xcb")
+    if name is None:
+        return None  # Qt's own message, then
+    try:
+        xcb = ctypes.CDLL(name)
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        failed = xcb.xcb_connection_has_error(connection)
+    finally:
+        xcb.xcb_disconnect(connection)
+    if failed:
+        return f"no X server answers at DISPLAY={display}"
+    return None
+
+
 def run_probe() -> int:
     """Child process: create the Qt application and quit; a crash here is the answer."""
     configure_qt_environment()
+    problem = x_display_problem()
+    if problem:
+        print(problem, flush=True)
+        return 1
     from qtpy.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])

@@ -7,9 +7,11 @@ announcement), the sign-up policy, and the desktop's own account.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,7 @@ class Host:
         self._announcer = None
         self._lan_lock = threading.Lock()
         self._published: dict[str, Any] = {}
+        self._damaged = False  # the database was found damaged (start check or while serving)
 
     # --- start / stop ---------------------------------------------------------------------
 
@@ -118,6 +121,12 @@ class Host:
                 import chatserver.asgi  # noqa: F401
 
                 logs.install(self.data_dir, debug=self.options.debug)
+                if self.lock.unclean:
+                    logger.info("the last run did not stop cleanly: checking the database")
+                    self._damaged = True  # until the check says otherwise
+                    bootstrap.check_database()
+                    self._damaged = False
+                self._watch_database()
                 bootstrap.migrate()
                 self.server = EmbeddedServer(
                     ListenConfig(
@@ -139,6 +148,21 @@ class Host:
         logger.info("serving %s from %s", self.url, self.data_dir)
         return self.url
 
+    def _watch_database(self) -> None:
+        """Say a database fault met while serving (disk full, damaged file) on the console,
+        in the words the log has too (chatserver/chat/health.py)."""
+        from chatserver.chat import health
+
+        if self._said_fault not in health.listeners:
+            health.listeners.append(self._said_fault)
+
+    def _said_fault(self, fault: Any, sentence: str) -> None:
+        from chatserver.chat.health import DAMAGED
+
+        if fault.kind == DAMAGED:
+            self._damaged = True
+        print(f"deskchat: {sentence}", file=sys.stderr, flush=True)
+
     def publish(self, **extra: Any) -> None:
         """Tell later launches where this instance is (instance.json)."""
         self._published.update(extra)
@@ -155,8 +179,15 @@ class Host:
             self.server = None
             logger.info("stopped")
         if self.lock is not None:
-            self.lock.release()
+            # A damaged database keeps the instance record: the next start checks it again
+            # and refuses, until a backup is restored (which clears the record).
+            self.lock.release(keep_record=self._damaged)
             self.lock = None
+        if "chatserver.chat.health" in sys.modules:
+            from chatserver.chat import health
+
+            with contextlib.suppress(ValueError):
+                health.listeners.remove(self._said_fault)
 
     # --- sharing on the LAN ---------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 The lock is released by the operating system when the process dies, so a crash never leaves
 a stale lock behind. Beside it, ``instance.json`` says where the running server listens so a
-second launch can open that instead of starting another server on the same database.
+second launch can open that instead of starting another server on the same database. A clean
+stop deletes it; finding it when the lock is free means the last run did not stop cleanly
+(killed, a crash, a power cut): ``unclean`` is then True and the start checks the database.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class InstanceLock:
         self.path = data_dir / LOCK_NAME
         self.info_path = data_dir / INFO_NAME
         self._handle: IO[bytes] | None = None
+        self.unclean = False  # the last run left its instance record behind
 
     def acquire(self) -> None:
         handle = open(self.path, "a+b")  # noqa: SIM115 - held open on purpose
@@ -56,6 +59,7 @@ class InstanceLock:
             handle.close()
             raise AlreadyRunning(self.read_info())
         self._handle = handle
+        self.unclean = self.info_path.exists()
 
     def publish(self, **info: Any) -> None:
         """Record where this instance listens (and its pid) for later launches."""
@@ -72,11 +76,14 @@ class InstanceLock:
         except (OSError, ValueError):
             return {}
 
-    def release(self) -> None:
+    def release(self, *, keep_record: bool = False) -> None:
+        """Unlock; ``keep_record`` leaves ``instance.json`` so the next start checks the
+        database as after a crash (it was found damaged)."""
         if self._handle is None:
             return
         try:
-            self.info_path.unlink(missing_ok=True)
+            if not keep_record:
+                self.info_path.unlink(missing_ok=True)
         finally:
             self._handle.close()
             self._handle = None

@@ -20,6 +20,20 @@ class _FileHandler(logging.handlers.RotatingFileHandler):
     """Marks our handler so a second ``install`` does not add another."""
 
 
+class _SaidByTheLauncher(logging.Filter):
+    """Keeps off the console what the launcher says in its own one line (the log file still
+    gets it): a port that cannot be taken, which Daphne logs as CRITICAL and the host as a
+    warning when sharing fails, before the launcher says "cannot listen on HOST:PORT"."""
+
+    SAID = (("daphne.server", "Listen failure"), ("desktop.host", "sharing failed"))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not any(
+            record.name == name and message.startswith(start) for name, start in self.SAID
+        )
+
+
 def log_path(data_dir: Path) -> Path:
     return data_dir / "logs" / LOG_NAME
 
@@ -36,6 +50,8 @@ def install(data_dir: Path | None, *, debug: bool = False) -> Path | None:
     for handler in console:
         handler.setLevel(logging.DEBUG if debug else logging.WARNING)
         handler.setFormatter(logging.Formatter(FORMAT))
+        if not any(isinstance(f, _SaidByTheLauncher) for f in handler.filters):
+            handler.addFilter(_SaidByTheLauncher())
     # Noisy libraries stay at INFO even with --debug.
     for name in ("asyncio", "zeroconf", "daphne.ws_protocol", "daphne.http_protocol"):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -55,3 +71,38 @@ def install(data_dir: Path | None, *, debug: bool = False) -> Path | None:
     handler.setLevel(logging.DEBUG)
     root.addHandler(handler)
     return path
+
+
+def to_file(
+    data_dir: Path | None, level: int, message: str, *, exc_info: bool = False
+) -> Path | None:
+    """Write one record to the log file only, never the console (which already got one line).
+
+    Uses the installed file handler, else opens the data folder's log for this one record.
+    With ``exc_info`` the exception being handled goes with it (its traceback is for whoever
+    reads the log, not for the person). Returns the log file, or ``None`` if there is none.
+    """
+    import sys
+
+    root = logging.getLogger()
+    handlers: list[logging.Handler] = [h for h in root.handlers if isinstance(h, _FileHandler)]
+    opened = None
+    if not handlers and data_dir is not None:
+        path = log_path(data_dir)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            opened = _FileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        except OSError:
+            return None
+        opened.setFormatter(logging.Formatter(FORMAT))
+        handlers = [opened]
+    if not handlers:
+        return None
+    record = logging.getLogger("desktop").makeRecord(
+        "desktop", level, __file__, 0, message, None, sys.exc_info() if exc_info else None
+    )
+    for handler in handlers:
+        handler.handle(record)
+    if opened is not None:
+        opened.close()
+    return Path(handlers[0].baseFilename)  # type: ignore[attr-defined]

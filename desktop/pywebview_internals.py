@@ -8,6 +8,10 @@ What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebv
   ``self._js_results[unique_id] = {'semaphore': Semaphore(0), 'result': '', ...}``, waits on
   that semaphore, then reads ``'result'``. Only the page's answer releases it.
 
+- ``webview.util.js_bridge_call`` (private) runs each JS API call in a ``Thread`` of its own
+  (``_call``), and that same thread then hands the return value to the page that called,
+  with ``window.evaluate_js(...)`` (``after_answer`` waits for that thread).
+
 pywebview has no public way to cancel those waits: its GTK and WinForms backends release them
 on close (pywebview PR #987), its Qt backend does not (6.2.1's ``closeEvent`` leaves them).
 ``tests/desktop/test_pywebview_internals.py`` reads the installed backend's source and version
@@ -15,6 +19,12 @@ and fails when either assumption changes; ``CHECKED_VERSIONS`` is the range it w
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
 
 # Major versions of pywebview whose Qt backend was read for the assumptions above.
 CHECKED_VERSIONS = ((6, 0), (7, 0))  # from 6.0 (inclusive) to 7.0 (exclusive)
@@ -40,3 +50,24 @@ def release_pending_scripts(windows: list) -> int:
                 semaphore.release()
                 released += 1
     return released
+
+
+def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:
+    """Run ``action`` once the page has the answer to the JS API call being handled.
+
+    Called from a JS API method. An action that replaces the page (another page, the chat,
+    another server) must wait: otherwise pywebview hands the answer to the new page, where
+    the callback is missing (a TypeError) or the page's CSP refuses pywebview's ``eval``,
+    and either prints a traceback on the console. pywebview answers from the thread the
+    method runs in, so ``action`` runs when that thread has ended.
+    """
+    caller = threading.current_thread()
+
+    def run() -> None:
+        caller.join(timeout)
+        try:
+            action()
+        except Exception:  # the window may have closed meanwhile
+            logger.warning("a window action after a page's call failed", exc_info=True)
+
+    threading.Thread(target=run, name="after-api-answer", daemon=True).start()

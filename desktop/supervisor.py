@@ -146,7 +146,9 @@ def _die_with_parent() -> None:
 def is_redis_layer() -> bool:
     from django.conf import settings
 
-    return settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels_redis")
+    from chatserver.config import is_redis_layer as uses_redis
+
+    return uses_redis(settings.CHANNEL_LAYERS)
 
 
 def run_supervisor(args: argparse.Namespace) -> int:
@@ -241,11 +243,13 @@ class Supervisor:
                 on_ready(urls)
             while not self.stop_event.wait(0.2):
                 self._watch()
-            return 0
         finally:
-            self._stop_all()
+            clean = self._stop_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        # A worker that fails its own stop (an error at shutdown, a hang) fails the command,
+        # so a service manager and the tests see it.
+        return 0 if clean else 1
 
     def _spawn(self, slot: WorkerSlot) -> None:
         slot.process = subprocess.Popen(
@@ -319,17 +323,31 @@ class Supervisor:
         slot.restarts += 1
         print(f"deskchat: worker {slot.index} restarted at {slot.url}", file=sys.stderr, flush=True)
 
-    def _stop_all(self) -> None:
-        running = [s.process for s in self.slots if s.process and s.process.poll() is None]
-        for process in running:
-            process.send_signal(signal.SIGTERM)
+    def _stop_all(self) -> bool:
+        """SIGTERM every running worker and wait; whether each one stopped with exit code 0."""
+        running = [s for s in self.slots if s.process and s.process.poll() is None]
+        for slot in running:
+            slot.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        for process in running:
+        clean = True
+        for slot in running:
+            process = slot.process
             try:
-                process.wait(max(0.1, deadline - time.monotonic()))
+                code = process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                code = None
+            if code != 0:
+                clean = False
+                said = f"exit code {code}" if code is not None else "killed after a hang"
+                print(
+                    f"deskchat: worker {slot.index} (port {slot.port}) did not stop cleanly "
+                    f"({said})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return clean
 
 
 def _readline(process: subprocess.Popen, timeout: float) -> str:

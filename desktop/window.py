@@ -75,7 +75,7 @@ class MainApi(_Api):
                 return {"__all__": [_("Not available here.")]}
             errors = self._app.host.create_owner(str(username), str(password1), str(password2))
         if not errors:
-            self._app.open_chat()
+            pywebview_internals.after_answer(self._app.open_chat)
         return errors
 
     def adopt_account(self, username: str, password: str) -> dict:
@@ -84,16 +84,16 @@ class MainApi(_Api):
                 return {"__all__": [_("Not available here.")]}
             errors = self._app.host.adopt_owner(str(username), str(password))
         if not errors:
-            self._app.open_chat()
+            pywebview_internals.after_answer(self._app.open_chat)
         return errors
 
     def show_join(self) -> None:
         if self.active:
-            self._app.show_join()
+            pywebview_internals.after_answer(self._app.show_join)
 
     def show_welcome(self) -> None:
         if self.active and self._app.host is not None:
-            self._app.show_welcome()
+            pywebview_internals.after_answer(self._app.show_welcome)
 
     def servers(self) -> list[dict]:
         if not self.active:
@@ -103,7 +103,7 @@ class MainApi(_Api):
     def open_server(self, url: str) -> None:
         """Only an address that discovery actually found may be opened."""
         if self.active and url in {f.url for f in self._app.servers()}:
-            self._app.open_remote(url)
+            pywebview_internals.after_answer(lambda: self._app.open_remote(url))
 
 
 class SharingApi(_Api):

@@ -11,15 +11,41 @@ os.environ.setdefault("DESKCHAT_RATE_BURST", "1000")  # tests send bursts on pur
 
 import pytest
 
+from tests.support import health
 from tests.support.server import LiveServer, start_live_server
 
 
 @pytest.fixture
 def live_server(tmp_path) -> LiveServer:
-    """``python -m desktop --headless --port 0`` as a real process on a fresh data folder."""
+    """``python -m desktop --headless --port 0`` as a real process on a fresh data folder.
+
+    Stopped with SIGTERM afterwards; ``_processes_stay_healthy`` then fails the test unless it
+    exited with 0 and logged no error (tests/support/health.py)."""
     server = start_live_server(tmp_path / "data")
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_processes_stay_healthy(request):
+    since = len(health.STARTED)
+    yield
+    health.check_started(request.node, since)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_processes_stay_healthy(request):
+    since = len(health.STARTED)
+    yield
+    health.check_started(request.node, since)
+
+
+@pytest.fixture(autouse=True)
+def _processes_stay_healthy(request):
+    """Every server, worker or window the test started stopped cleanly and logged no error."""
+    since = len(health.STARTED)
+    yield
+    health.check_started(request.node, since)
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +63,7 @@ def _fresh_redis_layer():
     from django.conf import settings
 
     layer = settings.CHANNEL_LAYERS["default"]
-    if not layer["BACKEND"].startswith("channels_redis"):
+    if not layer["BACKEND"].endswith("RedisChannelLayer"):
         return
     import redis
     from channels.layers import channel_layers

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from chatserver.accounts.forms import SignupForm
+from chatserver.chat.services.rooms import memberships_at_signup
 
 
 @transaction.atomic
@@ -17,6 +18,7 @@ def user_create_from_signup(*, form: SignupForm) -> AbstractBaseUser:
         user.is_staff = True
         user.is_superuser = True
     user.save()
+    memberships_at_signup(user_id=user.pk, first=first)
     return user
 
 

@@ -27,6 +27,12 @@ class ThrottledLoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # A fresh install has nobody to log in: lead straight to creating the first account.
+        if _is_fresh():
+            return redirect("signup")
+        return super().get(request, *args, **kwargs)
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         username = request.POST.get("username", "")[:150]
         verdict = throttling.check(username, client_address(request))

@@ -68,6 +68,9 @@ def hello(*, user: str, version: str, limits: dict[str, Any]) -> Frame:
             "max_frame_bytes": limits["MAX_FRAME_BYTES"],
             "rate_per_second": limits["RATE_PER_SECOND"],
             "rate_burst": limits["RATE_BURST"],
+            # Not a setting: the protocol's own rule (protocol.valid_room_name), told to
+            # clients so they can show a counter instead of cutting a name short.
+            "max_room_name_chars": 64,
         },
     }
 

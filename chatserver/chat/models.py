@@ -30,6 +30,9 @@ class Room(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Every new account becomes a member (the install's ``general``); a flag, not a name, so
+    # the room can be renamed and stay the one people start in.
+    joined_on_signup = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -15,6 +15,7 @@ from typing import Any
 from chatserver.chat import frames
 
 MAX_CLIENT_ID_CHARS = 64
+MAX_ROOM_NAME_CHARS = 64
 MAX_NAME_CHARS = 150
 MAX_HISTORY_LIMIT = 100
 DEFAULT_HISTORY_LIMIT = 50
@@ -53,6 +54,7 @@ class Command:
     since: int | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
+    create: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -155,7 +157,14 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
         shown = kind if len(kind) <= 32 else kind[:32] + "…"
         raise ProtocolError("unknown_type", f"Unknown frame type '{shown}'.", ref)
 
-    if kind in {"join", "leave"}:
+    if kind == "join":
+        # ``create`` is optional and true by default (older clients create on join); a client
+        # that asks the person first sends false, and a missing room is then ``unknown_room``.
+        create = data.get("create", True)
+        if not isinstance(create, bool):
+            raise ProtocolError("bad_field", "The field 'create' must be true or false.", ref)
+        return Command(kind, ref or kind, room=_string(data, "room", ref), create=create)
+    if kind == "leave":
         return Command(kind, ref or kind, room=_string(data, "room", ref))
     if kind == "send":
         client_id = _string(data, "client_id", ref)
@@ -220,7 +229,7 @@ def parse_pm(body: str) -> tuple[str, str] | None:
 def valid_room_name(name: str) -> str | None:
     """The cleaned room name, or None: 1–64 characters of letters, digits, spaces, punctuation."""
     cleaned = " ".join(name.split())
-    if not 1 <= len(cleaned) <= 64:
+    if not 1 <= len(cleaned) <= MAX_ROOM_NAME_CHARS:
         return None
     for char in cleaned:
         category = unicodedata.category(char)

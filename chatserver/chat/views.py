@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from chatserver.chat import health
 from chatserver.chat.protocol import ProtocolError
 from chatserver.chat.selectors.presence import online_counts
 from chatserver.chat.selectors.rooms import all_rooms
@@ -41,4 +42,11 @@ def room_page(request: HttpRequest, name: str) -> HttpResponse:
 @login_not_required
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the server can serve; 503 once it found its database damaged."""
+    damage = health.damaged()
+    if damage is not None:
+        return JsonResponse(
+            {"status": "damaged", "detail": damage.detail, "version": settings.VERSION},
+            status=503,
+        )
     return JsonResponse({"status": "ok", "version": settings.VERSION})

@@ -17,8 +17,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
-from chatserver.chat import frames
+from chatserver.chat import frames, health
 from chatserver.chat.protocol import Command, ProtocolError, decode, parse
 from chatserver.chat.selectors.conversations import sidebar
 from chatserver.chat.selectors.messages import history, visible_messages_since
@@ -29,6 +30,8 @@ from chatserver.chat.services.rooms import membership_join, membership_leave
 from chatserver.realtime import connects, presence_broadcast
 from chatserver.realtime.channels_internals import DirectDispatch
 from chatserver.realtime.codes import (
+    CLOSE_DATABASE_FAULT,
+    CLOSE_SLOW_READER,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_UNAUTHENTICATED,
     RELAY_EXTENSION,
@@ -56,6 +59,15 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             opened = await connects.open_connection(
                 session_key=self.scope.get("session_key"), channel_name=self.channel_name
             )
+        except DatabaseError as error:
+            fault = health.report(error)
+            if fault is None:
+                raise
+            # Said in words (the database is damaged, the disk is full), not a traceback.
+            await self.accept()
+            await self.send_frame(frames.error("server_error", fault.detail))
+            await self.close(code=CLOSE_DATABASE_FAULT)
+            return
         except TooManyConnections:
             limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
             await self.accept()
@@ -96,19 +108,21 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await presence_broadcast.announce(self.channel_layer, start.change)
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self.channel_layer, "detach"):
-            self.channel_layer.detach(self.channel_name)
         if not self.registered:
+            self._detach()
             return
         self.registered = False
         await self.sends.done()  # stored sends are broadcast even if their sender left
         await self.subscriptions.stop()
+        self._detach()  # out of every group: nothing more can arrive for this channel
         change = await connects.close_connection(channel_name=self.channel_name)
         await presence_broadcast.announce(self.channel_layer, change)
 
     # --- client frames --------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.registered:
+            return  # refused at connect (4401, 4008): a frame already on its way is not read
         command: Command | None = None
         try:
             command = parse(
@@ -124,14 +138,16 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         except ProtocolError as error:
             await self.sends.done()
             await self.send_frame(error.frame())
-        except Exception:
-            # A bug must cost one error frame, never this connection or anyone else's.
-            logger.exception("unexpected error handling a frame from %s", self.username)
+        except Exception as error:
+            # A bug or a database fault must cost one error frame, never this connection or
+            # anyone else's; a fault (disk full, damaged database) is said in words.
+            fault = health.report(error)
+            if fault is None:
+                logger.exception("unexpected error handling a frame from %s", self.username)
             await self.sends.done()
             ref = command.ref if command is not None else None  # the client can match it
-            await self.send_frame(
-                frames.error("server_error", "The server could not handle that frame.", ref)
-            )
+            detail = fault.detail if fault else "The server could not handle that frame."
+            await self.send_frame(frames.error("server_error", detail, ref))
 
     async def on_ping(self, command: Command) -> None:
         await self.send_frame(frames.pong())
@@ -143,6 +159,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             name=command.room,
             max_rooms=LIMITS["MAX_ROOMS_PER_CONNECTION"],
             ref=command.ref,
+            create=command.create,
         )
         room = result.room
         # Subscribed before the frame is read: a message stored in between arrives live
@@ -256,6 +273,12 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         if self._relay is None or not self._relay(event["text"]):
             await self.base_send({"type": "websocket.send", "text": event["text"]})
 
+    async def layer_overflow(self, event: dict[str, Any]) -> None:
+        """The channel layer could not hand this socket an event (its channel was full, or
+        the hand-over failed) and will send it nothing more: close with 4009, so the client
+        reconnects and resumes from the database, which holds everything it missed."""
+        await self.close(code=CLOSE_SLOW_READER)
+
     async def membership_changed(self, event: dict[str, Any]) -> None:
         """Another tab of this user joined or left a room: follow it here too."""
         room_id, name = event["room_id"], event["room"]
@@ -283,6 +306,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 "origin": self.channel_name,
             },
         )
+
+    def _detach(self) -> None:
+        if hasattr(self.channel_layer, "detach"):
+            self.channel_layer.detach(self.channel_name)
 
     async def send_frame(self, frame: frames.Frame) -> None:
         await self.send(text_data=frames.encode(frame))

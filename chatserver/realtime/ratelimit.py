@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from chatserver.config import is_redis_layer
+
 
 @dataclass
 class TokenBucket:
@@ -127,7 +129,7 @@ class RedisRateLimiter:
 def build_rate_limiter(limits: dict, channel_layers: dict) -> RateLimiter | RedisRateLimiter:
     """The limiter that matches the deployment: Redis when the channel layer is Redis."""
     layer = channel_layers["default"]
-    if layer["BACKEND"].startswith("channels_redis"):
+    if is_redis_layer(channel_layers):
         address = layer["CONFIG"]["hosts"][0]["address"]
         return RedisRateLimiter(address, limits["RATE_PER_SECOND"], limits["RATE_BURST"])
     return RateLimiter(limits["RATE_PER_SECOND"], limits["RATE_BURST"])

@@ -34,6 +34,7 @@ def test_usernames_may_be_unicode_or_contain_django_punctuation(username):
 
 
 def test_anonymous_visitors_see_only_login_and_signup():
+    get_user_model().objects.create_user("someone")  # not a fresh install (that leads to sign-up)
     client = Client()
     for path in ["/", "/chat/", "/chat/general/", "/accounts/password/"]:
         response = client.get(path)
@@ -138,3 +139,24 @@ def test_unknown_url_gets_the_friendly_404_page():
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"Traceback" not in response.content
+
+
+def test_a_fresh_install_leads_to_creating_the_first_account():
+    client = Client()
+    first = client.get("/", follow=True)
+    assert first.redirect_chain[-1][0].startswith("/accounts/signup/")
+    assert "Create the first account" in first.content.decode()
+    assert signup(Client(), "boss").status_code == 302
+    # Once someone exists, log-in is the page again.
+    assert Client().get("/accounts/login/").status_code == 200
+
+
+def test_everyone_who_signs_up_is_in_general():
+    from chatserver.chat.models import Membership
+
+    assert signup(Client(), "boss").status_code == 302
+    assert signup(Client(), "worker").status_code == 302
+    assert set(Membership.objects.values_list("user__username", "room__name")) == {
+        ("boss", "general"),
+        ("worker", "general"),
+    }

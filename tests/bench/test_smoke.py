@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -10,22 +12,49 @@ from pathlib import Path
 
 import pytest
 
+from bench.servers import STOPPED_WITH
+from tests.support import health
 from tests.support.server import ROOT
 
 pytestmark = pytest.mark.process
 
 
-def run_bench(*args: str, out: Path, timeout: float = 600) -> tuple[dict, str]:
-    """``python -m bench ARGS --json OUT``: the JSON it wrote and what it printed."""
+def run_bench(*args: str, out: Path | None = None, timeout: float = 600) -> tuple[dict, str]:
+    """``python -m bench ARGS --json OUT``: the JSON it wrote and what it printed, once every
+    Deskchat server of the run is known to have stopped cleanly (``servers_stayed_healthy``)."""
+    json_args = ["--json", str(out)] if out is not None else []
     result = subprocess.run(
-        [sys.executable, "-m", "bench", *args, "--json", str(out)],
+        [sys.executable, "-m", "bench", *args, *json_args, "--keep"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(out.read_text()), result.stdout
+    kept = re.search(r"data folders kept in (\S+)", result.stderr)
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert kept, result.stderr[-3000:]
+        servers_stayed_healthy(Path(kept.group(1)))
+    finally:
+        if kept:
+            shutil.rmtree(kept.group(1), ignore_errors=True)
+    return (json.loads(out.read_text()) if out is not None else {}), result.stdout
+
+
+def servers_stayed_healthy(workdir: Path) -> None:
+    """Each Deskchat server the benchmark started (one data folder each, its stderr in
+    ``server.log``) stopped with exit code 0 and logged no error (tests/support/health.py)."""
+    logs = sorted(workdir.rglob("server.log"))
+    assert logs, f"no server logs under {workdir}"
+    for log in logs:
+        text = log.read_text(errors="replace")
+        codes = re.findall(rf"^{re.escape(STOPPED_WITH)} (-?\d+)$", text, re.MULTILINE)
+        assert codes and set(codes) == {"0"}, f"{log}: exit codes {codes}\n{text[-3000:]}"
+        found = health.problems(text)
+        app_log = log.parent / "logs" / "deskchat.log"
+        if app_log.exists():
+            found += health.problems(app_log.read_text(errors="replace"))
+        assert not found, f"{log.parent}:\n" + "\n".join(found)
 
 
 def test_quick_run_covers_every_scenario_without_loss(tmp_path):
@@ -81,21 +110,5 @@ def test_several_runs_report_medians_and_count_loss_in_each_run(tmp_path):
     [("S1", "channels-dispatch"), ("S6", "full-migrate")],  # undone after set-up / before start
 )
 def test_variant_runs_the_real_entry_with_one_change_undone(tmp_path, scenario, variant):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            scenario,
-            "--quick",
-            "--no-reference",
-            "--variant",
-            variant,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"Deskchat benchmark ({variant})" in result.stdout
+    _, stdout = run_bench(scenario, "--quick", "--no-reference", "--variant", variant, timeout=300)
+    assert f"Deskchat benchmark ({variant})" in stdout

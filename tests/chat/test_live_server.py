@@ -11,6 +11,7 @@ import sqlite3
 import pytest
 import websockets
 
+from chatserver import __version__
 from tests.support.server import Browserless, run_deskchat
 
 pytestmark = pytest.mark.process
@@ -32,7 +33,9 @@ async def _until(ws, kind: str, **match) -> dict:
 def test_headless_server_serves_http_and_websocket_then_stops_cleanly(live_server):
     status, body = Browserless(live_server.url).get("/healthz")
     assert status == 200
-    assert json.loads(body) == {"status": "ok", "version": json.loads(body)["version"]}
+    # The version the package says it is, and the one `deskchat --version` prints.
+    assert json.loads(body) == {"status": "ok", "version": __version__}
+    assert run_deskchat("--version").stdout.strip() == f"Deskchat {__version__}"
 
     alice, bob = Browserless(live_server.url), Browserless(live_server.url)
     alice.signup("alice")

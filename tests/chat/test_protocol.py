@@ -98,3 +98,16 @@ def test_client_id_length_is_bounded():
 def test_history_defaults():
     command = parse_frame({"type": "history", "room": "r"})
     assert (command.before, command.limit) == (None, 50)
+
+
+def test_join_may_say_it_must_not_create():
+    assert parse_frame({"type": "join", "room": "x"}).create is True
+    assert parse_frame({"type": "join", "room": "x", "create": False}).create is False
+    assert parse_frame({"type": "join", "room": "x", "create": True}).create is True
+
+
+@pytest.mark.parametrize("value", [0, 1, "false", [], {}])
+def test_join_create_must_be_a_boolean(value):
+    with pytest.raises(ProtocolError) as raised:
+        parse_frame({"type": "join", "room": "x", "create": value})
+    assert raised.value.code == "bad_field"

@@ -16,7 +16,7 @@ from chatserver.chat.selectors import conversations, messages, presence, rooms
 from chatserver.chat.services import presence as registry
 from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.chat.services.read_markers import read_mark
-from chatserver.chat.services.rooms import membership_join
+from chatserver.chat.services.rooms import membership_join, memberships_at_signup
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +244,37 @@ def test_history_frames_are_the_frames_that_were_broadcast(users):
 
     dms, _ = messages.dm_messages(key=dm_key(alice.pk, bob.pk), before=None, limit=50)
     assert dms == [dm]
+
+
+def test_a_join_that_must_not_create_finds_existing_rooms_only(users):
+    alice, bob, _ = users
+    with pytest.raises(ProtocolError) as raised:
+        membership_join(user_id=alice.pk, name="  typo  ", max_rooms=10, ref="join", create=False)
+    assert raised.value.code == "unknown_room"
+    assert raised.value.frame()["room"] == "typo"  # the name as it would be stored
+    assert not Room.objects.exists()
+    room = join(bob, "Sales")
+    found = membership_join(user_id=alice.pk, name="SALES", max_rooms=10, ref=None, create=False)
+    assert found.room.pk == room.pk and found.created_membership
+    with pytest.raises(ProtocolError) as raised:
+        membership_join(user_id=alice.pk, name="x" * 65, max_rooms=10, ref=None, create=False)
+    assert raised.value.code == "bad_room_name"
+
+
+def test_the_first_account_brings_general_and_everyone_joins_it_under_any_name(users):
+    alice, bob, _ = users
+    (general,) = memberships_at_signup(user_id=alice.pk, first=True)
+    assert general.name == "general"
+    Room.objects.filter(pk=general.pk).update(name="Lobby", key="lobby")  # renamed by an admin
+    assert [r.name for r in memberships_at_signup(user_id=bob.pk, first=False)] == ["Lobby"]
+    assert set(Membership.objects.values_list("user__username", "room__name")) == {
+        ("alice", "Lobby"),
+        ("bob", "Lobby"),
+    }
+    assert Room.objects.count() == 1
+
+
+def test_an_install_without_a_signup_room_makes_none_for_later_accounts(users):
+    alice = users[0]
+    assert memberships_at_signup(user_id=alice.pk, first=False) == []
+    assert not Room.objects.exists()

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import health
 from tests.support.server import ROOT, server_env
 from tests.support.tools import require_executable
 
@@ -73,10 +74,15 @@ class App:
     log: Path
     info: dict = field(default_factory=dict)
 
+    watched: health.Watched | None = None
+
     @classmethod
     def launch(cls, data_dir: Path, env: dict, *args: str) -> App:
+        """Start the app; its console (a file: it never fills a pipe) and its log file are
+        checked for errors after the test, with its exit code (tests/support/health.py)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         log = data_dir.parent / f"{data_dir.name}-console.log"
+        outputs = [health.Output.from_now(p) for p in (log, data_dir / "logs" / "deskchat.log")]
         with open(log, "ab") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
@@ -85,7 +91,17 @@ class App:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        return cls(process=process, data_dir=data_dir, env=env, log=log)
+        app = cls(process=process, data_dir=data_dir, env=env, log=log)
+        app.watched = health.watch(f"the app on {data_dir}", process, [], app._final_code)
+        app.watched.outputs = outputs
+        return app
+
+    def _final_code(self) -> int:
+        """For the health check: a window the test left open is killed (the test's failure,
+        not the app's)."""
+        if self.process.poll() is None:
+            self.kill()
+        return self.process.returncode
 
     def console(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -164,6 +180,7 @@ class App:
 
     def kill(self) -> None:
         if self.process.poll() is None:
+            health.note_signal(self.watched, signal.SIGKILL)
             self.process.kill()
             self.process.wait()
 
@@ -199,6 +216,47 @@ def screenshot(display: str, name: str, *, timeout: float = 30) -> Path:
             return path
         time.sleep(0.3)
     raise AssertionError(f"the screen stayed blank ({colours} colours): {path}")
+
+
+def see_on_screen(
+    display: str, name: str, *phrases: str, lang: str = "eng", timeout: float = 30
+) -> str:
+    """Screenshot ``name`` until OCR reads every phrase on it (a person's view, not the DOM's);
+    returns the text read. Fails with what was read instead."""
+    tesseract = require_executable("tesseract", "apt-get install tesseract-ocr")
+    convert = require_executable("convert", "apt-get install imagemagick")
+    deadline = time.monotonic() + timeout
+    text = ""
+    while True:
+        path = screenshot(display, name, timeout=max(1.0, deadline - time.monotonic()))
+        text = " ".join(_ocr(path, lang, tesseract, convert, variant) for variant in OCR_VARIANTS)
+        missing = [p for p in phrases if " ".join(p.split()).casefold() not in text.casefold()]
+        if not missing:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not on the screen: {missing}; OCR read: {text!r} ({path})")
+        time.sleep(0.5)
+
+
+# Screen text is small for OCR: three times the size, in grey, reads far better; thresholded
+# it reads small grey text too, but can misread digits. A phrase may be read in either.
+OCR_VARIANTS = (
+    ["-resize", "300%", "-colorspace", "Gray"],
+    ["-resize", "300%", "-colorspace", "Gray", "-threshold", "75%"],
+)
+
+
+def _ocr(path: Path, lang: str, tesseract: str, convert: str, variant: list[str]) -> str:
+    prepared = path.with_suffix(".ocr.png")
+    subprocess.run([convert, str(path), *variant, str(prepared)], check=True, timeout=60)
+    try:
+        read = subprocess.run(
+            [tesseract, str(prepared), "-", "-l", lang], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        prepared.unlink(missing_ok=True)
+    assert read.returncode == 0, read.stderr
+    return " ".join(read.stdout.split())
 
 
 def colour_count(path: Path) -> int:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from types import SimpleNamespace
 
 from desktop import lan
+from tests.support.netns import lan_namespace
 
 
 def adapter(*ips):
@@ -27,10 +27,11 @@ def test_no_interfaces_means_no_addresses():
     assert lan.lan_ipv4_addresses([adapter("127.0.0.1")]) == []
 
 
-def test_real_interfaces_give_valid_addresses():
-    for address in lan.lan_ipv4_addresses():
-        socket.inet_aton(address)
-        assert not address.startswith("127.")
+def test_real_interfaces_give_the_lan_address_and_not_loopback():
+    # A namespace whose only interfaces are loopback and one LAN address: the real
+    # ifaddr lookup must find exactly that address (not pass on an empty list).
+    with lan_namespace() as address:
+        assert lan.lan_ipv4_addresses() == [address]
 
 
 def test_join_urls_and_allowed_hosts():

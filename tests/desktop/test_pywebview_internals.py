@@ -79,3 +79,32 @@ def test_pending_script_waits_are_released():
         waiter.join(5)
         assert not waiter.is_alive()
     assert results == [None, None, None]
+
+
+def test_js_api_calls_are_answered_from_the_thread_that_ran_them():
+    """after_answer waits for the caller's thread: pywebview must still answer from it."""
+    from webview import util
+
+    bridge = inspect.getsource(util.js_bridge_call)
+    assert "Thread(target=_call)" in bridge
+    call = bridge[bridge.index("def _call():") : bridge.index("def get_nested_attribute")]
+    assert call.index("func(*func_params)") < call.index("window.evaluate_js(")
+
+
+def test_after_answer_runs_the_action_once_the_calling_thread_has_ended():
+    from desktop.pywebview_internals import after_answer
+
+    order: list[str] = []
+    done = threading.Event()
+
+    def api_method() -> None:  # as pywebview runs a JS API call: in a thread of its own
+        after_answer(lambda: (order.append("action"), done.set()))
+        order.append("method returned")
+        threading.Event().wait(0.2)  # pywebview handing the answer to the page
+        order.append("answered")
+
+    thread = threading.Thread(target=api_method)
+    thread.start()
+    assert done.wait(10)
+    thread.join()
+    assert order == ["method returned", "answered", "action"]

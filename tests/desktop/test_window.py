@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -12,7 +13,7 @@ from tests.desktop.launcher import (
     App,
     free_port,
     port_open,
-    screenshot,
+    see_on_screen,
     type_into_window,
     window_env,
 )
@@ -32,7 +33,7 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         # Fresh install: the launcher's own one-screen "create your account" form.
         page = app.wait_page(lambda p: "Create your account" in p["text"])
         assert page["title"] == "Deskchat"
-        screenshot(display, "window-first-run.png")
+        see_on_screen(display, "window-first-run.png", "Create your account")
 
         # The first screen also offers to join someone else's chat instead, and back.
         app.eval("document.getElementById('join-link').click(); 'ok'")
@@ -43,13 +44,13 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         # Typed into the window like a person (the username field has focus).
         app.eval("document.getElementById('username').focus(); 'ok'")
         type_into_window(display, "alice", "<Tab>", PASSWORD, "<Tab>", PASSWORD, "<Return>")
-        # Signed in and connected: the screenshot shows the chat, not "Connecting…".
+        # Signed in and connected: the screen shows the chat, not "Connecting…".
         page = app.wait_page(lambda p: p["user"] == "alice" and p["state"] == "connected")
         assert page["title"].startswith("Deskchat") or "Deskchat" in page["title"]
         assert page["url"].startswith(app.url)
         assert "token=" not in page["url"]
-        shot = screenshot(display, "window-signed-in.png")
-        assert shot.stat().st_size > 0
+        seen = see_on_screen(display, "window-signed-in.png", "ROOMS", "DIRECT MESSAGES", "alice")
+        assert "Connecting" not in seen
 
         # A second launch on the same data folder hands over to the first and exits.
         second = subprocess.run(
@@ -96,7 +97,10 @@ def test_first_run_page_speaks_the_session_language(display, tmp_path):
         # The chat's stylesheet is in the page: its card and its accent-coloured button.
         button = app.eval("getComputedStyle(document.getElementById('submit')).backgroundColor")
         assert button == "rgb(37, 99, 235)"  # app.css --accent
-        screenshot(display, "window-first-run-ru.png")
+        seen = see_on_screen(
+            display, "window-first-run-ru.png", "Создайте учётную запись", lang="rus+eng"
+        )
+        assert "Create your account" not in seen
         assert app.close() == 0
     finally:
         app.kill()
@@ -115,31 +119,19 @@ def test_sigterm_closes_the_window_cleanly(display, tmp_path):
 
 
 def test_no_display_falls_back_to_headless(tmp_path):
-    env = window_env(":0")
-    del env["DISPLAY"]
-    env["BROWSER"] = "true"  # webbrowser.open runs `true` instead of a real browser
-    process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        process.terminate()
-        _, err = process.communicate(timeout=30)
-        assert process.returncode == 0
-        lines = [line for line in err.splitlines() if "cannot open a window" in line]
-        assert len(lines) == 1 and "no display" in lines[0]
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    # webbrowser.open runs `true` instead of a real browser.
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "BROWSER": "true"}
+    server = start_live_server(tmp_path / "data", headless=False, env=env)
+    assert server.url.startswith("http://127.0.0.1:")
+    assert server.stop() == 0
+    lines = [line for line in server.stderr().splitlines() if line.strip()]
+    assert lines == [
+        "deskchat: cannot open a window: no display (DISPLAY and WAYLAND_DISPLAY are not set). "
+        "Serving in the browser instead."
+    ]
 
 
+@pytest.mark.server_errors("start-up failed: cannot listen on", "Listen failure", exit_code=2)
 def test_start_up_error_is_shown_in_a_window(display, tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
@@ -147,8 +139,15 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path):
         port = holder.getsockname()[1]
         app = App.launch(tmp_path / "data", window_env(display), "--port", str(port))
         try:
-            shot = screenshot(display, "window-start-error.png")
-            assert shot.exists()
+            # What the person reads: the error in words, where to look, a way out.
+            see_on_screen(
+                display,
+                "window-start-error.png",
+                "could not start",
+                f"cannot listen on 127.0.0.1:{port}",
+                "Close",
+                timeout=60,
+            )
             assert app.terminate() == 2  # closes the error window like its Close button
         finally:
             app.kill()
@@ -171,10 +170,11 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         target = f"http://127.0.0.1:{port}/"
         page = app.wait_page(lambda p: target in p["text"])
         assert "Join a chat on this network" in page["text"]
-        screenshot(display, "window-join.png")
+        see_on_screen(display, "window-join.png", "Join a chat on this network", target)
         app.eval("document.querySelector('#servers li').click(); 'ok'")
         page = app.wait_page(lambda p: p["url"].startswith(target))
-        assert "/accounts/login/" in page["url"]  # the other server's own log-in page
+        # The other server's own page: log-in, or sign-up on a server with no account yet.
+        assert urlsplit(page["url"]).path in {"/accounts/login/", "/accounts/signup/"}
         assert app.close() == 0
     finally:
         app.kill()

@@ -72,13 +72,14 @@ def test_installed_files(installed: Path):
     assert Path("/usr/share/icons/hicolor/48x48/apps/deskchat.png").exists()
 
 
-def test_health_and_login_page_with_its_css(server: LiveServer):
+def test_health_and_first_account_page_with_its_css(server: LiveServer):
     client = Browserless(server.url)
     status, body = client.get("/healthz")
     assert status == 200 and json.loads(body)["status"] == "ok"
+    # A fresh install has no account yet: log-in leads to creating the first one.
     status, page = client.get("/accounts/login/")
     assert status == 200
-    assert 'name="csrfmiddlewaretoken"' in page and 'name="password"' in page
+    assert 'name="csrfmiddlewaretoken"' in page and 'name="password1"' in page
     stylesheets = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', page)
     stylesheets += re.findall(r'<link[^>]+href="([^"]+\.css[^"]*)"', page)
     assert stylesheets, page[:1000]

@@ -87,7 +87,10 @@ async def test_direct_message_reaches_both_users_all_tabs_and_nobody_else():
         assert message["id"] == ack["id"]
         assert message["from"] == "alice" and message["to"] == "bob"
         assert "room" not in message
-    assert all(f.get("body") != "secret" for f in await c.drain(0.3))
+    # Anything alice's DM sent carol would come before alice's next room message.
+    await a.say("marker", client_id="after-dm", room="R&D")
+    seen = await c.frames_until("message", body="marker")
+    assert all(f.get("body") != "secret" for f in seen)
     # Carol cannot page, resume or read her way into it either.
     await c.send({"type": "history", "with": "bob", "before": None, "limit": 50})
     page = await c.expect("history")
@@ -109,7 +112,9 @@ async def test_pm_command_in_a_room_is_a_stored_direct_message():
     ack = await a.say("/pm bob lunch?", client_id="p1", room="general")
     message = await b.expect("message")
     assert message == {**message, "id": ack["id"], "from": "alice", "to": "bob", "body": "lunch?"}
-    assert all(f.get("type") != "message" for f in await c.drain(0.3))
+    await a.say("marker", client_id="after-pm", room="general")
+    seen = await c.frames_until("message", body="marker")
+    assert [f["body"] for f in seen if f["type"] == "message"] == ["marker"]
     await b.send({"type": "history", "with": "alice", "before": None, "limit": 10})
     assert [m["body"] for m in (await b.expect("history"))["messages"]] == ["lunch?"]
     for client in (a, b, c):
@@ -288,12 +293,15 @@ async def test_presence_counts_connections_not_users():
     await a1.join("general")
     await b.expect("presence", room="general", online=["alice", "bob"])
     a2 = await ChatClient.connect(alice)  # second tab: already a member, already online
-    await a1.close()
+    await a1.close()  # returns once the server has handled the disconnect
     # Closing one of two tabs never shows alice offline (a batch that was already on its way
-    # may repeat the same list; presence frames carry full state).
-    assert all(
-        f["online"] == ["alice", "bob"] for f in await b.drain(0.3) if f["type"] == "presence"
-    )
+    # may repeat the same list; presence frames carry full state). carol's arrival is
+    # announced after whatever the close caused.
+    c = await ChatClient.connect(await make_user("carol"))
+    await c.join("general")
+    seen = await b.frames_until("presence", room="general", online=["alice", "bob", "carol"])
+    assert all(f["online"] == ["alice", "bob"] for f in seen[:-1] if f["type"] == "presence")
+    await c.close()
     await a2.close()
     await b.expect("presence", room="general", online=["bob"])
     await b.close()
@@ -308,7 +316,10 @@ async def test_typing_is_relayed_to_others_not_self():
     await a.send({"type": "typing", "room": "general"})
     typing = await b.expect("typing")
     assert typing == {"type": "typing", "room": "general", "user": "alice"}
-    assert all(f["type"] != "typing" for f in await a.drain(0.3))
+    # A typing event for alice herself would be in her channel before her next message.
+    # (sent, not said: say() would skip the frames before its ack)
+    await a.send({"type": "send", "room": "general", "body": "marker", "client_id": "after-t"})
+    assert all(f["type"] != "typing" for f in await a.frames_until("message", body="marker"))
     await a.send({"type": "typing", "to": "bob"})
     assert (await b.expect("typing"))["from"] == "alice"
     await a.close()
@@ -351,7 +362,10 @@ async def test_leave_stops_delivery_and_membership():
     await b.send({"type": "leave", "room": "general"})
     await b.expect("membership", action="leave")
     await a.say("anyone?", client_id="l1", room="general")
-    assert all(f["type"] != "message" for f in await b.drain(0.3))
+    # alice's DM to bob goes out after her room message: bob sees it, and only it.
+    await a.say("marker", client_id="l-dm", to="bob")
+    seen = await b.frames_until("message", body="marker")
+    assert [f["body"] for f in seen if f["type"] == "message"] == ["marker"]
     await b.send({"type": "send", "room": "general", "body": "x", "client_id": "l2"})
     assert (await b.expect("error"))["code"] == "not_joined"
     await a.close()

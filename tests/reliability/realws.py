@@ -187,3 +187,15 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def wait_for_text(read, needle: str, timeout: float = 15) -> bool:
+    """True once ``read()`` (a server's stderr or log so far) contains ``needle``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while needle not in read():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

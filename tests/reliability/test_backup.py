@@ -115,4 +115,6 @@ def test_restore_refuses_a_file_that_is_not_a_deskchat_database(tmp_path):
     garbage.write_bytes(b"this is not sqlite at all" * 100)
     result = deskchat("restore", str(garbage), data_dir=tmp_path / "data")
     assert result.returncode == 1
-    assert "not" in result.stderr
+    assert result.stderr == (
+        f"deskchat restore: {garbage} is not a Deskchat database: file is not a database\n"
+    )

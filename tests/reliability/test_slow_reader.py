@@ -51,7 +51,7 @@ def server(tmp_path):
 
 async def test_slow_reader_is_closed_with_4009_and_others_keep_receiving(server):
     flooder, reader, stalled = (signup(server, name) for name in ("alice", "bob", "carol"))
-    log = LogWatcher(server.process.stderr, "closing slow reader")
+    log = LogWatcher(server.follow_stderr(), "closing slow reader")
 
     # carol joins and then never reads; her receive window stays a few kilobytes.
     slow = RawWebSocket.open(server, stalled.ws_headers(), rcvbuf=4096)

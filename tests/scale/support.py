@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import serve_argv
+from tests.support import health
 from tests.support.server import ROOT, Browserless, server_env
 
 REDIS_ENV = "DESKCHAT_TEST_REDIS_URL"
@@ -101,7 +102,7 @@ def start_serve(
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = server_env(env)
     stderr_path = data_dir / "serve.stderr"
-    with open(stderr_path, "w") as err:
+    with open(stderr_path, "w") as err:  # a file: stderr never fills a pipe
         process = subprocess.Popen(
             serve_argv(data_dir, workers, port),
             cwd=ROOT,
@@ -112,6 +113,11 @@ def start_serve(
             start_new_session=True,
         )
     served = Served(process, [], data_dir, full_env, stderr_path)
+    # The supervisor's and every worker's stderr (workers inherit it), checked after the test
+    # with the exit code (tests/support/health.py); serve writes no log file of its own.
+    health.watch(f"deskchat serve on {data_dir}", process, [], served.stop).outputs = [
+        health.Output(stderr_path)
+    ]
     # A thread reads the lines: select() on the pipe would miss lines already buffered.
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()

@@ -118,11 +118,12 @@ async def test_nginx_balances_http_and_websockets_over_the_workers(tmp_path, eng
         sockets.append(await Socket.open(front, alice_http, "alice-2"))
         sockets.append(await Socket.open(front, bob_http, "bob-2"))
         alice, bob = sockets[0], sockets[1]
-        await alice.join("general")
-        await bob.join("general")
+        # Not "general": everyone is a member of it from sign-up, so no tab would be told.
+        await alice.join("ops")
+        await bob.join("ops")
         for tab in sockets[2:]:  # the second tabs follow the room their user joined
-            await tab.expect("membership", action="join", room="general")
-        ack = await alice.say("through nginx", room="general")
+            await tab.expect("membership", action="join", room="ops")
+        ack = await alice.say("through nginx", room="ops")
         for sock in sockets:  # every tab, whichever worker it landed on
             await sock.expect("message", id=ack["id"])
 

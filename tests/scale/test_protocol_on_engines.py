@@ -19,7 +19,16 @@ from tests.support.server import ROOT
 pytestmark = [pytest.mark.scale, pytest.mark.process]
 
 
+# Tests whose point is PostgreSQL: they must be among those that ran and passed there.
+MUST_RUN = [
+    # The cross-worker duplicate guard: a unique-index conflict, then the retry lookup.
+    "tests/realtime/test_writer.py::"
+    "test_a_client_id_stored_meanwhile_by_another_worker_is_answered_as_a_retry",
+]
+
+
 def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, postgres_url):
+    report = tmp_path / "engines.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCHAT_")}
     env.update(
         DESKCHAT_CHANNEL_LAYER=redis_url,
@@ -39,6 +48,7 @@ def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, post
             "-q",
             "-p",
             "no:cacheprovider",
+            f"--junitxml={report}",
             "-m",
             # memory_layer tests read the in-memory layer's internals; sqlite ones its PRAGMAs.
             "not process and not memory_layer and not sqlite",
@@ -54,3 +64,19 @@ def test_protocol_suite_passes_on_redis_and_postgresql(tmp_path, redis_url, post
         f"tests/chat or tests/realtime failed on Redis + PostgreSQL:\n{tail}"
     )
     assert " passed" in run.stdout and "skipped" not in run.stdout.splitlines()[-1], tail
+    passed = _passed(report)
+    for name in MUST_RUN:
+        assert name in passed, f"{name} did not run (and pass) on PostgreSQL"
+
+
+def _passed(report) -> set[str]:
+    """``path::name`` of every test the JUnit report shows as passed."""
+    import xml.etree.ElementTree as ElementTree
+
+    passed = set()
+    for case in ElementTree.parse(report).iter("testcase"):
+        if any(child.tag in {"failure", "error", "skipped"} for child in case):
+            continue
+        path = case.get("classname", "").replace(".", "/") + ".py"
+        passed.add(f"{path}::{case.get('name')}")
+    return passed

@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support import health
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class LiveServer:
+    """``python -m desktop --headless`` as a real process (see ``start_live_server``).
+
+    Its stderr goes to ``stderr_path`` (a file, so a chatty server never blocks on a full
+    pipe); its log file is ``data_dir/logs/deskchat.log``. Both are checked after the test
+    (tests/support/health.py).
+    """
+
     process: subprocess.Popen
     url: str
     data_dir: Path
     env: dict = field(default_factory=dict)
+    stderr_path: Path | None = None
+    watched: health.Watched | None = None
 
     @property
     def port(self) -> int:
@@ -36,19 +51,54 @@ class LiveServer:
         return self.url.rstrip("/")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        """Send ``sig`` and wait; returns the exit code (SIGKILL after ``timeout``)."""
+        health.note_signal(self.watched, sig)
         if self.process.poll() is None:
             self.process.send_signal(sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
+                health.note_signal(self.watched, signal.SIGKILL)
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
 
     def kill(self) -> None:
+        health.note_signal(self.watched, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far."""
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(errors="replace")
+
+    def follow_stderr(self, poll: float = 0.05) -> Iterator[str]:
+        """stderr's lines as the server writes them, until it exits (``tail -f``), for a test
+        that waits for a line on a thread."""
+        assert self.stderr_path is not None
+        start = self.watched.outputs[0].start if self.watched is not None else 0
+        with open(self.stderr_path, encoding="utf-8", errors="replace") as stream:
+            stream.seek(start)
+            pending = ""
+            while True:
+                pending += stream.readline()
+                if pending.endswith("\n"):
+                    yield pending
+                    pending = ""
+                elif self.process.poll() is not None:
+                    rest = pending + stream.read()
+                    yield from rest.splitlines(keepends=True)
+                    return
+                else:
+                    time.sleep(poll)
+
+    def expect_errors(self, *patterns: str) -> None:
+        """Problems matching these regular expressions are expected from this server."""
+        if self.watched is not None:
+            self.watched.allowed.extend(patterns)
 
 
 def server_env(extra: dict | None = None) -> dict:
@@ -74,45 +124,69 @@ def run_deskchat(
 
 
 def start_live_server(
-    data_dir: Path, *, args: list[str] | None = None, env: dict | None = None, timeout: float = 60
+    data_dir: Path,
+    *,
+    args: list[str] | None = None,
+    env: dict | None = None,
+    timeout: float = 60,
+    headless: bool = True,
 ) -> LiveServer:
+    """``python -m desktop --headless --port 0 --data-dir DATA_DIR ARGS``, once it printed its
+    URL. ``headless=False`` launches as a person does (a window, or the browser fallback
+    where none can open: the test's environment decides)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = server_env(env)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "desktop",
-            "--headless",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            *(args or []),
-        ],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    # Beside the data folder, appended to across restarts on the same folder.
+    stderr_path = data_dir.with_name(data_dir.name + "-stderr.log")
+    outputs = [stderr_path, data_dir / "logs" / "deskchat.log"]
+    before = [health.Output.from_now(path) for path in outputs]
+    with open(stderr_path, "ab") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "desktop",
+                *(["--headless"] if headless else []),
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                *(args or []),
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    server = LiveServer(
+        process=process, url="", data_dir=data_dir, env=full_env, stderr_path=stderr_path
     )
-    line = _read_line(process, timeout)
+    server.watched = health.watch(f"the server on {data_dir}", process, [], server.stop)
+    server.watched.outputs = before
+    line = _first_line(process, timeout)
     if not line.startswith("http"):
-        process.kill()
-        _, err = process.communicate()
-        raise RuntimeError(f"server did not start: {line!r}\n{err}")
-    return LiveServer(process=process, url=line.strip(), data_dir=data_dir, env=full_env)
+        server.kill()
+        raise RuntimeError(f"server did not start: {line!r}\n{server.stderr()[-3000:]}")
+    server.url = line.strip()
+    return server
 
 
-def _read_line(process: subprocess.Popen, timeout: float) -> str:
-    import selectors
+def _first_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first line of stdout (the URL); a thread keeps reading the rest, so the server
+    never blocks on a full pipe."""
+    lines: queue.Queue[str] = queue.Queue()
 
-    sel = selectors.DefaultSelector()
-    sel.register(process.stdout, selectors.EVENT_READ)
-    if not sel.select(timeout):
-        process.kill()
-        raise RuntimeError("server printed nothing in time")
-    return process.stdout.readline()
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, daemon=True, name="server-stdout").start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return ""
 
 
 class Browserless:

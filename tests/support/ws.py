@@ -83,6 +83,22 @@ class ChatClient:
             if frame["type"] == "error" and kind != "error":
                 raise AssertionError(f"expected {kind}, got error {frame}")
 
+    async def frames_until(
+        self, kind: str, timeout: float = 3, **match: Any
+    ) -> list[dict[str, Any]]:
+        """Every frame up to and including the next ``kind`` matching ``match``.
+
+        How a test shows that something did NOT arrive: send a marker that must come after it
+        on the same path (the same sender, through the channel layer), wait for the marker,
+        and look at what came before it. A quiet period proves nothing on a slow machine.
+        """
+        frames = []
+        while True:
+            frame = await self.recv(timeout)
+            frames.append(frame)
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frames
+
     async def drain(self, timeout: float = 0.2) -> list[dict[str, Any]]:
         """Every frame that arrives before ``timeout`` of quiet."""
         frames = []

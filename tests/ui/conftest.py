@@ -66,8 +66,18 @@ class Person:
         assert not self.problems, f"{self.name}'s page reported: {self.problems}"
 
     def join(self, room: str) -> None:
+        """Join ``room`` from the sidebar, confirming "Create #room" when it is new."""
         self.page.fill("#join-input", room)
         self.page.press("#join-input", "Enter")
+        self.page.wait_for_function(
+            """(name) => document.querySelector("#join-error button")
+                || document.querySelector("#conv-title").textContent.trim() === name""",
+            arg=room,
+        )
+        create = self.page.locator("#join-error button")
+        if create.count():
+            expect(create).to_contain_text(f"#{room}")
+            create.click()
         expect(self.page.locator("#conv-title")).to_have_text(room)
 
     def say(self, text: str) -> None:
@@ -121,7 +131,8 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
         page.fill("#id_password1", PASSWORD)
         page.fill("#id_password2", PASSWORD)
         page.locator("form button[type=submit]").first.click()
-        page.wait_for_url(base)
+        # The chat, which then opens the room everyone starts in (`?room=general`).
+        page.wait_for_url(lambda url: url.startswith(base) and "/accounts/" not in url)
         page.locator("#app[data-state=connected]").wait_for()
         return person
 
@@ -134,6 +145,29 @@ def _note_console(person: Person, message) -> None:
     # A socket refused while the server restarts is expected; anything else is a problem.
     if message.type == "error" and "WebSocket connection to" not in message.text:
         person.problems.append(message.text)
+
+
+AXE = ROOT / "tests" / "ui" / "vendor" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page, *, impacts=("serious", "critical")) -> list[str]:
+    """Run axe-core (vendored for tests only) on ``page``; the serious and critical findings."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        # Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') stays on.
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ["violations"]});
+            return r.violations.map((v) => ({id: v.id, impact: v.impact,
+                nodes: v.nodes.map((n) => n.target.join(" ") + " :: " + n.failureSummary)}));
+        }"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {node}"
+        for v in result
+        if v["impact"] in impacts
+        for node in v["nodes"]
+    ]
 
 
 @pytest.fixture

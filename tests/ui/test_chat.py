@@ -49,6 +49,12 @@ def test_the_page_is_usable_with_a_keyboard_and_a_screen_reader(people):
     page.get_by_label("Join or create a room").focus()
     page.keyboard.type("kitchen")
     page.keyboard.press("Enter")
+    # A new room is made only when confirmed: the next Tab stop is "Create #kitchen".
+    create = page.get_by_role("button", name="Create #kitchen")
+    expect(create).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(create).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_label("Message", exact=True)).to_be_focused()
     log = page.get_by_role("log", name="Messages")
     expect(log).to_have_attribute("aria-live", "polite")
@@ -135,15 +141,79 @@ def test_markup_in_messages_and_names_is_shown_as_text(people):
     bob.assert_clean()  # includes: no dialog opened
 
 
-def test_a_failed_message_can_be_retried(people):
+def test_a_pm_to_someone_not_there_yet_stays_and_can_be_sent_once_they_are(people, live_server):
     alice = people("alice")
     alice.join("general")
     alice.page.fill("#composer-input", "/pm nobody are you there?")
     alice.page.press("#composer-input", "Enter")
+    # Refused in place: the text stays in the box, nothing is added to the sidebar.
+    expect(alice.page.locator("#composer-error")).to_have_text("There is no user called nobody.")
+    expect(alice.page.locator("#composer-input")).to_have_value("/pm nobody are you there?")
+    expect(alice.page.locator("#dm-list .conv-link")).to_have_count(0)
+    # "nobody" signs up meanwhile: the same Enter now really sends it.
+    nobody = Browserless(live_server.url)
+    nobody.signup("nobody")
+    alice.page.press("#composer-input", "Enter")
+    expect(alice.page.locator("#conv-title")).to_have_text("nobody")
+    expect(alice.message("are you there?")).to_be_visible()
+    expect(alice.conversation_link("nobody")).to_be_visible()
+    unsent = alice.page.locator("#message-list .msg.pending, #message-list .msg.failed")
+    expect(unsent).to_have_count(0)
+    # The server has it, once.
+    with connect(live_server.ws_url, additional_headers=nobody.ws_headers()) as socket:
+        socket.send(json.dumps({"type": "history", "with": "alice", "before": None, "limit": 50}))
+        while (frame := json.loads(socket.recv(timeout=10)))["type"] != "history":
+            assert frame["type"] != "error", frame
+    assert [m["body"] for m in frame["messages"]] == ["are you there?"]
+    alice.assert_clean()
+
+
+class FailFirstSend:
+    """Passes the page's socket through, except its first ``send``: that one never reaches
+    the server and is answered as a failed write is (``server_error`` with the frame's ref)."""
+
+    def __init__(self) -> None:
+        self.sends: list[str] = []  # client_id of every send the page made
+
+    def __call__(self, route) -> None:
+        server = route.connect_to_server()
+
+        def from_page(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "send":
+                self.sends.append(frame["client_id"])
+                if len(self.sends) == 1:
+                    refusal = {"type": "error", "code": "server_error", "ref": frame["client_id"]}
+                    route.send(json.dumps({**refusal, "detail": "The database is busy."}))
+                    return
+            server.send(message)
+
+        route.on_message(from_page)
+
+
+def test_a_failed_message_is_sent_by_retry(people, live_server):
+    tap = FailFirstSend()
+    alice = people("alice", route_socket=tap)
+    alice.join("general")
+    alice.page.fill("#composer-input", "is anyone there?")
+    alice.page.press("#composer-input", "Enter")
     failed = alice.page.locator("#message-list .msg.failed")
-    expect(failed).to_contain_text("Not sent: There is no user called nobody.")
+    expect(failed).to_have_count(1)
     failed.get_by_role("button", name="Retry").click()
-    expect(failed).to_contain_text("Not sent")  # still no such user, still offered again
+    # Retry really sends it: stored, shown as sent, under the same client_id.
+    expect(
+        alice.page.locator("#message-list .msg.failed, #message-list .msg.pending")
+    ).to_have_count(0)
+    expect(alice.message("is anyone there?")).to_be_visible()
+    assert len(tap.sends) == 2 and tap.sends[0] == tap.sends[1]
+    # The server has it, once.
+    bob = Browserless(live_server.url)
+    bob.signup("bob")
+    with connect(live_server.ws_url, additional_headers=bob.ws_headers()) as socket:
+        socket.send(json.dumps({"type": "join", "room": "general"}))
+        while (frame := json.loads(socket.recv(timeout=10)))["type"] != "joined":
+            assert frame["type"] != "error", frame
+    assert [m["body"] for m in frame["messages"]] == ["is anyone there?"]
     alice.assert_clean()
 
 

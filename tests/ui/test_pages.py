@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.server import Browserless
 from tests.ui.conftest import DESKTOP, PASSWORD, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
@@ -35,14 +36,20 @@ def test_sign_up_and_log_in_pages_are_translated_before_logging_in(browser, live
     try:
         page = context.new_page()
         page.goto(live_server.url + "accounts/signup/")
-        expect(page.locator("h2")).to_have_text("Создайте первую учётную запись")
+        expect(page.locator("h1")).to_have_text("Создайте первую учётную запись")
         shoot(page, "signup-russian")
         page.get_by_role("button", name="English").click()
-        expect(page.locator("h2")).to_have_text("Create the first account")
+        expect(page.locator("h1")).to_have_text("Create the first account")
         shoot(page, "signup")
+        # Nobody here yet: the chat's address leads to creating the first account...
+        page.goto(live_server.url)
+        expect(page).to_have_url(live_server.url + "accounts/signup/")
+        expect(page.locator("h1")).to_have_text("Create the first account")
+        # ...and once someone exists, to logging in.
+        Browserless(live_server.url).signup("boss")
         page.goto(live_server.url)
         expect(page).to_have_url(live_server.url + "accounts/login/?next=/")
-        expect(page.locator("h2")).to_have_text("Log in")
+        expect(page.locator("h1")).to_have_text("Log in")
         page.fill("#id_username", "nobody")
         page.fill("#id_password", "wrong-password")
         page.locator("form button[type=submit]").first.click()
@@ -63,12 +70,12 @@ def test_log_out_and_back_in_and_change_password(people, shoot):
     page.fill("#id_new_password2", "an-even-better-one")
     shoot(page, "password-change")
     page.locator("form button[type=submit]").first.click()
-    expect(page.locator("h2")).to_have_text("Password changed")
+    expect(page.locator("h1")).to_have_text("Password changed")
     page.get_by_role("link", name="Back to the chat").click()
     page.get_by_role("link", name="Log out").click()
     shoot(page, "logout")
     page.locator("form button[type=submit]").first.click()
-    expect(page.locator("h2")).to_have_text("Log in")
+    expect(page.locator("h1")).to_have_text("Log in")
     page.fill("#id_username", "alice")
     page.fill("#id_password", "an-even-better-one")
     page.locator("form button[type=submit]").first.click()

@@ -34,6 +34,43 @@ def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None
         return room
 
 
+def room_existing(*, name: str, ref: str | None = None) -> RoomRef:
+    """The room called ``name``; ``bad_room_name`` or ``unknown_room`` when there is none."""
+    cleaned = valid_room_name(name)
+    if cleaned is None:
+        raise ProtocolError(
+            "bad_room_name",
+            "Room names are 1 to 64 letters, digits, spaces or punctuation.",
+            ref,
+        )
+    room = room_by_name(cleaned)
+    if room is None:
+        raise ProtocolError(
+            "unknown_room", f"There is no room called '{cleaned}'.", ref, room=cleaned
+        )
+    return room
+
+
+DEFAULT_ROOM_NAME = "general"
+
+
+@transaction.atomic
+def memberships_at_signup(*, user_id: int, first: bool) -> list[RoomRef]:
+    """Make a new account a member of the rooms everybody joins (``joined_on_signup``).
+
+    The install's first account brings ``general`` into being, so nobody lands in an empty
+    workspace; later accounts join whatever rooms carry the mark (under any name).
+    """
+    rooms = list(Room.objects.filter(joined_on_signup=True))
+    if not rooms and first:
+        room = room_get_or_create(name=DEFAULT_ROOM_NAME, user_id=user_id)
+        Room.objects.filter(pk=room.pk).update(joined_on_signup=True)
+        rooms = list(Room.objects.filter(pk=room.pk))
+    for room in rooms:
+        Membership.objects.get_or_create(user_id=user_id, room_id=room.pk)
+    return [RoomRef(room.pk, room.name) for room in rooms]
+
+
 @dataclass(frozen=True)
 class JoinResult:
     room: RoomRef
@@ -41,12 +78,21 @@ class JoinResult:
 
 
 @transaction.atomic
-def membership_join(*, user_id: int, name: str, max_rooms: int, ref: str | None) -> JoinResult:
-    """Make the user a member of the room (created if new), within ``max_rooms``."""
+def membership_join(
+    *, user_id: int, name: str, max_rooms: int, ref: str | None, create: bool = True
+) -> JoinResult:
+    """Make the user a member of the room, within ``max_rooms``.
+
+    A missing room is created when ``create`` is true; otherwise it is ``unknown_room``, so a
+    client can ask the person before a typo becomes a permanent public room.
+    """
     joined = member_room(user_id=user_id, name=name)
     if joined is not None:  # a member already (every reconnect, every tab): one query
         return JoinResult(room=joined, created_membership=False)
-    room = room_get_or_create(name=name, user_id=user_id, ref=ref)
+    if create:
+        room = room_get_or_create(name=name, user_id=user_id, ref=ref)
+    else:
+        room = room_existing(name=name, ref=ref)
     _, created = Membership.objects.get_or_create(user_id=user_id, room_id=room.pk)
     if created and Membership.objects.filter(user_id=user_id).count() > max_rooms:
         # Raising rolls the membership back: nothing half-done.

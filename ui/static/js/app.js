@@ -9,9 +9,10 @@ import * as conversation from "./conversation.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as members from "./members.js";
 import * as navigation from "./navigation.js";
-import { makeNoticesDismissable, showConnectionState } from "./notices.js";
+import { makeNoticesDismissable, onRetryNow, showConnectionState } from "./notices.js";
 import * as sidebar from "./sidebar.js";
 import * as state from "./state.js";
+import * as switcher from "./switcher.js";
 
 const root = document.getElementById("app");
 const me = root.dataset.user;
@@ -28,8 +29,10 @@ state.init({ me, send: (frame) => connection.send(frame) });
 conversation.init();
 sidebar.init({ open: navigation.open, openDm: navigation.openDm });
 members.init({ openDm: navigation.openDm });
-composer.init({ open: navigation.open });
+composer.init({ openDm: navigation.openDm, ownMessage: navigation.ownMessage });
 navigation.init();
+switcher.init({ open: navigation.open });
+onRetryNow(() => connection.retryNow());
 
 makeNoticesDismissable();
 const meAvatar = document.getElementById("me-avatar");

@@ -8,7 +8,18 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 
 const PING_EVERY_MS = 25000;
 const PONG_WITHIN_MS = 10000;
-const MAX_DELAY_MS = 10000;
+// Short on purpose: a restarted office server is back in about a second, and people should
+// be too. A refused attempt costs the server one failed TCP connect, so even a hundred pages
+// retrying every second are nothing to it; the jitter keeps them from arriving together.
+export const FIRST_DELAY_MS = 250;
+export const MAX_DELAY_MS = 1000;
+
+/** How long to wait before attempt ``attempt`` (0, 1, 2 …): 250 ms, 500 ms, then 1 s at most,
+ * each ±25 % (``random`` in [0, 1)). */
+export function retryDelay(attempt, random = Math.random()) {
+  const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt);
+  return base * (0.75 + random * 0.5);
+}
 
 export class Connection {
   /**
@@ -83,17 +94,15 @@ export class Connection {
 
   scheduleRetry(fixedDelay) {
     clearTimeout(this.retryTimer);
-    // 0.5 s, 1 s, 2 s … capped at 10 s, with jitter so a restarted server is not hit by
-    // every client in the same millisecond.
-    const base = fixedDelay ?? Math.min(MAX_DELAY_MS, 500 * 2 ** this.attempt);
+    const delay = fixedDelay ?? retryDelay(this.attempt);
     this.attempt += 1;
-    const delay = base * (0.75 + Math.random() * 0.5);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.start();
     }, delay);
   }
 
+  /** Try now instead of waiting out the delay ("Retry now", the browser back online). */
   retryNow() {
     if (this.stopped || this.socket !== null || this.retryTimer === null) return;
     clearTimeout(this.retryTimer);

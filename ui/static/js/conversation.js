@@ -5,9 +5,8 @@
 import { avatar, h, icon } from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { MessageView } from "./messages.js";
-import { retry } from "./outbox.js";
 import { errorText, toast } from "./notices.js";
-import { leave, loadOlder as requestOlder, markRead } from "./requests.js";
+import { joinRoom, leave, loadOlder as requestOlder, markRead } from "./requests.js";
 import * as state from "./state.js";
 
 const NEAR_TOP_PX = 200;
@@ -19,9 +18,10 @@ const ui = {
   membersButton: $("members-button"), membersCount: $("members-count"), leave: $("leave-button"),
   welcome: $("welcome"), scroller: $("scroller"), list: $("message-list"), historyStatus: $("history-status"),
   jump: $("jump-button"), jumpText: $("jump-text"), composerArea: $("composer-area"), typing: $("typing"),
+  welcomeNote: $("welcome-note"),
 };
 
-const view = new MessageView(ui.scroller, ui.list, retry);
+const view = new MessageView(ui.scroller, ui.list, (msg) => state.outbox.retry(msg));
 const isActive = (conv) => conv === state.active();
 
 function renderHeader() {
@@ -33,8 +33,9 @@ function renderHeader() {
     ui.sub.textContent = "";
   } else if (conv.kind === "room") {
     ui.title.replaceChildren(icon("hash", "title-icon"), h("span", { text: conv.name }));
-    ui.sub.textContent = conv.loaded ? tn("{n} online", "{n} online", conv.online.length) : "";
-    ui.membersCount.textContent = conv.loaded ? String(conv.online.length) : "";
+    const online = state.onlineIn(conv).length;
+    ui.sub.textContent = conv.loaded ? tn("{n} online", "{n} online", online) : "";
+    ui.membersCount.textContent = conv.loaded ? String(online) : "";
   } else {
     const online = state.isOnline(conv.name);
     ui.title.replaceChildren(h("span", { class: "avatar-wrap" }, avatar(conv.name, "avatar-sm"),
@@ -91,7 +92,21 @@ function showConversation(conv) {
   markReadIfSeen(conv);
 }
 
+/** Say on the welcome pane why a link opened nothing; ``create``: offer to make the room. */
+function showWelcomeNote(text, create = null) {
+  const parts = [h("span", { text })];
+  if (create !== null) {
+    parts.push(" ", h("button", {
+      type: "button", class: "link-button", text: t("Create #{room}", { room: create }),
+      on: { click: () => { ui.welcomeNote.hidden = true; joinRoom(create, { create: true, origin: "link" }); } },
+    }));
+  }
+  ui.welcomeNote.replaceChildren(...parts);
+  ui.welcomeNote.hidden = false;
+}
+
 function show(conv) {
+  if (conv) ui.welcomeNote.hidden = true;
   ui.welcome.hidden = Boolean(conv);
   ui.scroller.hidden = !conv;
   ui.composerArea.hidden = !conv;
@@ -152,11 +167,24 @@ export function init() {
     updateHistoryStatus(conv);
   });
   state.on("outbox", (conv, msg) => { if (isActive(conv)) view.update(msg); });
+  state.on("requeued", (conv) => {
+    if (!isActive(conv) || !conv.loaded) return;
+    view.render(conv, { keep: view.atBottom() ? "bottom" : "anchor" });
+    updateHistoryStatus(conv);
+  });
   state.on("conv", (conv) => { if (isActive(conv)) renderHeader(); });
   state.on("online", (conv) => { if (isActive(conv)) renderHeader(); });
-  state.on("users", (users) => {
-    const conv = state.active();
-    if (conv && conv.kind === "dm" && conv.name in users) renderHeader();
+  state.on("presence", () => renderHeader());
+  state.on("join-error", (frame, request) => {
+    if (request.origin === "join") return; // the join box says it
+    if (frame.code === "unknown_room") {
+      showWelcomeNote(t("There is no room called #{room}.", { room: frame.room || request.name }), frame.room || request.name);
+    } else {
+      showWelcomeNote(errorText(frame));
+    }
+  });
+  state.on("unknown-user", (conv, frame, opening) => {
+    if (opening && opening.origin === "link") showWelcomeNote(errorText(frame));
   });
   state.on("typing", (conv) => { if (isActive(conv)) renderTyping(); });
   state.on("error", (frame) => {
@@ -179,7 +207,14 @@ export function init() {
   });
   ui.leave.addEventListener("click", () => {
     const conv = state.active();
-    if (conv && conv.kind === "room") leave(conv);
+    if (!conv || conv.kind !== "room") return;
+    // Leaving acts at once and can be taken back: the toast offers to join again.
+    const name = conv.name;
+    leave(conv);
+    toast(t("You left #{room}.", { room: name }), {
+      label: t("Undo"),
+      run: () => joinRoom(name, { origin: "undo" }),
+    });
   });
   document.addEventListener("visibilitychange", () => {
     const conv = state.active();

@@ -22,8 +22,9 @@ function render() {
     return;
   }
   const me = state.myName();
-  ui.title.textContent = tn("Online — {n}", "Online — {n}", conv.online.length);
-  const items = conv.online.map((user) => {
+  const online = state.onlineIn(conv);
+  ui.title.textContent = tn("Online — {n}", "Online — {n}", online.length);
+  const items = online.map((user) => {
     const who = [avatar(user, "avatar-sm"), h("span", { class: "member-name", text: user === me ? t("{user} (you)", { user }) : user })];
     if (user === me) return h("li", { class: "member self" }, h("span", { class: "member-row" }, ...who));
     return h("li", { class: "member" }, h("button", {
@@ -32,7 +33,7 @@ function render() {
       on: { click: () => { if (!wideEnough.matches) setOpen(false); openDm(user); } },
     }, ...who, h("span", { class: "presence on", "aria-hidden": "true" })));
   });
-  if (conv.online.length <= 1) items.push(h("li", { class: "empty-hint", text: t("Nobody else is here right now.") }));
+  if (online.length <= 1) items.push(h("li", { class: "empty-hint", text: t("Nobody else is here right now.") }));
   ui.list.replaceChildren(...items);
 }
 
@@ -50,6 +51,7 @@ export function init(callbacks) {
     render();
   });
   state.on("online", (conv) => { if (conv === state.active()) render(); });
+  state.on("presence", () => { if (isOpen()) render(); });
   ui.button.addEventListener("click", () => setOpen(!isOpen()));
   ui.close.addEventListener("click", () => {
     setOpen(false);

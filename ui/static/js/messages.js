@@ -4,6 +4,7 @@
 
 import { avatar, h, linkify } from "./dom.js";
 import { dayKey, formatDay, formatFull, formatTime, t } from "./i18n.js";
+import { errorText } from "./notices.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 const BOTTOM_SLACK_PX = 48;
@@ -70,6 +71,7 @@ export class MessageView {
     if (!node) return;
     node.classList.toggle("pending", msg.state === "pending");
     node.classList.toggle("failed", msg.state === "failed");
+    node.classList.toggle("waiting", Boolean(msg.waiting));
     if (msg.id) node.dataset.id = msg.id;
     node.querySelector(".msg-status")?.remove();
     const status = this.statusFor(msg);
@@ -105,8 +107,8 @@ export class MessageView {
     if (msg.state === "failed") classes.push("failed");
     const meta = continued
       ? h("span", { class: "visually-hidden" }, `${msg.user}, `, time)
-      : h("div", { class: "msg-meta" }, h("span", { class: "author", text: msg.user }), time);
-    const main = h("div", { class: "msg-main" }, meta, h("div", { class: "msg-body" }, linkify(msg.body)));
+      : h("div", { class: "msg-meta" }, h("span", { class: "author", dir: "auto", text: msg.user }), time);
+    const main = h("div", { class: "msg-main" }, meta, h("div", { class: "msg-body", dir: "auto" }, linkify(msg.body)));
     const status = this.statusFor(msg);
     if (status) main.append(status);
     const gutter = continued
@@ -118,9 +120,13 @@ export class MessageView {
   }
 
   statusFor(msg) {
-    if (msg.state === "pending") return h("div", { class: "msg-status", text: t("Sending…") });
+    // Every message not yet stored says so in its place: sending, waiting its turn, or not sent.
+    if (msg.state === "pending") {
+      return h("div", { class: "msg-status", text: msg.waiting ? t("Waiting to send (too many messages at once)…") : t("Sending…") });
+    }
     if (msg.state !== "failed") return null;
     const retry = h("button", { type: "button", class: "link-button", text: t("Retry"), on: { click: () => this.onRetry(msg) } });
-    return h("div", { class: "msg-status", role: "alert" }, `${t("Not sent")}: ${msg.error || ""} `, retry);
+    const reason = msg.error ? errorText(msg.error) : "";
+    return h("div", { class: "msg-status", role: "alert" }, `${t("Not sent")}: ${reason} `, retry);
   }
 }

@@ -25,9 +25,31 @@ export function open(key) {
   composer.focus();
 }
 
-export function openDm(user) {
-  if (user === state.myName()) return;
-  open(state.conversation("dm", user).key);
+/** Open the DM with ``user``. One the page does not know yet is checked with the server
+ * first (its history is asked for): it opens when the answer comes, and a name nobody has is
+ * shown as an error where it was typed (``origin``), adding nothing. ``body``: a message to
+ * send once it opens (a `/pm`). */
+export function openDm(user, { origin = "members", body = null, from = null } = {}) {
+  if (user === state.myName()) return false;
+  const conv = state.conversation("dm", user);
+  if (conv.member || conv.loaded) {
+    open(conv.key);
+    if (body !== null) state.outbox.add(conv, ownMessage(body));
+    return true;
+  }
+  conv.opening = { origin, body, from };
+  return load(conv);
+}
+
+/** A message typed by this person, not yet stored. */
+export function ownMessage(body) {
+  return { id: null, client_id: randomId(), user: state.myName(), body, ts: new Date(), state: "pending", waiting: false, error: null };
+}
+
+function randomId() {
+  // crypto.randomUUID needs a secure context; a LAN address over http is not one.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The last open conversation, for the next visit (storage may be off: then just forget). */
@@ -53,8 +75,8 @@ function openInitial() {
   const room = root.dataset.openRoom || params.get("room");
   const dm = params.get("dm");
   // A typed or linked name goes to the server as it is; its answer names the room to open.
-  if (room) return joinRoom(room);
-  if (dm && dm !== state.myName()) return openDm(dm);
+  if (room) return joinRoom(room, { origin: "link" });
+  if (dm && dm !== state.myName()) return openDm(dm, { origin: "link" });
   if (narrow.matches) return open(null);
   const last = remembered();
   const conv = last && state.getConv(last.kind === "room" ? state.roomKey(last.name) : state.dmKey(last.name));
@@ -69,6 +91,11 @@ export function init() {
     if (conv && !conv.loaded && !conv.loading) load(conv);
   });
   state.on("opened", (conv) => open(conv.key));
+  state.on("dm-found", (conv, opening) => {
+    open(conv.key);
+    if (opening.body !== null) state.outbox.add(conv, ownMessage(opening.body));
+  });
+  state.on("unknown-user", (conv) => { if (conv === state.active()) open(null); });
   state.on("left", (conv) => { if (conv === state.active()) open(null); });
   document.getElementById("back-button").addEventListener("click", () => {
     root.dataset.view = "list";

@@ -21,6 +21,7 @@ const ERROR_TEXT = {
 
 /** An error frame as a sentence for people, in the page's language. */
 export function errorText(frame) {
+  if (frame.code === "unknown_room" && frame.room) return t("There is no room called #{room}.", { room: frame.room });
   if (frame.code === "unknown_user") {
     const match = /'(.*)'/.exec(frame.detail || "");
     return t("There is no user called {user}.", { user: match ? match[1] : "" });
@@ -30,12 +31,28 @@ export function errorText(frame) {
 
 let toastTimer = null;
 
-export function toast(text) {
+/** A short notice at the bottom; ``action`` ({label, run}) adds a button (e.g. "Undo"), and
+ * keeps the notice up longer so there is time to reach it. */
+export function toast(text, action = null) {
   const box = $("toast");
-  box.textContent = text;
+  const parts = [h("span", { text })];
+  if (action) {
+    parts.push(" ", h("button", {
+      type: "button", class: "link-button toast-action", text: action.label,
+      on: { click: () => { box.hidden = true; action.run(); } },
+    }));
+  }
+  box.replaceChildren(...parts);
   box.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
+  toastTimer = setTimeout(() => { box.hidden = true; }, action ? 10000 : 6000);
+}
+
+let retryNow = () => {};
+
+/** What the banner's "Retry now" does (connection.js's retryNow). */
+export function onRetryNow(fn) {
+  retryNow = fn;
 }
 
 /** Show a state of connection.js: "connecting", "connected", "reconnecting", "refused", "signed-out". */
@@ -49,8 +66,9 @@ export function showConnectionState(root, state) {
   const banner = $("conn-banner");
   banner.hidden = !(state === "reconnecting" || state === "refused");
   // The status beside the name stays short; the banner says what to do.
-  if (state === "refused") banner.textContent = t("Too many open tabs: close some and reload.");
-  else banner.textContent = t("Connection lost. Reconnecting…");
+  const text = state === "refused" ? t("Too many open tabs: close some and reload.") : t("Connection lost. Reconnecting…");
+  const again = h("button", { type: "button", class: "link-button", id: "retry-now", text: t("Retry now"), on: { click: () => retryNow() } });
+  banner.replaceChildren(h("span", { text }), " ", again);
   if (state === "signed-out") {
     const next = encodeURIComponent(location.pathname + location.search);
     location.assign(`${root.dataset.loginUrl}?next=${next}`);

@@ -1,6 +1,8 @@
 // The sidebar: the join box and the lists of rooms and direct messages. Each conversation has
 // one <li> for the life of the page; a change redraws that entry alone and moves, adds or
 // removes just it, so the other entries (and the focus, and a screen reader's place) stay.
+// The join box creates nothing by itself: a room that does not exist is offered ("Create
+// #typo?") and made only when the person confirms; "@name" opens a DM only with someone real.
 
 import { avatar, h, icon } from "./dom.js";
 import { t, tn } from "./i18n.js";
@@ -11,7 +13,7 @@ import * as state from "./state.js";
 const $ = (id) => document.getElementById(id);
 const ui = {
   roomList: $("room-list"), dmList: $("dm-list"), roomsEmpty: $("rooms-empty"), dmsEmpty: $("dms-empty"),
-  joinForm: $("join-form"), joinInput: $("join-input"), joinError: $("join-error"),
+  joinForm: $("join-form"), joinInput: $("join-input"), joinError: $("join-error"), joinCount: $("join-count"),
 };
 
 const entries = new Map(); // conversation key -> {conv, li, link, signature}
@@ -22,7 +24,8 @@ const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 
 const byLatest = (a, b) => (b.lastId || Infinity) - (a.lastId || Infinity);
 
 function shown(conv) {
-  return conv.member || (conv.kind === "dm" && conv === state.active());
+  // A DM is listed once it has a message, or while open and known to exist (its history came).
+  return conv.member || (conv.kind === "dm" && conv === state.active() && conv.loaded);
 }
 
 function label(conv, online) {
@@ -120,10 +123,41 @@ function updateTitle() {
   document.title = `${total > 0 ? `(${total}) ` : ""}${place ? `${place} · ` : ""}Deskchat`;
 }
 
+/** Show a refusal under the join box; ``create`` adds the "Create #name" button. */
+function showJoinError(text, create = null) {
+  const parts = [text];
+  if (create !== null) {
+    parts.push(" ", h("button", {
+      type: "button", class: "link-button", text: t("Create #{room}", { room: create }),
+      on: { click: () => {
+        ui.joinError.replaceChildren();
+        joinRoom(create, { create: true, origin: "join" });
+      } },
+    }));
+  }
+  ui.joinError.replaceChildren(...parts);
+}
+
+/** The room-name counter near the server's limit (names are refused in words, never cut). */
+function updateJoinCount() {
+  const max = state.getLimits().max_room_name_chars;
+  const value = ui.joinInput.value;
+  const n = Array.from(value.startsWith("@") ? "" : value.trim()).length;
+  ui.joinCount.hidden = n < max - 8;
+  ui.joinCount.classList.toggle("over", n > max);
+  ui.joinCount.textContent = t("{n} / {max}", { n, max });
+}
+
 export function init(callbacks) {
   open = callbacks.open;
   openDm = callbacks.openDm;
   state.on("conv", update);
+  state.on("presence", (users) => {
+    for (const user of users) {
+      const conv = state.getConv(state.dmKey(user));
+      if (conv) update(conv);
+    }
+  });
   state.on("active", (conv, previous) => {
     if (previous) update(previous);
     if (conv) update(conv);
@@ -132,22 +166,43 @@ export function init(callbacks) {
   // The join box sends what was typed; the server's answer names the room (see state.js).
   state.on("opened", () => {
     ui.joinInput.value = "";
-    ui.joinError.textContent = "";
+    ui.joinError.replaceChildren();
+    updateJoinCount();
   });
-  state.on("join-error", (frame) => {
-    ui.joinError.textContent = errorText(frame);
+  state.on("join-error", (frame, request) => {
+    if (request.origin !== "join") return;
+    // The server names the room as it would store it; that is the one offered.
+    if (frame.code === "unknown_room") showJoinError(errorText(frame), frame.room || request.name);
+    else showJoinError(errorText(frame));
     ui.joinInput.focus();
+  });
+  state.on("dm-found", (conv, opening) => {
+    if (opening.origin !== "join") return;
+    ui.joinInput.value = "";
+    ui.joinError.replaceChildren();
+  });
+  state.on("unknown-user", (conv, frame, opening) => {
+    if (!opening || opening.origin !== "join") return;
+    showJoinError(errorText(frame));
+    ui.joinInput.focus();
+  });
+  state.on("limits", updateJoinCount);
+  ui.joinInput.addEventListener("input", () => {
+    updateJoinCount();
+    ui.joinError.replaceChildren();
   });
   ui.joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const name = ui.joinInput.value.trim();
     if (!name) return;
+    ui.joinError.replaceChildren();
     if (name.startsWith("@")) {
-      ui.joinInput.value = "";
-      openDm(name.slice(1));
+      const user = name.slice(1);
+      if (user === state.myName()) return showJoinError(t("You cannot send a direct message to yourself."));
+      if (!openDm(user, { origin: "join" })) showJoinError(t("Not connected. Try again in a moment."));
+      else if (!state.getConv(state.dmKey(user))?.opening) ui.joinInput.value = "";
       return;
     }
-    ui.joinError.textContent = "";
-    joinRoom(name);
+    joinRoom(name, { origin: "join" });
   });
 }

@@ -3,14 +3,15 @@
 // listen (`on`) for what changed and redraw just that. Room names are the server's canonical
 // spelling, exactly as it sends them: the client never folds or compares names itself.
 
-import { addSent, handleAck, handleSendError, resendPending } from "./outbox.js";
-import { forgetJoins, joinAnswered, rejoinWanted } from "./requests.js";
+import { Outbox } from "./outbox.js";
+import { forgetRequests, historyAnswered, joinAnswered, rejoinWanted } from "./requests.js";
 
 const listeners = new Map();
 
 /** Call ``fn`` on every ``type`` change: "conv" (a sidebar entry's data), "active", "messages",
- * "queued" and "outbox" (own messages), "online", "typing", "users", "synced", "opened",
- * "join-error", "left", "limits", "error". */
+ * "queued", "outbox" and "requeued" (own messages), "online" (a room's online list),
+ * "presence" (people who came or went: the one truth for every dot and word), "typing",
+ * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error". */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -29,7 +30,7 @@ let send = () => false;
 let activeKey = null;
 let maxSeenId = 0; // the newest message id this page has seen: `resume` starts after it
 let connectedOnce = false; // set by the first `conversations`: later ones mean "reconnected"
-let limits = { max_body_chars: 4000 };
+let limits = { max_body_chars: 4000, max_room_name_chars: 64 };
 
 export function init(options) {
   me = options.me;
@@ -41,11 +42,66 @@ export const roomKey = (name) => `r:${name}`;
 export const dmKey = (user) => `d:${user}`;
 export const getConv = (key) => convs.get(key);
 export const active = () => (activeKey ? convs.get(activeKey) : null);
+/** Whether ``user`` is online: the one answer the header, the sidebar and the members panel
+ * all show. */
 export const isOnline = (user) => Boolean(userOnline.get(user));
+/** Who of a room's online list is online by that same answer (a stale list never disagrees). */
+export const onlineIn = (conv) => conv.online.filter((user) => user === me || isOnline(user));
 export const getLimits = () => limits;
 export const sendFrame = (frame) => send(frame);
 export const noteSeen = (id) => { maxSeenId = Math.max(maxSeenId, id); };
 export const target = (conv, dmField = "to") => (conv.kind === "room" ? { room: conv.name } : { [dmField]: conv.name });
+
+/** Record who is online; tell every panel about the people whose state changed. */
+function setOnline(entries) {
+  const changed = [];
+  for (const [user, online] of entries) {
+    if (Boolean(userOnline.get(user)) === Boolean(online) && userOnline.has(user)) continue;
+    userOnline.set(user, Boolean(online));
+    changed.push(user);
+  }
+  if (changed.length) emit("presence", changed);
+}
+
+/** The person's own messages, in one line for the whole page (outbox.js). */
+export const outbox = new Outbox({
+  transmit: (conv, msg) => send({ type: "send", ...target(conv), body: msg.body, client_id: msg.client_id }),
+  changed: (what, conv, msg) => {
+    if (what === "acked") return stored(conv, msg);
+    if (what === "state" && msg.state === "failed" && msg.error && msg.error.code === "unknown_user"
+      && conv.kind === "dm" && !conv.member) return forgetGhost(conv, msg.error);
+    emit(what === "queued" ? "queued" : what === "requeued" || what === "removed" ? "requeued" : "outbox", conv, msg);
+  },
+});
+
+function stored(conv, msg) {
+  noteSeen(msg.id);
+  if (!conv.byId.has(msg.id)) addSent(conv, msg);
+  conv.lastReadId = Math.max(conv.lastReadId, msg.id);
+  conv.member = true;
+  emit("outbox", conv, msg);
+  emit("conv", conv);
+}
+
+/** Put a stored message into ``conv`` in id order; true when it went at the end. */
+function addSent(conv, msg) {
+  conv.byId.set(msg.id, msg);
+  const inOrder = conv.messages.length === 0 || conv.messages[conv.messages.length - 1].id < msg.id;
+  conv.messages.push(msg);
+  if (!inOrder) conv.messages.sort((a, b) => a.id - b.id);
+  conv.lastId = Math.max(conv.lastId, msg.id);
+  return inOrder;
+}
+
+/** A DM with someone the server does not know: nothing of it stays (no ghost in the sidebar). */
+function forgetGhost(conv, frame) {
+  const opening = conv.opening;
+  conv.opening = null;
+  for (const msg of [...conv.outbox]) outbox.discard(msg);
+  convs.delete(conv.key);
+  emit("unknown-user", conv, frame, opening);
+  emit("conv", conv);
+}
 
 export function conversation(kind, name) {
   const key = kind === "room" ? roomKey(name) : dmKey(name);
@@ -58,6 +114,7 @@ export function conversation(kind, name) {
       messages: [], byId: new Map(), outbox: [],
       loaded: false, loading: false, hasMore: false, historyLoading: false,
       online: [], typing: new Map(), dividerAfter: null, unseen: 0,
+      opening: null, // a DM being checked before it opens: {origin, body}
     };
     convs.set(key, conv);
   }
@@ -112,8 +169,8 @@ function updateSummary(conv, item) {
 
 const handlers = {
   hello(frame) {
-    forgetJoins(); // a new socket: whatever the old one was asked died with it
-    limits = frame.limits || limits;
+    forgetRequests(); // a new socket: whatever the old one was asked died with it
+    limits = { ...limits, ...frame.limits };
     emit("limits", limits);
   },
   conversations(frame) {
@@ -128,9 +185,9 @@ const handlers = {
     for (const item of frame.dms) {
       const conv = conversation("dm", item.with);
       updateSummary(conv, item);
-      userOnline.set(item.with, item.online);
       changed.add(conv);
     }
+    setOnline(frame.dms.map((item) => [item.with, item.online]));
     for (const conv of convs.values()) {
       if (conv.kind === "room" && conv.member && !seenRooms.has(conv.key)) {
         conv.member = false;
@@ -148,18 +205,19 @@ const handlers = {
       for (const conv of convs.values()) conv.loading = conv.historyLoading = false;
       rejoinWanted();
       send({ type: "resume", since: maxSeenId });
-      resendPending(convs.values());
     }
+    // Typed while offline, or on the wire when the old socket died: the line goes out now.
+    outbox.connected();
     for (const conv of changed) emit("conv", conv);
     emit("synced", first);
   },
   joined(frame) {
-    const wanted = joinAnswered() === "wanted";
+    const wanted = joinAnswered()?.wanted;
     const conv = conversation("room", frame.room);
     conv.member = true;
     conv.loading = false;
     conv.online = frame.online;
-    for (const user of frame.online) userOnline.set(user, true);
+    setOnline(frame.online.map((user) => [user, true]));
     if (!conv.loaded) {
       conv.hasMore = frame.has_more;
       conv.lastReadId = Math.max(conv.lastReadId, frame.last_read_id);
@@ -176,6 +234,7 @@ const handlers = {
     else emit("messages", conv, { reset: true });
   },
   history(frame) {
+    historyAnswered();
     const conv = frameConv(frame, "with");
     const older = frame.before !== null && frame.before !== undefined;
     conv.historyLoading = false;
@@ -187,6 +246,12 @@ const handlers = {
     if (older) conv.hasMore = frame.has_more;
     merge(conv, frame.messages);
     conv.loaded = true;
+    if (conv.opening) {
+      // The person exists: open the DM they asked for (and send what they typed).
+      const opening = conv.opening;
+      conv.opening = null;
+      emit("dm-found", conv, opening);
+    }
     emit("messages", conv, older ? { older: true } : { reset: true });
   },
   message(frame) {
@@ -196,22 +261,19 @@ const handlers = {
     for (const message of frame.messages) receive({ type: "message", ...message });
   },
   ack(frame) {
-    handleAck(frame);
+    outbox.ack(frame.client_id, frame.id);
   },
   presence(frame) {
     const conv = conversation("room", frame.room);
     conv.online = frame.online;
-    for (const user of frame.online) userOnline.set(user, true);
+    // Someone in a room's list is online; someone gone from it may only have left the room,
+    // so going offline is learnt from `user_presence` alone.
+    setOnline(frame.online.map((user) => [user, true]));
     emit("online", conv);
   },
   user_presence(frame) {
     // {users: {name: online}} names everyone whose state changed in one batch.
-    for (const [user, online] of Object.entries(frame.users)) userOnline.set(user, online);
-    for (const user of Object.keys(frame.users)) {
-      const conv = convs.get(dmKey(user));
-      if (conv) emit("conv", conv);
-    }
-    emit("users", frame.users);
+    setOnline(Object.entries(frame.users));
   },
   typing(frame) {
     if (frame.user === me) return;
@@ -242,14 +304,18 @@ const handlers = {
     emit("conv", conv);
   },
   error(frame) {
-    if (handleSendError(frame)) return;
+    if (outbox.refuse(frame)) return;
     if (frame.ref === "join") {
       const answered = joinAnswered();
-      if (answered === "wanted") return emit("join-error", frame);
-      if (answered) answered.loading = false;
+      if (answered?.wanted) return emit("join-error", frame, answered.request);
+      if (answered?.conv) answered.conv.loading = false;
     }
     if (frame.ref === "typing") return; // a typing hint that could not be delivered is no news
-    if (frame.ref === "history") for (const conv of convs.values()) conv.historyLoading = conv.loading = false;
+    if (frame.ref === "history") {
+      const conv = historyAnswered()?.conv;
+      if (conv) conv.historyLoading = conv.loading = false;
+      if (conv && conv.kind === "dm" && !conv.member && frame.code === "unknown_user") return forgetGhost(conv, frame);
+    }
     emit("error", frame);
   },
   pong() {},
@@ -268,7 +334,7 @@ function receive(frame) {
     : conversation("dm", frame.from === me ? frame.to : frame.from);
   noteSeen(frame.id);
   const mine = frame.user === me;
-  if (mine && frame.client_id) handleAck({ client_id: frame.client_id, id: frame.id });
+  if (mine && frame.client_id) outbox.ack(frame.client_id, frame.id);
   if (conv.byId.has(frame.id)) return;
   const isNew = frame.id > conv.lastId;
   conv.member = true;
