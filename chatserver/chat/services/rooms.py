@@ -11,8 +11,8 @@ from chatserver.chat.protocol import ProtocolError, valid_room_name
 from chatserver.chat.selectors.rooms import RoomRef, member_room, require_member, room_by_name
 
 
-def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None) -> RoomRef:
-    """The room called ``name`` (compared without case), created if there is none."""
+def _cleaned_name(name: str, ref: str | None) -> str:
+    """The room name as it would be stored, or ``bad_room_name``."""
     cleaned = valid_room_name(name)
     if cleaned is None:
         raise ProtocolError(
@@ -20,6 +20,12 @@ def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None
             "Room names are 1 to 64 letters, digits, spaces or punctuation.",
             ref,
         )
+    return cleaned
+
+
+def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None) -> RoomRef:
+    """The room called ``name`` (compared without case), created if there is none."""
+    cleaned = _cleaned_name(name, ref)
     room = room_by_name(cleaned)
     if room is not None:
         return room
@@ -36,13 +42,7 @@ def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None
 
 def room_existing(*, name: str, ref: str | None = None) -> RoomRef:
     """The room called ``name``; ``bad_room_name`` or ``unknown_room`` when there is none."""
-    cleaned = valid_room_name(name)
-    if cleaned is None:
-        raise ProtocolError(
-            "bad_room_name",
-            "Room names are 1 to 64 letters, digits, spaces or punctuation.",
-            ref,
-        )
+    cleaned = _cleaned_name(name, ref)
     room = room_by_name(cleaned)
     if room is None:
         raise ProtocolError(
