@@ -64,24 +64,17 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             if fault is None:
                 raise
             # Said in words (the database is damaged, the disk is full), not a traceback.
-            await self.accept()
-            await self.send_frame(frames.error("server_error", fault.detail))
-            await self.close(code=CLOSE_DATABASE_FAULT)
+            await self._refuse(CLOSE_DATABASE_FAULT, frames.error("server_error", fault.detail))
             return
         except TooManyConnections:
             limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
-            await self.accept()
-            await self.send_frame(
-                frames.error("too_many_connections", f"At most {limit} connections per user.")
+            await self._refuse(
+                CLOSE_TOO_MANY_CONNECTIONS,
+                frames.error("too_many_connections", f"At most {limit} connections per user."),
             )
-            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         if opened is None:
-            # Accepted, then closed with the code: a browser is told nothing about a refused
-            # handshake (its close code is 1006), so an open page whose session ended would
-            # reconnect for ever instead of going to log in (tests/ui/test_connection_states.py).
-            await self.accept()
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         user, start = opened.user, opened.start
         self.user_id: int = user.pk
@@ -117,6 +110,16 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         self._detach()  # out of every group: nothing more can arrive for this channel
         change = await connects.close_connection(channel_name=self.channel_name)
         await presence_broadcast.announce(self.channel_layer, change)
+
+    async def _refuse(self, code: int, frame: frames.Frame | None = None) -> None:
+        """Accept, say why (``frame``), close with ``code``. Accepted first: a browser is told
+        nothing about a refused handshake (its close code is 1006), so an open page whose
+        session ended would reconnect for ever instead of going to log in
+        (tests/ui/test_connection_states.py)."""
+        await self.accept()
+        if frame is not None:
+            await self.send_frame(frame)
+        await self.close(code=code)
 
     # --- client frames --------------------------------------------------------------------
 
