@@ -219,9 +219,15 @@ def screenshot(display: str, name: str, *, timeout: float = 30) -> Path:
 
 
 def see_on_screen(
-    display: str, name: str, *phrases: str, lang: str = "eng", timeout: float = 30
+    display: str,
+    name: str,
+    *phrases: str,
+    absent: tuple[str, ...] = (),
+    lang: str = "eng",
+    timeout: float = 30,
 ) -> str:
-    """Screenshot ``name`` until OCR reads every phrase on it (a person's view, not the DOM's);
+    """Screenshot ``name`` until OCR reads every phrase on it and none of ``absent`` (a
+    person's view, not the DOM's; the screen may paint a moment after the DOM changed);
     returns the text read. Fails with what was read instead."""
     tesseract = require_executable("tesseract", "apt-get install tesseract-ocr")
     convert = require_executable("convert", "apt-get install imagemagick")
@@ -230,11 +236,15 @@ def see_on_screen(
     while True:
         path = screenshot(display, name, timeout=max(1.0, deadline - time.monotonic()))
         text = " ".join(_ocr(path, lang, tesseract, convert, variant) for variant in OCR_VARIANTS)
-        missing = [p for p in phrases if " ".join(p.split()).casefold() not in text.casefold()]
-        if not missing:
+        read = text.casefold()
+        missing = [p for p in phrases if " ".join(p.split()).casefold() not in read]
+        still = [p for p in absent if " ".join(p.split()).casefold() in read]
+        if not missing and not still:
             return text
         if time.monotonic() > deadline:
-            raise AssertionError(f"not on the screen: {missing}; OCR read: {text!r} ({path})")
+            raise AssertionError(
+                f"not on the screen: {missing}; still on it: {still}; OCR read: {text!r} ({path})"
+            )
         time.sleep(0.5)
 
 
