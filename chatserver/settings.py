@@ -160,11 +160,21 @@ DESKCHAT = {
     "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
 }
 
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # A wrong Host header from a LAN peer is the peer's mistake, not a server fault: a
+    # one-line WARNING instead of Django's ERROR with a traceback (chatserver/logfilters.py).
+    "filters": {"as_warning": {"()": "chatserver.logfilters.AsWarning"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("DESKCHAT_LOG_LEVEL", "WARNING")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("DESKCHAT_LOG_LEVEL", "WARNING", LOG_LEVELS),
+    },
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "django.security.DisallowedHost": {"filters": ["as_warning"]},
+    },
 }

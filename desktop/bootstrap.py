@@ -134,8 +134,11 @@ def check_database() -> None:
 
 
 def quick_check(path: Path) -> str:
-    """``ok``, or what SQLite found wrong with the file at ``path`` (first lines, one line).
+    """``ok``, or what SQLite found wrong with the file at ``path``, on one line.
 
+    SQLite's rows hold line breaks of their own ("*** in database main ***\nPage 5: ..."); the
+    verdict goes into the launcher's one-line message, so each row is folded onto one line
+    here and the first few are joined with "; ".
     Opened read-only: a read-only connection never checkpoints, so the check itself writes
     nothing to the file it checks (the WAL a crash left is read, not moved into it).
     """
@@ -144,14 +147,18 @@ def quick_check(path: Path) -> str:
     try:
         check = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     except sqlite3.Error as error:
-        return str(error)
+        return _folded(str(error))
     try:
         rows = check.execute("PRAGMA quick_check(5)").fetchall()
     except sqlite3.DatabaseError as error:
-        return str(error)
+        return _folded(str(error))
     finally:
         check.close()
-    return "; ".join(str(row[0]) for row in rows) or "no answer"
+    return "; ".join(_folded(str(row[0])) for row in rows) or "no answer"
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split())
 
 
 def migrations_pending() -> bool:

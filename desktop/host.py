@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import ConfigError
-from desktop import lan, prefs
+from desktop import lan, logs, prefs
 from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
 
@@ -109,7 +109,7 @@ class Host:
 
     def start(self) -> str:
         """Set Django up, migrate, serve; returns the local URL once it answers."""
-        from desktop import bootstrap, logs
+        from desktop import bootstrap
 
         assert self.lock is not None and self.data_dir is not None, "prepare() first"
         try:
@@ -214,7 +214,7 @@ class Host:
                 except ConfigError as error:
                     settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])
                     self.lan_error = str(error)
-                    logger.warning("sharing failed: %s", error)
+                    logger.warning("sharing failed: %s", error, extra=logs.FILE_ONLY)
                 else:
                     self._announce()
             elif not on and self.lan_port is not None:

@@ -20,18 +20,22 @@ class _FileHandler(logging.handlers.RotatingFileHandler):
     """Marks our handler so a second ``install`` does not add another."""
 
 
+# ``extra=FILE_ONLY`` on a record the launcher also says in its own one line: the log file
+# gets it, the console does not (twice would be noise, and the console's one line is the rule).
+FILE_ONLY = {"deskchat_file_only": True}
+
+
 class _SaidByTheLauncher(logging.Filter):
     """Keeps off the console what the launcher says in its own one line (the log file still
-    gets it): a port that cannot be taken, which Daphne logs as CRITICAL and the host as a
-    warning when sharing fails, before the launcher says "cannot listen on HOST:PORT"."""
-
-    SAID = (("daphne.server", "Listen failure"), ("desktop.host", "sharing failed"))
+    gets it): records logged with ``extra=FILE_ONLY`` (the host's "sharing failed"), and
+    Daphne's CRITICAL "Listen failure" for a port that cannot be taken, which it logs before
+    the launcher says "cannot listen on HOST:PORT" (Daphne's own record, matched by its logger
+    and format string since it cannot carry our mark)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        return not any(
-            record.name == name and message.startswith(start) for name, start in self.SAID
-        )
+        if getattr(record, "deskchat_file_only", False):
+            return False
+        return not (record.name == "daphne.server" and record.msg == "Listen failure: %s")
 
 
 def log_path(data_dir: Path) -> Path:

@@ -147,6 +147,11 @@ def test_data_folder_that_is_not_writable(data):
         ("DESKCHAT_RATE_PER_SECOND", "fast", "DESKCHAT_RATE_PER_SECOND='fast' is not a number"),
         ("DESKCHAT_CHANNEL_LAYER", "http://x", "DESKCHAT_CHANNEL_LAYER must be 'memory' or"),
         ("DESKCHAT_DATABASE_URL", "postgres://h:port/db", "has an invalid port"),
+        (
+            "DESKCHAT_LOG_LEVEL",
+            "LOUD",
+            "DESKCHAT_LOG_LEVEL='LOUD' must be one of: DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
     ],
 )
 @pytest.mark.parametrize("mode", ["headless", "window"])
@@ -159,19 +164,17 @@ def test_malformed_setting(tmp_path, variable, value, says, mode):
     assert line.startswith("deskchat: ") and says in line
 
 
-def test_a_setting_no_check_catches_is_still_one_line(tmp_path):
-    """An error nobody foresaw: one line pointing at the log, the traceback in the log."""
+def test_an_error_no_check_catches_is_still_one_line(tmp_path):
+    """An error nobody foresaw (here: settings that do not exist): one line pointing at the
+    log, the traceback in the log."""
     data = tmp_path / "d"
-    result = run_deskchat("--headless", "--data-dir", str(data), env={"DESKCHAT_LOG_LEVEL": "LOUD"})
-    line = one_line(result, result.returncode)
-    assert result.returncode in {1, 2}
-    assert line.startswith("deskchat: ")
-    if "unexpected error" in line:
-        log = data / "logs" / "deskchat.log"
-        assert line.endswith(f"(details in {log})")
-        assert "Traceback (most recent call last)" in log.read_text()
-    else:
-        assert "DESKCHAT_LOG_LEVEL" in line
+    env = {"DJANGO_SETTINGS_MODULE": "tests.no_such_settings"}
+    result = run_deskchat("--headless", "--data-dir", str(data), env=env)
+    line = one_line(result, 1)
+    log = data / "logs" / "deskchat.log"
+    assert line.startswith("deskchat: unexpected error: ModuleNotFoundError: ")
+    assert line.endswith(f"(details in {log})")
+    assert "Traceback (most recent call last)" in log.read_text()
 
 
 def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_log(
@@ -268,6 +271,45 @@ def test_lan_port_already_taken_when_sharing_is_switched_on(tmp_path):
     assert lines[0].startswith("deskchat: cannot open a window: no display"), result.stderr
     assert len(lines) == 2, result.stderr
     assert lines[1].startswith(f"deskchat: cannot listen on 0.0.0.0:{port} "), result.stderr
+    # The host's own record of it is for the log file only (marked FILE_ONLY, desktop/logs.py).
+    log = (tmp_path / "d" / "logs" / "deskchat.log").read_text()
+    assert re.search(
+        rf" WARNING \S+ desktop\.host: sharing failed: cannot listen on 0\.0\.0\.0:{port} ", log
+    ), log
+
+
+def test_file_only_records_stay_off_the_console_whatever_they_say(tmp_path, capsys):
+    """The console filter goes by the record's mark, not its words: the same text unmarked
+    reaches the console, and a marked record of any text does not (both reach the file)."""
+    import logging
+
+    from desktop import logs
+
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    for handler in saved[0]:
+        root.removeHandler(handler)
+    try:
+        path = logs.install(tmp_path)
+        logger = logging.getLogger("desktop.host")
+        logger.warning("sharing failed: unmarked")
+        logger.warning("anything at all", extra=logs.FILE_ONLY)
+        logging.getLogger("daphne.server").critical("Listen failure: %s", "port taken")
+        for handler in root.handlers:
+            handler.flush()
+        err = capsys.readouterr().err
+        text = path.read_text()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    assert "sharing failed: unmarked" in err
+    assert "anything at all" not in err and "Listen failure" not in err
+    for said in ("sharing failed: unmarked", "anything at all", "Listen failure: port taken"):
+        assert said in text
 
 
 def _unused_display() -> str:

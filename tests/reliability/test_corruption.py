@@ -50,6 +50,33 @@ def corrupt_a_page(database: Path, table: str = "chat_message") -> None:
     assert verdict != "ok", "the overwritten page went unnoticed by SQLite itself"
 
 
+def test_the_check_at_start_says_the_damage_on_one_line(tmp_path):
+    """SQLite's own verdict spans lines; the launcher's sentence built from it must not."""
+    from chatserver.chat.health import DAMAGED, Fault
+    from desktop.bootstrap import quick_check
+
+    database = tmp_path / "deskchat.sqlite3"
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE chat_message (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("CREATE INDEX chat_message_body ON chat_message (body)")
+        db.executemany(
+            "INSERT INTO chat_message (body) VALUES (?)", [(f"m{n}" * 20,) for n in range(2000)]
+        )
+        db.commit()
+    corrupt_a_page(database)
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        raw = [row[0] for row in db.execute("PRAGMA quick_check(5)").fetchall()]
+    assert any("\n" in row for row in raw), raw  # what the launcher is given to say
+
+    verdict = quick_check(database)
+
+    assert verdict != "ok" and "Page " in verdict, verdict
+    assert "\n" not in verdict and "  " not in verdict, verdict
+    sentence = Fault(DAMAGED, verdict).sentence(str(database))
+    assert "\n" not in sentence and verdict in sentence
+
+
 async def fill_a_room(server, count: int = 200) -> None:
     a = await connect(server, signup(server, "alice"))
     await join(a, ROOM)
