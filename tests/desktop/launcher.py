@@ -77,15 +77,21 @@ class App:
     watched: health.Watched | None = None
 
     @classmethod
-    def launch(cls, data_dir: Path, env: dict, *args: str) -> App:
-        """Start the app; its console (a file: it never fills a pipe) and its log file are
-        checked for errors after the test, with its exit code (tests/support/health.py)."""
+    def launch(cls, data_dir: Path, env: dict, *args: str, program: list[str] | None = None) -> App:
+        """Start the app (``program``: another build of it, e.g. the installed one); its
+        console (a file: it never fills a pipe) and its log file are checked for errors after
+        the test, with its exit code (tests/support/health.py)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         log = data_dir.parent / f"{data_dir.name}-console.log"
         outputs = [health.Output.from_now(p) for p in (log, data_dir / "logs" / "deskchat.log")]
         with open(log, "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), *args],
+                [
+                    *(program or [sys.executable, "-m", "desktop"]),
+                    "--data-dir",
+                    str(data_dir),
+                    *args,
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import selectors
 import subprocess
 from pathlib import Path
 
 import pytest
 import websockets
 
-from tests.support.server import Browserless, LiveServer, server_env
+from tests.support.server import Browserless, LiveServer, server_env, start_live_server
 
 pytestmark = [pytest.mark.packaging, pytest.mark.process]
 
@@ -27,25 +26,15 @@ def installed_env(extra: dict | None = None) -> dict:
 
 
 def start_installed(binary: Path, data_dir: Path, timeout: float = 60) -> LiveServer:
-    """``deskchat --headless --port 0 --data-dir DIR``; it prints its URL once /healthz answers."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = installed_env()
-    process = subprocess.Popen(
-        [str(binary), "--headless", "--port", "0", "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    """``deskchat --headless --port 0 --data-dir DIR``; it prints its URL once /healthz answers.
+
+    Started like every test server (tests/support/server.py): its stderr goes to a file (a
+    pipe nobody reads would fill and stall it) and, with its log file, is checked after the
+    test for tracebacks and ERROR lines, and its exit code for 0 (tests/support/health.py).
+    """
+    return start_live_server(
+        data_dir, program=[str(binary)], environ=installed_env(), timeout=timeout
     )
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        ready = selector.select(timeout)
-    line = process.stdout.readline() if ready else ""
-    if not line.startswith("http"):
-        process.kill()
-        _, err = process.communicate()
-        raise AssertionError(f"the installed app did not start: {line!r}\n{err}")
-    return LiveServer(process=process, url=line.strip(), data_dir=data_dir, env=env)
 
 
 def manage(binary: Path, data_dir: Path, *args: str, env: dict | None = None):
@@ -154,19 +143,11 @@ def test_installed_app_opens_its_window(installed: Path, tmp_path):
 
     xvfb, display = start_xvfb()
     data = tmp_path / "data"
-    data.mkdir()
-    log = tmp_path / "window-console.log"
     env = window_env(display)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     try:
-        with open(log, "ab") as out:
-            process = subprocess.Popen(
-                [str(installed), "--data-dir", str(data)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        app = App(process=process, data_dir=data, env=env, log=log)
+        # Its console and log are health-checked after the test (App.launch).
+        app = App.launch(data, env, program=[str(installed)])
         try:
             app.wait_control()
             page = app.wait_page(lambda p: "Create your account" in p["text"])

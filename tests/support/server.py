@@ -130,12 +130,16 @@ def start_live_server(
     env: dict | None = None,
     timeout: float = 60,
     headless: bool = True,
+    program: list[str] | None = None,
+    environ: dict | None = None,
 ) -> LiveServer:
     """``python -m desktop --headless --port 0 --data-dir DATA_DIR ARGS``, once it printed its
     URL. ``headless=False`` launches as a person does (a window, or the browser fallback
-    where none can open: the test's environment decides)."""
+    where none can open: the test's environment decides). ``program`` runs another build of
+    the app instead (the installed one, tests/packaging), ``environ`` is then its whole
+    environment; either way its output is health-checked like any server's."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    full_env = server_env(env)
+    full_env = environ if environ is not None else server_env(env)
     # Beside the data folder, appended to across restarts on the same folder.
     stderr_path = data_dir.with_name(data_dir.name + "-stderr.log")
     outputs = [stderr_path, data_dir / "logs" / "deskchat.log"]
@@ -143,9 +147,7 @@ def start_live_server(
     with open(stderr_path, "ab") as stderr:
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "desktop",
+                *(program or [sys.executable, "-m", "desktop"]),
                 *(["--headless"] if headless else []),
                 "--port",
                 "0",
