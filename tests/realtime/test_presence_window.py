@@ -21,9 +21,11 @@ def test_the_window_follows_the_last_batch_cost_within_bounds():
 class _Layer:
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.arrived = asyncio.Event()
 
     async def group_send(self, group: str, event: dict) -> None:
         self.sent.append(group)
+        self.arrived.set()
 
 
 @pytest.mark.asyncio
@@ -43,7 +45,8 @@ async def test_a_slow_batch_lengthens_the_next_window(monkeypatch):
 
     cost["seconds"] = 0.05
     announcer.add(PresenceChange(room_ids=[1]))
-    await asyncio.sleep(presence.COALESCE_SECONDS + 0.2)
+    await asyncio.wait_for(announcer.channel_layer.arrived.wait(), 5)  # the window ran out
+    await asyncio.gather(*announcer._tasks)  # and its batch has finished (its cost noted)
     assert announcer.channel_layer.sent == ["room-1"]
     assert announcer._last_cost >= 0.05
     started = loop.time()

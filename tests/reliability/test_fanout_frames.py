@@ -41,7 +41,15 @@ async def test_every_member_gets_every_frame_intact_and_in_order(server):
     # the server's writes to her go partial, then through Twisted's buffer.
     c = RawWebSocket.open(server, paused.ws_headers(), rcvbuf=4096)
     c.send_json({"type": "join", "room": "fan-out"})
-    await asyncio.sleep(0.5)  # joined, and presence frames settle
+
+    def until_joined() -> None:  # a few small frames: her window holds them
+        while True:
+            opcode, payload = c.read_frame()
+            if opcode == OP_TEXT and json.loads(payload)["type"] == "joined":
+                return
+
+    # Her join is answered once she is subscribed: from then on she gets every message.
+    await asyncio.wait_for(asyncio.to_thread(until_joined), 15)
 
     expected = [f"{i}:{BODIES[i % len(BODIES)]}" for i in range(COUNT)]
     for i, body in enumerate(expected):

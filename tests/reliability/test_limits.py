@@ -118,10 +118,28 @@ async def test_connections_per_user_are_capped(server):
     assert closed.value.rcvd.code == 4008
     # The refused socket did not take a slot: closing one tab lets a new one in.
     await open_ones.pop().close()
-    await asyncio.sleep(0.3)  # the server's disconnect handler runs after the close
-    open_ones.append(await connect(server, browser))
+    # The server frees the slot in its disconnect handler, after the close: the marker is a
+    # new tab that gets its hello. Until then each try is refused (4008) and takes no slot.
+    open_ones.append(await connect_once_a_slot_frees(server, browser))
     for ws in open_ones:
         await ws.close()
+
+
+async def connect_once_a_slot_frees(server, browser, timeout: float = 15):
+    from websockets.asyncio.client import connect as ws_connect
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        ws = await ws_connect(server.ws_url, additional_headers=browser.ws_headers(), proxy=None)
+        first = await recv(ws)
+        if first["type"] == "hello":
+            await expect(ws, "conversations")
+            return ws
+        assert first.get("code") == "too_many_connections", first
+        with pytest.raises(ConnectionClosed) as closed:
+            await recv(ws)
+        assert closed.value.rcvd.code == 4008
+        assert asyncio.get_running_loop().time() < deadline, "the closed tab's slot never freed"
 
 
 def test_oversized_frame_is_refused_from_its_header(server):

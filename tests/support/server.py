@@ -95,6 +95,28 @@ class LiveServer:
                 else:
                     time.sleep(poll)
 
+    def open_sockets(self, username: str) -> int:
+        """The sockets the server has registered for ``username`` (its own record, in its
+        SQLite database, read-only): a positive marker that it has seen a tab open or close."""
+        import contextlib
+        import sqlite3
+
+        database = self.data_dir / "deskchat.sqlite3"
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM chat_connection c JOIN auth_user u ON u.id = c.user_id"
+                " WHERE u.username = ?",
+                (username,),
+            ).fetchone()
+        return count
+
+    def wait_for_open_sockets(self, username: str, count: int, timeout: float = 15) -> None:
+        """Until the server has exactly ``count`` sockets registered for ``username``."""
+        deadline = time.monotonic() + timeout
+        while (found := self.open_sockets(username)) != count:
+            assert time.monotonic() < deadline, f"{username} has {found} sockets, not {count}"
+            time.sleep(0.05)
+
     def expect_errors(self, *patterns: str) -> None:
         """Problems matching these regular expressions are expected from this server."""
         if self.watched is not None:

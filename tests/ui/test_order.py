@@ -27,11 +27,19 @@ def live_server(tmp_path):
 def all_bodies(page: Page) -> list[str]:
     """Every message of the open room, scrolling up until its beginning is shown."""
     status = page.locator("#history-status")
+    bodies = page.locator("#message-list .msg-body")
     for _ in range(20):
         if status.text_content().startswith("This is the beginning"):
             break
+        shown = bodies.count()
         page.locator("#scroller").evaluate("(box) => { box.scrollTop = 0; }")
-        page.wait_for_timeout(300)
+        # An older page arrived (more messages shown), or there is none left.
+        page.wait_for_function(
+            """(shown) => document.querySelectorAll("#message-list .msg-body").length > shown
+                || document.getElementById("history-status").textContent
+                       .startsWith("This is the beginning")""",
+            arg=shown,
+        )
     expect(status).to_have_text("This is the beginning of #general.")
     return page.locator("#message-list .msg-body").all_text_contents()
 
