@@ -130,6 +130,14 @@ def error(code: str, detail: str, ref: str | None = None, **extra: Any) -> Frame
     return {"type": "error", "code": code, "detail": detail, "ref": ref, **extra}
 
 
+def server_error(detail: str, ref: str | None = None, *, fault: str | None = None) -> Frame:
+    """The server could not act on a frame. ``fault`` names a database fault the server
+    recognised (``disk_full``, ``busy``, ``damaged``: chat/health.py), so a client can say it
+    in the person's language with what to do; absent for anything else (a bug)."""
+    extra = {"fault": fault} if fault is not None else {}
+    return error("server_error", detail, ref, **extra)
+
+
 # --- fan-out ----------------------------------------------------------------------------------
 
 

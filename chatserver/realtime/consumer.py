@@ -64,7 +64,9 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             if fault is None:
                 raise
             # Said in words (the database is damaged, the disk is full), not a traceback.
-            await self._refuse(CLOSE_DATABASE_FAULT, frames.error("server_error", fault.detail))
+            await self._refuse(
+                CLOSE_DATABASE_FAULT, frames.server_error(fault.detail, fault=fault.kind)
+            )
             return
         except TooManyConnections:
             limit = LIMITS["MAX_CONNECTIONS_PER_USER"]
@@ -150,7 +152,8 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             await self.sends.done()
             ref = command.ref if command is not None else None  # the client can match it
             detail = fault.detail if fault else "The server could not handle that frame."
-            await self.send_frame(frames.error("server_error", detail, ref))
+            kind = fault.kind if fault else None
+            await self.send_frame(frames.server_error(detail, ref, fault=kind))
 
     async def on_ping(self, command: Command) -> None:
         await self.send_frame(frames.pong())

@@ -97,7 +97,8 @@ class SocketSends:
             if fault is None:
                 logger.exception("unexpected error storing a message from %s", self.username)
             detail = fault.detail if fault else "The server could not store that message."
-            await self.send_frame(frames.error("server_error", detail, command.ref))
+            kind = fault.kind if fault else None
+            await self.send_frame(frames.server_error(detail, command.ref, fault=kind))
 
     async def _stored(
         self, command: Command, stored: StoredMessage, slot: FanOutSlot | None

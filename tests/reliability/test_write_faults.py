@@ -92,7 +92,7 @@ async def test_a_locked_database_refuses_the_send_and_the_retry_is_stored_once(t
         refused = await check_refused_then_retried(
             a, b, database, "locked-1", lambda: holder.execute("ROLLBACK")
         )
-        assert "busy" in refused["detail"]
+        assert "busy" in refused["detail"] and refused["fault"] == "busy"
         await a.close()
         await b.close()
     finally:
@@ -104,11 +104,17 @@ async def test_a_locked_database_refuses_the_send_and_the_retry_is_stored_once(t
 @pytest.fixture
 def small_filesystem(tmp_path):
     """A 16 MB tmpfs mounted for this test (root only; CI runs as root and must have it)."""
+    with mounted_small_filesystem(tmp_path / "small") as mount_point:
+        yield mount_point
+
+
+@contextlib.contextmanager
+def mounted_small_filesystem(mount_point: Path, size: str = "16m"):
+    """A tmpfs of ``size`` at ``mount_point`` while inside (root only; CI runs as root)."""
     require(os.geteuid() == 0, "mounting a small filesystem needs root")
-    mount_point = tmp_path / "small"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
     )
@@ -163,7 +169,7 @@ async def test_a_full_disk_refuses_the_send_says_so_and_the_retry_is_stored_once
         filler = fill(small_filesystem)
 
         refused = await check_refused_then_retried(a, b, database, "full-1", filler.unlink)
-        assert "disk is full" in refused["detail"]
+        assert "disk is full" in refused["detail"] and refused["fault"] == "disk_full"
         await a.close()
         await b.close()
     finally:

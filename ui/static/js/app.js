@@ -7,6 +7,7 @@ import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
 import { colourClass, setIconSprite } from "./dom.js";
+import * as faults from "./faults.js";
 import * as members from "./members.js";
 import * as navigation from "./navigation.js";
 import { makeNoticesDismissable, onRetryNow, showConnectionState } from "./notices.js";
@@ -21,7 +22,10 @@ setIconSprite(root.dataset.icons);
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.wsPath}`;
 const connection = new Connection(wsUrl, {
   onFrame: state.apply,
-  onState: (connectionState) => showConnectionState(root, connectionState),
+  onState: (connectionState) => {
+    showConnectionState(root, connectionState);
+    faults.onConnectionState(connectionState);
+  },
 });
 
 state.init({ me, send: (frame) => connection.send(frame) });
@@ -33,6 +37,7 @@ composer.init({ openDm: navigation.openDm, ownMessage: navigation.ownMessage });
 navigation.init();
 switcher.init({ open: navigation.open });
 onRetryNow(() => connection.retryNow());
+faults.init({ retryNow: () => connection.retryNow() });
 
 makeNoticesDismissable();
 const meAvatar = document.getElementById("me-avatar");

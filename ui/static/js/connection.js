@@ -5,6 +5,10 @@
 export const CLOSE_TOO_MANY_CONNECTIONS = 4008;
 export const CLOSE_SLOW_READER = 4009;
 export const CLOSE_UNAUTHENTICATED = 4401;
+// A database fault (disk full, database damaged) refused the connection; the server said
+// which in a `server_error` just before. It lasts until someone acts: try every few seconds.
+export const CLOSE_DATABASE_FAULT = 4503;
+export const FAULT_RETRY_MS = 5000;
 
 const PING_EVERY_MS = 25000;
 const PONG_WITHIN_MS = 10000;
@@ -25,7 +29,8 @@ export class Connection {
   /**
    * @param {string} url  ws:// or wss:// address of /ws/
    * @param {{onFrame: Function, onState: Function}} handlers
-   *   onState receives "connecting", "connected", "reconnecting", "signed-out" or "refused".
+   *   onState receives "connecting", "connected", "reconnecting", "signed-out", "refused" or
+   *   "fault".
    */
   constructor(url, handlers) {
     this.url = url;
@@ -77,6 +82,11 @@ export class Connection {
       if (this.stopped) return;
       if (event.code === CLOSE_UNAUTHENTICATED) {
         this.handlers.onState("signed-out");
+        return;
+      }
+      if (event.code === CLOSE_DATABASE_FAULT) {
+        this.handlers.onState("fault");
+        this.scheduleRetry(FAULT_RETRY_MS);
         return;
       }
       if (event.code === CLOSE_TOO_MANY_CONNECTIONS) this.handlers.onState("refused");

@@ -44,6 +44,11 @@ const CATALOGUES = {
     "Join the room first.": "Сначала присоединитесь к комнате.",
     "That room does not exist.": "Такой комнаты нет.",
     "The server could not handle that.": "Сервер не смог это обработать.",
+    "Server problem": "Сбой сервера",
+    "This page keeps trying to connect.": "Страница продолжает попытки подключиться.",
+    "The disk holding the chat's database is full: nothing new can be stored. Whoever runs Deskchat must free space on that disk; then unsent messages can be sent again.": "Диск с базой данных чата заполнен: ничего нового сохранить нельзя. Тот, кто запустил Deskchat, должен освободить место на этом диске; затем неотправленные сообщения можно будет отправить снова.",
+    "Another program holds the chat's database locked: nothing new can be stored until it lets go. Send again in a moment.": "Другая программа заблокировала базу данных чата: ничего нового сохранить нельзя, пока она её не отпустит. Отправьте снова чуть позже.",
+    "The chat's database is damaged: nothing can be stored. Whoever runs Deskchat should quit it and restore the last backup (deskchat restore FILE).": "База данных чата повреждена: ничего сохранить нельзя. Тот, кто запустил Deskchat, должен закрыть его и восстановить последнюю резервную копию (deskchat restore ФАЙЛ).",
     "{user} (you)": "{user} (вы)",
     "This message is {n} character over the limit of {max}. Shorten it or send it in parts.": [
       "Сообщение длиннее допустимого на {n} символ (предел — {max}). Сократите его или отправьте частями.",

@@ -19,8 +19,22 @@ const ERROR_TEXT = {
   server_error: "The server could not handle that.",
 };
 
+// A database fault the server named (`fault` in `server_error`): what happened and what to do.
+const FAULT_TEXT = {
+  disk_full: "The disk holding the chat's database is full: nothing new can be stored. Whoever runs Deskchat must free space on that disk; then unsent messages can be sent again.",
+  busy: "Another program holds the chat's database locked: nothing new can be stored until it lets go. Send again in a moment.",
+  damaged: "The chat's database is damaged: nothing can be stored. Whoever runs Deskchat should quit it and restore the last backup (deskchat restore FILE).",
+};
+
+/** A `server_error` frame in words: the fault it names, else the server's own detail. */
+export function faultText(frame) {
+  if (FAULT_TEXT[frame.fault]) return t(FAULT_TEXT[frame.fault]);
+  return frame.detail || t("The server could not handle that.");
+}
+
 /** An error frame as a sentence for people, in the page's language. */
 export function errorText(frame) {
+  if (frame.code === "server_error") return faultText(frame);
   if (frame.code === "unknown_room" && frame.room) return t("There is no room called #{room}.", { room: frame.room });
   if (frame.code === "unknown_user") {
     const match = /'(.*)'/.exec(frame.detail || "");
@@ -55,12 +69,13 @@ export function onRetryNow(fn) {
   retryNow = fn;
 }
 
-/** Show a state of connection.js: "connecting", "connected", "reconnecting", "refused", "signed-out". */
+/** Show a state of connection.js: "connecting", "connected", "reconnecting", "refused",
+ * "signed-out", "fault" (a database fault: faults.js says it in its own notice). */
 export function showConnectionState(root, state) {
   root.dataset.state = state;
   const labels = {
     connecting: t("Connecting…"), connected: t("Connected"), reconnecting: t("Reconnecting…"),
-    refused: t("Too many tabs"), "signed-out": t("Reconnecting…"),
+    refused: t("Too many tabs"), "signed-out": t("Reconnecting…"), fault: t("Server problem"),
   };
   $("conn-text").textContent = labels[state] || state;
   const banner = $("conn-banner");

@@ -11,7 +11,8 @@ const listeners = new Map();
 /** Call ``fn`` on every ``type`` change: "conv" (a sidebar entry's data), "active", "messages",
  * "queued", "outbox" and "requeued" (own messages), "online" (a room's online list),
  * "presence" (people who came or went: the one truth for every dot and word), "typing",
- * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error". */
+ * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error",
+ * "fault" and "fault-over" (a server_error, and the end of it: an ack or a new connection). */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -169,6 +170,7 @@ function updateSummary(conv, item) {
 
 const handlers = {
   hello(frame) {
+    emit("fault-over"); // the server could open a connection: it can store again
     forgetRequests(); // a new socket: whatever the old one was asked died with it
     limits = { ...limits, ...frame.limits };
     emit("limits", limits);
@@ -261,6 +263,7 @@ const handlers = {
     for (const message of frame.messages) receive({ type: "message", ...message });
   },
   ack(frame) {
+    emit("fault-over"); // stored: whatever fault there was is over
     outbox.ack(frame.client_id, frame.id);
   },
   presence(frame) {
@@ -304,6 +307,7 @@ const handlers = {
     emit("conv", conv);
   },
   error(frame) {
+    if (frame.code === "server_error") emit("fault", frame); // said in its own notice too
     if (outbox.refuse(frame)) return;
     if (frame.ref === "join") {
       const answered = joinAnswered();
@@ -316,6 +320,7 @@ const handlers = {
       if (conv) conv.historyLoading = conv.loading = false;
       if (conv && conv.kind === "dm" && !conv.member && frame.code === "unknown_user") return forgetGhost(conv, frame);
     }
+    if (frame.code === "server_error") return; // its notice says it (faults.js), not a toast
     emit("error", frame);
   },
   pong() {},
