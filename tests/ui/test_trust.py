@@ -4,12 +4,13 @@ and a fresh install leads the first person in."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.server import start_live_server
+from tests.support.server import Browserless, start_live_server
 from tests.ui.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
@@ -113,25 +114,73 @@ def test_no_ghost_conversations_or_rooms(people, live_server, shoot):
     bob.assert_clean()
 
 
-def test_presence_is_one_truth_in_header_sidebar_and_members(people):
-    alice, bob = people("alice"), people("bob")
-    alice.say("hello")
-    alice.member("bob").click()
+class RealSocket:
+    """bob's presence driven from outside the page: a real WebSocket of his, opened and
+    closed at will (a native client, another device)."""
+
+    def __init__(self, server, browser: Browserless) -> None:
+        from websockets.sync.client import connect
+
+        self.socket = connect(server.ws_url, additional_headers=browser.ws_headers())
+        self.until("conversations")
+
+    def until(self, kind: str) -> dict:
+        while True:
+            frame = json.loads(self.socket.recv(timeout=15))
+            assert frame["type"] != "error", frame
+            if frame["type"] == kind:
+                return frame
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def test_presence_is_one_truth_in_header_sidebar_and_members(people, live_server):
+    """Each view must follow bob live, both ways. The `conversations` frame's `online` for a
+    DM and a room's `presence` list are snapshots; only `user_presence` follows him. A view
+    that read another source than the sidebar's dot would stay behind on one transition."""
+    alice = people("alice")
+    bob = Browserless(live_server.url)
+    bob.signup("bob")
+    socket = RealSocket(live_server, bob)
+    socket.socket.send(
+        json.dumps({"type": "send", "to": "alice", "body": "ping from bob", "client_id": "b1"})
+    )
+    socket.until("ack")
+    socket.close()
     page = alice.page
-    expect(page.locator("#conv-title")).to_have_text("bob")
     header, dot = page.locator("#conv-sub"), page.locator("#dm-list .presence")
-    bob.page.fill("#composer-input", "/pm alice hi")
-    bob.page.press("#composer-input", "Enter")
-    expect(alice.message("hi")).to_be_visible()
+    members = page.locator("#member-list button[data-user]")
+
+    # Offline to start with, as the page learnt it when it loaded.
+    page.reload()
+    page.locator("#app[data-state=connected]").wait_for()
+    expect(dot).to_have_class("presence off")
+    alice.conversation_link("bob").click()
+    expect(alice.message("ping from bob")).to_be_visible()
+    expect(header).to_have_text("Direct message · offline")
+
+    # In the DM: the header and the dot follow him online and offline again, live.
+    socket = RealSocket(live_server, bob)
     expect(header).to_have_text("Direct message · online")
     expect(dot).to_have_class("presence on")
-
-    bob.context.close()  # bob's last tab goes
+    socket.close()
     expect(header).to_have_text("Direct message · offline")
     expect(dot).to_have_class("presence off")
+
+    # In a room: the member list and the dot, live, both ways.
     alice.conversation_link("general").click()
-    expect(page.locator("#member-list button[data-user]")).to_have_count(0)
+    expect(page.locator("#conv-title")).to_have_text("general")
+    expect(members).to_have_count(0)
+    socket = RealSocket(live_server, bob)
+    expect(members).to_have_count(1)
+    expect(alice.member("bob")).to_be_visible()
+    expect(page.locator("#conv-sub")).to_have_text("2 online")
+    expect(dot).to_have_class("presence on")
+    socket.close()
+    expect(members).to_have_count(0)
     expect(page.locator("#conv-sub")).to_have_text("1 online")
+    expect(dot).to_have_class("presence off")
     alice.assert_clean()
 
 
