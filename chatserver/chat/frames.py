@@ -141,6 +141,12 @@ def server_error(detail: str, ref: str | None = None, *, fault: str | None = Non
 # --- fan-out ----------------------------------------------------------------------------------
 
 
+def renamed(*, room: str, name: str) -> Frame:
+    """A room the connection follows is now called ``name`` (it was ``room``): to every
+    connection of every member."""
+    return {"type": "renamed", "room": room, "name": name}
+
+
 def read(*, room: str | None, with_user: str | None, id: int) -> Frame:
     """A read marker moved: to every tab of its user."""
     target = {"room": room} if room is not None else {"with": with_user}

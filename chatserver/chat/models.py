@@ -45,6 +45,22 @@ class Room(models.Model):
         super().save(*args, **kwargs)
 
 
+class RoomFormerName(models.Model):
+    """A name a room had before it was renamed: links to it say where the room went.
+
+    ``key`` is the old name as compared (``room_key``); a row goes when a room takes that name
+    again. Messages and memberships point at the room's id, so they follow a rename.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="former_names")
+    key = models.CharField(max_length=256, unique=True)
+    name = models.CharField(max_length=64)
+    renamed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (now {self.room_id})"
+
+
 class Membership(models.Model):
     """A user has joined a room: it shows in their sidebar and `resume` covers it."""
 

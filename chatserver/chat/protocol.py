@@ -21,7 +21,18 @@ MAX_HISTORY_LIMIT = 100
 DEFAULT_HISTORY_LIMIT = 50
 
 CLIENT_TYPES = frozenset(
-    {"join", "leave", "send", "history", "resume", "typing", "read", "conversations", "ping"}
+    {
+        "join",
+        "leave",
+        "send",
+        "history",
+        "resume",
+        "typing",
+        "read",
+        "conversations",
+        "ping",
+        "rename",
+    }
 )
 
 
@@ -55,6 +66,7 @@ class Command:
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
     create: bool = True
+    name: str | None = None  # a room's new name (``rename``)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,6 +178,10 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
         return Command(kind, ref or kind, room=_string(data, "room", ref), create=create)
     if kind == "leave":
         return Command(kind, ref or kind, room=_string(data, "room", ref))
+    if kind == "rename":
+        return Command(
+            kind, ref or kind, room=_string(data, "room", ref), name=_string(data, "name", ref)
+        )
     if kind == "send":
         client_id = _string(data, "client_id", ref)
         assert client_id is not None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from chatserver.chat import health
 from chatserver.chat.protocol import ProtocolError
 from chatserver.chat.selectors.presence import online_counts
-from chatserver.chat.selectors.rooms import all_rooms
+from chatserver.chat.selectors.rooms import all_rooms, room_by_name, room_renamed_from
 from chatserver.chat.services.rooms import room_get_or_create
 
 
@@ -31,7 +31,12 @@ def room_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def room_page(request: HttpRequest, name: str) -> HttpResponse:
-    """The tutorial's ``/chat/<name>/``: opens (and creates) the room in the app."""
+    """The tutorial's ``/chat/<name>/``: opens (and creates) the room in the app. A name a
+    room had before it was renamed leads to the room under its name now."""
+    if room_by_name(name) is None:
+        moved = room_renamed_from(name)
+        if moved is not None:
+            return redirect("chat:room", name=moved.name)
     try:
         room = room_get_or_create(name=name, user_id=request.user.pk)
     except ProtocolError as error:

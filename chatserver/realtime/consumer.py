@@ -26,7 +26,7 @@ from chatserver.chat.selectors.messages import history, visible_messages_since
 from chatserver.chat.selectors.users import require_peer
 from chatserver.chat.services.presence import TooManyConnections, room_enter
 from chatserver.chat.services.read_markers import read_mark
-from chatserver.chat.services.rooms import membership_join, membership_leave
+from chatserver.chat.services.rooms import membership_join, membership_leave, room_rename
 from chatserver.realtime import connects, presence_broadcast
 from chatserver.realtime.channels_internals import DirectDispatch
 from chatserver.realtime.codes import (
@@ -188,6 +188,23 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self._tell_other_tabs("leave", room.pk, room.name)
         await presence_broadcast.broadcast_room(self.channel_layer, room.pk)
 
+    async def on_rename(self, command: Command) -> None:
+        """An administrator renames a room; every connection of every member is told at once
+        (``room.renamed``), this one included: that frame is the answer."""
+        assert command.room is not None and command.name is not None
+        result = await database_sync_to_async(room_rename)(
+            user_id=self.user_id, room=command.room, name=command.name, ref=command.ref
+        )
+        await self.channel_layer.group_send(
+            room_group(result.room_id),
+            {
+                "type": "room.renamed",
+                "room_id": result.room_id,
+                "old": result.old,
+                "name": result.name,
+            },
+        )
+
     async def on_history(self, command: Command) -> None:
         await self.send_frame(
             await database_sync_to_async(history)(
@@ -298,6 +315,13 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         elif room_id in self.subscriptions.rooms:
             await self.subscriptions.unfollow(room_id)
             await self.send_frame(frames.membership(action="leave", room=name))
+
+    async def room_renamed(self, event: dict[str, Any]) -> None:
+        """A followed room has a new name: follow it under that name, and tell the client.
+        Queued like any event, so messages sent after the rename arrive after this frame."""
+        if event["room_id"] in self.subscriptions.rooms:
+            self.subscriptions.rooms[event["room_id"]] = event["name"]
+        await self.send_frame(frames.renamed(room=event["old"], name=event["name"]))
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from chatserver.chat import sql
-from chatserver.chat.models import Room, room_key
+from chatserver.chat.models import Room, RoomFormerName, room_key
 from chatserver.chat.protocol import ProtocolError
 
 
@@ -21,6 +21,20 @@ def room_by_name(name: str) -> RoomRef | None:
     """The room called ``name`` (compared as ``room_key`` does: folded case and spaces)."""
     found = sql.rows(f"SELECT id, name FROM {sql.ROOM} WHERE key = %s", [room_key(name)])
     return RoomRef(*found[0]) if found else None
+
+
+def room_renamed_from(name: str) -> RoomRef | None:
+    """The room that was called ``name`` before a rename, under its name now (else None).
+
+    Rooms are public (the room browser lists them all), so saying where one went leaks
+    nothing; a live room of that name, if any, is found by :func:`room_by_name` first.
+    """
+    found = (
+        RoomFormerName.objects.filter(key=room_key(name))
+        .values_list("room_id", "room__name")
+        .first()
+    )
+    return RoomRef(*found) if found else None
 
 
 def member_room(*, user_id: int, name: str) -> RoomRef | None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from chatserver.chat.models import ConnectionRoom, Membership, Room
+from chatserver.chat.models import ConnectionRoom, Membership, Room, RoomFormerName, room_key
 from chatserver.chat.protocol import ProtocolError, valid_room_name
-from chatserver.chat.selectors.rooms import RoomRef, member_room, require_member, room_by_name
+from chatserver.chat.selectors.rooms import (
+    RoomRef,
+    member_room,
+    require_member,
+    room_by_name,
+    room_renamed_from,
+)
 
 
 def _cleaned_name(name: str, ref: str | None) -> str:
@@ -41,14 +48,71 @@ def room_get_or_create(*, name: str, user_id: int | None, ref: str | None = None
 
 
 def room_existing(*, name: str, ref: str | None = None) -> RoomRef:
-    """The room called ``name``; ``bad_room_name`` or ``unknown_room`` when there is none."""
+    """The room called ``name``; ``bad_room_name`` or ``unknown_room`` when there is none
+    (with ``renamed_to``, the room's name now, when a room was called that before)."""
     cleaned = _cleaned_name(name, ref)
     room = room_by_name(cleaned)
     if room is None:
+        moved = room_renamed_from(cleaned)
+        if moved is not None:
+            raise ProtocolError(
+                "unknown_room",
+                f"There is no room called '{cleaned}': it is now called '{moved.name}'.",
+                ref,
+                room=cleaned,
+                renamed_to=moved.name,
+            )
         raise ProtocolError(
             "unknown_room", f"There is no room called '{cleaned}'.", ref, room=cleaned
         )
     return room
+
+
+@dataclass(frozen=True)
+class RoomRenamed:
+    room_id: int
+    old: str
+    name: str
+
+
+@transaction.atomic
+def room_rename(*, user_id: int, room: str, name: str, ref: str | None) -> RoomRenamed:
+    """Give a room a new name; its messages, members and read markers stay (they point at
+    its id), and links to the old name say where it went (``RoomFormerName``).
+
+    Who may: an administrator (``is_staff``: the install's first account is one) who is a
+    member of the room. Anyone else who is a member gets ``not_allowed``; someone who is
+    not gets what every other frame gets (``unknown_room`` / ``not_joined``).
+    """
+    current = require_member(user_id=user_id, name=room, ref=ref)
+    if not get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).exists():
+        raise ProtocolError("not_allowed", "Only an administrator can rename a room.", ref)
+    cleaned = _cleaned_name(name, ref)
+    taken = room_by_name(cleaned)
+    if taken is not None and taken.pk != current.pk:
+        raise ProtocolError(
+            "room_exists", f"There is already a room called '{taken.name}'.", ref, room=taken.name
+        )
+    row = Room.objects.select_for_update().get(pk=current.pk)
+    old = row.name
+    if cleaned == old:
+        return RoomRenamed(row.pk, old, old)
+    row.name = cleaned
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["name", "key"])
+    except IntegrityError:  # another room took that name meanwhile
+        raise ProtocolError(
+            "room_exists", f"There is already a room called '{cleaned}'.", ref, room=cleaned
+        ) from None
+    # The new name is a live room's again; the old one points here (unless only its case
+    # or spacing changed: then it still finds this room directly).
+    RoomFormerName.objects.filter(key=row.key).delete()
+    if room_key(old) != row.key:
+        RoomFormerName.objects.update_or_create(
+            key=room_key(old), defaults={"room_id": row.pk, "name": old}
+        )
+    return RoomRenamed(row.pk, old, row.name)
 
 
 DEFAULT_ROOM_NAME = "general"
