@@ -10,6 +10,7 @@ import { colourClass, setIconSprite } from "./dom.js";
 import * as faults from "./faults.js";
 import * as members from "./members.js";
 import * as navigation from "./navigation.js";
+import * as rename from "./rename.js";
 import { makeNoticesDismissable, onRetryNow, showConnectionState } from "./notices.js";
 import * as sidebar from "./sidebar.js";
 import * as state from "./state.js";
@@ -36,6 +37,7 @@ members.init({ openDm: navigation.openDm });
 composer.init({ openDm: navigation.openDm, ownMessage: navigation.ownMessage });
 navigation.init();
 switcher.init({ open: navigation.open });
+rename.init();
 onRetryNow(() => connection.retryNow());
 faults.init({ retryNow: () => connection.retryNow() });
 

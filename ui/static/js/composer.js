@@ -158,6 +158,16 @@ export function init(callbacks) {
     if (!conv) return;
     ui.input.placeholder = conv.kind === "room" ? t("Message #{room}", { room: conv.name }) : t("Message {user}", { user: conv.name });
   });
+  // A renamed room keeps its draft, and the box its placeholder's new name.
+  state.on("renamed", (conv, oldKey) => {
+    if (drafts[oldKey] !== undefined) {
+      drafts[conv.key] = drafts[oldKey];
+      delete drafts[oldKey];
+      persistDrafts();
+    }
+    if (draftKey === oldKey) draftKey = conv.key;
+    if (conv === state.active()) ui.input.placeholder = t("Message #{room}", { room: conv.name });
+  });
   // A /pm to someone the page did not know: sent once the server knows them, refused in place.
   state.on("dm-found", (conv, opening) => {
     if (opening.origin === "composer") clearDraft(opening.from);

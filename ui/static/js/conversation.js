@@ -173,6 +173,7 @@ export function init() {
     updateHistoryStatus(conv);
   });
   state.on("conv", (conv) => { if (isActive(conv)) renderHeader(); });
+  state.on("renamed", (conv) => { if (isActive(conv)) updateHistoryStatus(conv); });
   state.on("online", (conv) => { if (isActive(conv)) renderHeader(); });
   state.on("presence", () => renderHeader());
   state.on("join-error", (frame, request) => {

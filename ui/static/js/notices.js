@@ -16,6 +16,7 @@ const ERROR_TEXT = {
   too_many_rooms: "You are in too many rooms.",
   not_joined: "Join the room first.",
   unknown_room: "That room does not exist.",
+  not_allowed: "Only an administrator can rename a room.",
   server_error: "The server could not handle that.",
 };
 
@@ -35,7 +36,9 @@ export function faultText(frame) {
 /** An error frame as a sentence for people, in the page's language. */
 export function errorText(frame) {
   if (frame.code === "server_error") return faultText(frame);
+  if (frame.code === "unknown_room" && frame.room && frame.renamed_to) return t("#{room} is now called #{name}.", { room: frame.room, name: frame.renamed_to });
   if (frame.code === "unknown_room" && frame.room) return t("There is no room called #{room}.", { room: frame.room });
+  if (frame.code === "room_exists") return t("There is already a room called #{room}.", { room: frame.room });
   if (frame.code === "unknown_user") {
     const match = /'(.*)'/.exec(frame.detail || "");
     return t("There is no user called {user}.", { user: match ? match[1] : "" });

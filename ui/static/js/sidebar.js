@@ -152,6 +152,14 @@ export function init(callbacks) {
   open = callbacks.open;
   openDm = callbacks.openDm;
   state.on("conv", update);
+  state.on("renamed", (conv, oldKey) => {
+    const entry = entries.get(oldKey);
+    if (entry) {
+      entry.li.remove();
+      entries.delete(oldKey);
+    }
+    update(conv);
+  });
   state.on("presence", (users) => {
     for (const user of users) {
       const conv = state.getConv(state.dmKey(user));

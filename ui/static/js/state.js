@@ -12,7 +12,9 @@ const listeners = new Map();
  * "queued", "outbox" and "requeued" (own messages), "online" (a room's online list),
  * "presence" (people who came or went: the one truth for every dot and word), "typing",
  * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error",
- * "fault" and "fault-over" (a server_error, and the end of it: an ack or a new connection). */
+ * "fault" and "fault-over" (a server_error, and the end of it: an ack or a new connection),
+ * "renamed" (a room's new name: conv, its old key, its old name), "rename-error" and
+ * "join-renamed" (a join by a name the room had before). */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -297,6 +299,20 @@ const handlers = {
     else if (conv.loaded) conv.unread = conv.messages.filter((m) => m.id > conv.lastReadId && m.user !== me).length;
     emit("conv", conv);
   },
+  renamed(frame) {
+    // The room keeps everything (messages, drafts, unread, the open view); only its key and
+    // name change. The panels that keep things by key move them ("renamed").
+    const conv = convs.get(roomKey(frame.room));
+    if (!conv || frame.room === frame.name) return;
+    const oldKey = conv.key;
+    convs.delete(oldKey);
+    conv.name = frame.name;
+    conv.key = roomKey(frame.name);
+    convs.set(conv.key, conv);
+    if (activeKey === oldKey) activeKey = conv.key;
+    emit("renamed", conv, oldKey, frame.room);
+    emit("conv", conv);
+  },
   membership(frame) {
     const conv = conversation("room", frame.room);
     conv.member = frame.action === "join";
@@ -309,8 +325,11 @@ const handlers = {
   error(frame) {
     if (frame.code === "server_error") emit("fault", frame); // said in its own notice too
     if (outbox.refuse(frame)) return;
+    if (frame.ref === "rename") return emit("rename-error", frame);
     if (frame.ref === "join") {
       const answered = joinAnswered();
+      // A name the room had before a rename: rename.js opens it under its name now.
+      if (answered?.wanted && frame.renamed_to) return emit("join-renamed", frame, answered.request);
       if (answered?.wanted) return emit("join-error", frame, answered.request);
       if (answered?.conv) answered.conv.loading = false;
     }
