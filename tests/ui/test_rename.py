@@ -37,6 +37,7 @@ def test_the_administrator_renames_general_and_everyone_follows_at_once(people, 
     box.press("Enter")
     expect(dialog.get_by_role("alert")).to_have_text("There is already a room called #sales.")
     expect(dialog).to_be_visible()
+    shoot(page, "desktop-rename-refused")
     box.fill("Lobby")
     box.press("Enter")
     expect(dialog).to_be_hidden()
