@@ -57,3 +57,26 @@ test("an unknown user's DM leaves nothing behind", () => {
     assert.equal(state.getConv(state.dmKey("nobody")), undefined);
   });
 });
+
+test("a renamed room keeps its conversation, and a message built just before still reaches it", () => {
+  const renames = [];
+  state.on("renamed", (conv, oldKey, oldName) => renames.push([conv.name, oldKey, oldName]));
+  state.apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
+  const conv = state.getConv(state.roomKey("ops"));
+  state.apply({ type: "renamed", room: "ops", name: "Operations" });
+  assert.deepEqual(renames, [["Operations", "r:ops", "ops"]]);
+  assert.equal(state.getConv(state.roomKey("Operations")), conv);
+  assert.equal(state.getConv(state.roomKey("ops")), undefined);
+  assert.equal(conv.name, "Operations");
+  // Fanned out by its sender before the rename reached it: still the same conversation.
+  state.apply({ type: "message", id: 900, room: "ops", user: "bob", body: "late", ts: "2026-12-06T10:00:00Z", client_id: null });
+  assert.equal(state.getConv(state.roomKey("ops")), undefined);
+  assert.deepEqual(conv.messages.map((m) => m.body), ["late"]);
+  // A room that later takes the old name is a conversation of its own.
+  state.apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
+  const fresh = state.getConv(state.roomKey("ops"));
+  assert.notEqual(fresh, conv);
+  state.apply({ type: "message", id: 901, room: "ops", user: "bob", body: "new ops", ts: "2026-12-06T10:00:01Z", client_id: null });
+  assert.deepEqual(fresh.messages.map((m) => m.body), ["new ops"]);
+  assert.deepEqual(conv.messages.map((m) => m.body), ["late"]);
+});

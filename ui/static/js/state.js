@@ -27,6 +27,9 @@ export function emit(type, ...args) {
 const TYPING_SHOWN_MS = 5000;
 
 const convs = new Map(); // "r:<room as the server spells it>" or "d:<username>" -> conversation
+// Old key -> the conversation renamed away from it: a message the server built just before a
+// rename may still name the room as it was, and belongs to it, not to a new conversation.
+const renamedFrom = new Map();
 const userOnline = new Map(); // username -> bool
 let me = "";
 let send = () => false;
@@ -310,6 +313,7 @@ const handlers = {
     conv.key = roomKey(frame.name);
     convs.set(conv.key, conv);
     if (activeKey === oldKey) activeKey = conv.key;
+    renamedFrom.set(oldKey, conv);
     emit("renamed", conv, oldKey, frame.room);
     emit("conv", conv);
   },
@@ -353,8 +357,9 @@ export function apply(frame) {
 
 /** A message frame, live or from `resume`. */
 function receive(frame) {
-  const conv = frame.room !== undefined && frame.room !== null
-    ? conversation("room", frame.room)
+  const isRoom = frame.room !== undefined && frame.room !== null;
+  const conv = isRoom
+    ? convs.get(roomKey(frame.room)) ?? renamedFrom.get(roomKey(frame.room)) ?? conversation("room", frame.room)
     : conversation("dm", frame.from === me ? frame.to : frame.from);
   noteSeen(frame.id);
   const mine = frame.user === me;
