@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from tests.reliability.test_corruption import corrupt_a_page
 from tests.reliability.test_write_faults import fill, mounted_small_filesystem
 from tests.support.server import start_live_server
+from tests.ui.conftest import axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 
@@ -74,6 +75,7 @@ def test_a_full_disk_is_said_in_the_page_and_retry_sends_once_space_is_freed(
     expect(notice).to_be_visible()
     expect(notice).to_have_attribute("role", "alert")
     expect(notice).to_contain_text(DISK_FULL)
+    assert axe_violations(alice.page) == []
     shoot(alice.page, "desktop-disk-full")
 
     filler.unlink()  # someone freed space
@@ -109,6 +111,7 @@ def test_a_damaged_database_is_said_in_the_page_when_it_cannot_connect(
     expect(notice).to_contain_text("This page keeps trying to connect.")
     expect(notice.get_by_role("button", name="Retry now")).to_be_visible()
     expect(alice.page.locator("#toast")).to_be_hidden()  # said once, in the notice
+    assert axe_violations(alice.page) == []
     shoot(alice.page, "desktop-database-damaged")
     # Retrying meets the same fault, and says it the same way.
     notice.get_by_role("button", name="Retry now").click()
