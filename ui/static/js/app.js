@@ -6,6 +6,7 @@
 import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
+import * as files from "./files.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as members from "./members.js";
 import * as navigation from "./navigation.js";
@@ -30,6 +31,7 @@ conversation.init();
 sidebar.init({ open: navigation.open, openDm: navigation.openDm });
 members.init({ openDm: navigation.openDm });
 composer.init({ openDm: navigation.openDm, ownMessage: navigation.ownMessage });
+files.init({ ownMessage: navigation.ownMessage });
 navigation.init();
 switcher.init({ open: navigation.open });
 onRetryNow(() => connection.retryNow());

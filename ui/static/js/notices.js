@@ -17,6 +17,7 @@ const ERROR_TEXT = {
   not_joined: "Join the room first.",
   unknown_room: "That room does not exist.",
   server_error: "The server could not handle that.",
+  unknown_file: "This file cannot be sent here.",
 };
 
 /** An error frame as a sentence for people, in the page's language. */
