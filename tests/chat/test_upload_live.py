@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.support.server import Browserless
+from tests.support.server import Browserless, start_live_server
 
 pytestmark = pytest.mark.process
 
@@ -76,3 +76,60 @@ def test_aborted_upload_leaves_nothing_and_the_next_one_works(live_server):
     assert len(on_disk) == 1 and not on_disk[0].startswith("tmp/"), on_disk
     with sqlite3.connect(live_server.data_dir / "deskchat.sqlite3") as db:
         assert db.execute("SELECT name FROM chat_attachment").fetchall() == [("small.txt",)]
+
+
+@pytest.fixture
+def small_limit_server(tmp_path):
+    """A server that takes files up to 1 MiB."""
+    server = start_live_server(tmp_path / "data", env={"DESKCHAT_MAX_UPLOAD_MB": "1"})
+    yield server
+    server.stop()
+
+
+def test_large_bodies_reach_django_whole_and_oversized_ones_are_413(small_limit_server):
+    server = small_limit_server
+    alice = Browserless(server.url)
+    alice.signup("alice")
+    alice.get("/")
+    boundary = uuid.uuid4().hex
+    # Above Twisted's 100,000-byte spooling threshold: handed to Django as the spooled file.
+    content = bytes(range(256)) * 3000
+    body = _multipart(boundary, {"room": "general"}, "spooled.bin", content)
+    status, found = _post(server, alice, body, boundary)
+    assert status == 201 and found["size"] == len(content)
+    with alice.opener.open(server.url + found["url"].lstrip("/"), timeout=10) as reply:
+        assert reply.read() == content
+    stored = [p for p in (server.data_dir / "files").rglob("*") if p.is_file()]
+    assert [p.read_bytes() == content for p in stored] == [True]
+    # Over the limit by its Content-Length: read and dropped, answered 413.
+    too_big = _multipart(boundary, {"room": "general"}, "big.bin", b"\x00" * 1_200_000)
+    status, answer = _post(server, alice, too_big, boundary)
+    assert status == 413 and answer["code"] == "too_large"
+    # Chunked (no Content-Length), growing past any request: 413 at once, then closed.
+    token = next(c.value for c in alice.jar if c.name == "deskchat_csrftoken")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(
+            (
+                "POST /files/ HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{server.port}\r\nOrigin: {server.origin}\r\n"
+                f"Cookie: deskchat_session={alice.session_cookie()}; deskchat_csrftoken={token}\r\n"
+                f"X-CSRFToken: {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n"
+            ).encode()
+        )
+        reply = b""
+        try:
+            for _ in range(40):  # 40 chunks of 64 KiB: well past 1 MiB + 64 KiB
+                chunk = b"\x00" * 65536
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed after the answer, as it should be
+        try:
+            while data := sock.recv(65536):
+                reply += data
+        except ConnectionResetError:
+            pass
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    stored_after = [p for p in (server.data_dir / "files").rglob("*") if p.is_file()]
+    assert stored_after == stored  # nothing of the refused uploads, no temporary file

@@ -1,0 +1,162 @@
+"""Large HTTP request bodies (uploads) on Daphne: never parsed by Twisted, never held in memory.
+
+Measured with a 64 MiB upload before this module (docs/benchmarks.md, "Uploads"): the server
+took 8.6 s and peaked at 920 MB of memory before Django saw the request. Two things in the
+stack did that, and this module undoes both:
+
+1. Twisted's ``Request`` parses every ``multipart/form-data`` POST into ``request.args``
+   (reading the whole body into memory and through the ``email`` parser) before Daphne gets
+   the request; Daphne never reads ``args``. Twisted's constructor has a switch,
+   ``parsePOSTFormSubmission``, that :class:`UploadRequest` turns off.
+2. Twisted spools a body of 100,000 bytes or more to an anonymous temporary file; Daphne
+   then reads that file in 8 KiB chunks and queues *all* of them for the application at
+   once, so the whole body sits in memory again. :class:`UploadRequest` hands Django the
+   temporary file itself instead, through the ASGI scope's ``extensions`` (the spec's place
+   for what a server offers beyond it), and gives Daphne an empty body to queue;
+   :class:`BodyFileASGIHandler` reads it from there.
+
+A body larger than any request may carry (the upload limit plus the multipart framing) is
+not kept at all: it is read and dropped as it arrives, and the view answers 413 from the
+Content-Length. Without a Content-Length (chunked), one that grows past that size is
+answered 413 at once and the connection closed.
+
+What this relies on of Daphne and Twisted is in ``daphne_internals`` (checked versions and a
+canary in tests/internals/test_daphne.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
+
+BODY_FILE_EXTENSION = "deskchat.body_file"
+_body_file: ContextVar[Any] = ContextVar("deskchat_body_file", default=None)
+
+
+def max_request_body() -> int:
+    """The largest body any request may carry: the largest upload and its framing."""
+    from chatserver.chat.file_views import MULTIPART_ALLOWANCE  # needs the apps loaded
+
+    return settings.DESKCHAT["MAX_UPLOAD_BYTES"] + MULTIPART_ALLOWANCE
+
+
+class _Discard:
+    """Where a too-large body goes: counted, not kept."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def request_class() -> type:
+    """Daphne's request class with the two changes above (built on first use: importing
+    ``daphne.http_protocol`` needs the reactor Daphne installs)."""
+    from daphne.http_protocol import WebRequest
+
+    class UploadRequest(WebRequest):
+        """Daphne's ``WebRequest`` that neither parses nor re-reads a large body."""
+
+        body_file: Any = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._limit = max_request_body()
+            super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+        def gotLength(self, length: int | None) -> None:
+            if length is not None and length > self._limit:
+                self.content = _Discard()  # the view refuses it by its Content-Length
+                return
+            super().gotLength(length)
+
+        def handleContentChunk(self, data: bytes) -> None:
+            if self.content.tell() + len(data) > self._limit and not isinstance(
+                self.content, _Discard
+            ):
+                self._refuse_too_large()
+                return
+            super().handleContentChunk(data)
+
+        def _refuse_too_large(self) -> None:
+            """A body without a Content-Length outgrew any request: 413, then close."""
+            body = json.dumps({"error": "The request is too large.", "code": "too_large"}).encode()
+            self.channel.transport.write(
+                b"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            self.content.close()
+            self.content = _Discard()
+            self.channel.transport.loseConnection()
+
+        def process(self) -> None:
+            # A body Twisted spooled to a file goes to Django as that file (not for
+            # WebSocket upgrades, whose "body" is the first frames Daphne passes on).
+            upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
+            if not upgrade and not isinstance(self.content, io.BytesIO | _Discard):
+                self.body_file, self.content = self.content, io.BytesIO()
+            super().process()
+
+    return UploadRequest
+
+
+def body_file_for(protocol: Any) -> Any:
+    """The scope extension's value for one request: its spooled body, or None."""
+    return getattr(protocol, "body_file", None)
+
+
+def install(server: Any) -> None:
+    """Make a running ``daphne.server.Server`` build each HTTP request as an
+    ``UploadRequest`` and pass spooled bodies on (from its ``ready_callable``)."""
+    from chatserver.realtime import daphne_internals
+
+    daphne_internals.use_http_request(server, request_class())
+    daphne_internals.add_scope_extension(server, BODY_FILE_EXTENSION, body_file_for)
+
+
+class BodyFileASGIHandler(ASGIHandler):
+    """Django's ASGI handler, reading a body the server handed over as a file."""
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # One handler serves every request at once: the file travels in this request's
+        # context, from here to read_body (which Django calls with ``receive`` alone).
+        token = _body_file.set((scope.get("extensions") or {}).get(BODY_FILE_EXTENSION))
+        try:
+            await super().handle(scope, receive, send)
+        finally:
+            _body_file.reset(token)
+
+    async def read_body(self, receive: Any) -> Any:
+        body_file = _body_file.get()
+        if body_file is None:
+            return await super().read_body(receive)
+        while True:  # the (empty) body messages Daphne still sends; a disconnect aborts
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
