@@ -15,6 +15,12 @@ stack did that, and this module undoes both:
    for what a server offers beyond it), and gives Daphne an empty body to queue;
    :class:`BodyFileASGIHandler` reads it from there.
 
+3. Daphne writes a response to the socket as fast as the application sends it, with no
+   backpressure: a 256 MiB download peaked at 588 MB, the file queued in Twisted's write
+   buffer. :class:`UploadRequest` registers a producer on the request, which Twisted pauses
+   while its buffer is full, and offers a wait for it as the scope extension
+   ``deskchat.http_writable``; :class:`BodyFileASGIHandler` awaits it before each body part.
+
 A body larger than any request may carry (the upload limit plus the multipart framing) is
 not kept at all: it is read and dropped as it arrives, and the view answers 413 from the
 Content-Length. Without a Content-Length (chunked), one that grows past that size is
@@ -26,6 +32,7 @@ canary in tests/internals/test_daphne.py).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from contextvars import ContextVar
@@ -36,6 +43,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
 BODY_FILE_EXTENSION = "deskchat.body_file"
+WRITABLE_EXTENSION = "deskchat.http_writable"
 _body_file: ContextVar[Any] = ContextVar("deskchat_body_file", default=None)
 
 
@@ -70,6 +78,27 @@ class _Discard:
         self.closed = True
 
 
+class Writable:
+    """A push producer for Twisted that the application can wait on: paused while the
+    connection's write buffer is full, resumed once it drained (or the connection ended)."""
+
+    def __init__(self) -> None:
+        self._ready = asyncio.Event()
+        self._ready.set()
+
+    def pauseProducing(self) -> None:
+        self._ready.clear()
+
+    def resumeProducing(self) -> None:
+        self._ready.set()
+
+    def stopProducing(self) -> None:
+        self._ready.set()
+
+    async def wait(self) -> None:
+        await self._ready.wait()
+
+
 def request_class() -> type:
     """Daphne's request class with the two changes above (built on first use: importing
     ``daphne.http_protocol`` needs the reactor Daphne installs)."""
@@ -79,6 +108,7 @@ def request_class() -> type:
         """Daphne's ``WebRequest`` that neither parses nor re-reads a large body."""
 
         body_file: Any = None
+        writable: Writable | None = None
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._limit = max_request_body()
@@ -116,7 +146,26 @@ def request_class() -> type:
             upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
             if not upgrade and not isinstance(self.content, io.BytesIO | _Discard):
                 self.body_file, self.content = self.content, io.BytesIO()
+            if not upgrade:
+                self.writable = Writable()
+                self.registerProducer(self.writable, True)
             super().process()
+
+        def finish(self) -> None:
+            self._release()
+            super().finish()
+
+        def connectionLost(self, reason: Any) -> None:
+            self._release()
+            super().connectionLost(reason)
+
+        def _release(self) -> None:
+            """Unregister the producer before Twisted cleans up (it logs one left over),
+            and let an application still waiting on it go on to find the request gone."""
+            if self.writable is not None:
+                if self.producer is not None:
+                    self.unregisterProducer()
+                self.writable.resumeProducing()
 
     return UploadRequest
 
@@ -126,6 +175,12 @@ def body_file_for(protocol: Any) -> Any:
     return getattr(protocol, "body_file", None)
 
 
+def writable_for(protocol: Any) -> Any:
+    """The scope extension's value for one request: a wait until it can take more, or None."""
+    writable = getattr(protocol, "writable", None)
+    return writable.wait if writable is not None else None
+
+
 def install(server: Any) -> None:
     """Make a running ``daphne.server.Server`` build each HTTP request as an
     ``UploadRequest`` and pass spooled bodies on (from its ``ready_callable``)."""
@@ -133,6 +188,7 @@ def install(server: Any) -> None:
 
     daphne_internals.use_http_request(server, request_class())
     daphne_internals.add_scope_extension(server, BODY_FILE_EXTENSION, body_file_for)
+    daphne_internals.add_scope_extension(server, WRITABLE_EXTENSION, writable_for)
 
 
 class BodyFileASGIHandler(ASGIHandler):
@@ -141,7 +197,11 @@ class BodyFileASGIHandler(ASGIHandler):
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # One handler serves every request at once: the file travels in this request's
         # context, from here to read_body (which Django calls with ``receive`` alone).
-        token = _body_file.set((scope.get("extensions") or {}).get(BODY_FILE_EXTENSION))
+        extensions = scope.get("extensions") or {}
+        token = _body_file.set(extensions.get(BODY_FILE_EXTENSION))
+        wait_writable = extensions.get(WRITABLE_EXTENSION)
+        if wait_writable is not None:
+            send = _paced(send, wait_writable)
         try:
             await super().handle(scope, receive, send)
         finally:
@@ -160,3 +220,15 @@ class BodyFileASGIHandler(ASGIHandler):
                 break
         body_file.seek(0)
         return body_file
+
+
+def _paced(send: Any, wait_writable: Any) -> Any:
+    """``send`` that waits, before each part of a response body, until the connection can
+    take it: a download streams at the reader's pace instead of queueing in memory."""
+
+    async def paced_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            await wait_writable()
+        await send(message)
+
+    return paced_send

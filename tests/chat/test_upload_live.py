@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
+import os
 import re
 import socket
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +137,48 @@ def test_large_bodies_reach_django_whole_and_oversized_ones_are_413(small_limit_
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     stored_after = [p for p in (server.data_dir / "files").rglob("*") if p.is_file()]
     assert stored_after == stored  # nothing of the refused uploads, no temporary file
+
+
+def _peak_rss_mb(pid: int) -> int:
+    """The process's peak resident memory so far (the kernel's high-water mark), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) // 1024
+
+
+def test_large_transfers_do_not_sit_in_server_memory(tmp_path):
+    """A 48 MiB upload, then a download by a reader that stops after 1 MiB: the server's
+    peak memory hardly moves (before: Twisted parsed the upload in memory, Daphne queued it
+    whole, and the download was read whole into a list and Twisted's write buffer)."""
+    server = start_live_server(tmp_path / "data", env={"DESKCHAT_MAX_UPLOAD_MB": "64"})
+    try:
+        alice = Browserless(server.url)
+        alice.signup("alice")
+        alice.get("/")
+        boundary = uuid.uuid4().hex
+        content = os.urandom(1024 * 1024) * 48
+        body = _multipart(boundary, {"room": "general"}, "big.bin", content)
+        before = _peak_rss_mb(server.process.pid)
+        status, found = _post(server, alice, body, boundary)
+        assert status == 201
+        after_upload = _peak_rss_mb(server.process.pid)
+        assert after_upload - before < 16, (before, after_upload)
+        cookie = f"deskchat_session={alice.session_cookie()}"
+        slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        slow.connect()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        slow.request("GET", found["url"], headers={"Cookie": cookie})
+        reply = slow.getresponse()
+        assert reply.read(1024 * 1024) == content[: 1024 * 1024]
+        # The marker: a whole second download on another connection, while the first reader
+        # reads no more; unpaced, the server would have queued the first one whole meanwhile.
+        fast = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        fast.request("GET", found["url"], headers={"Cookie": cookie})
+        assert (
+            hashlib.sha256(fast.getresponse().read()).digest() == hashlib.sha256(content).digest()
+        )
+        fast.close()
+        after_download = _peak_rss_mb(server.process.pid)
+        slow.close()
+        assert after_download - after_upload < 16, (after_upload, after_download)
+    finally:
+        server.stop()
