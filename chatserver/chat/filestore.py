@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+
+# A temporary upload file older than this was left by a process that died mid-upload (no
+# upload takes a day); the next upload removes it.
+STALE_TEMP_SECONDS = 24 * 3600
 
 
 class FileStore:
@@ -36,7 +41,19 @@ class FileStore:
     def new_temp(self) -> IO[bytes]:
         """An open, empty file in ``tmp/``; its ``name`` is its path. The caller removes it."""
         self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.sweep_stale()
         return tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="upload-", delete=False)
+
+    def sweep_stale(self, now: float | None = None) -> None:
+        """Remove temporary files a crashed process left (a kill mid-upload: every other
+        failure removes its own file at once)."""
+        cutoff = (now if now is not None else time.time()) - STALE_TEMP_SECONDS
+        for entry in os.scandir(self.tmp_dir):
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another upload removed it first
 
     def keep(self, temp_path: Path, sha256: str) -> bool:
         """Move a complete upload to its hash's place; True if this call stored the content.

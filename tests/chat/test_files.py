@@ -305,3 +305,20 @@ def test_files_in_a_dm_are_stored_with_the_pair(store):
     row = Attachment.objects.get(pk=found["id"])
     assert (row.room_id, row.dm_key) == (None, dm_key(alice.pk, bob.pk))
     assert json.loads(json.dumps(found))["url"] == f"/files/{found['id']}/"
+
+
+def test_a_temporary_file_left_by_a_crash_is_swept_by_a_later_upload(store, room):
+    import os
+    import time
+
+    from chatserver.chat.filestore import STALE_TEMP_SECONDS
+
+    (store / "tmp").mkdir(parents=True)
+    left = store / "tmp" / "upload-crashed"
+    left.write_bytes(b"half a file")
+    old = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(left, (old, old))
+    recent = store / "tmp" / "upload-in-progress"
+    recent.write_bytes(b"still arriving")  # another upload's, right now: kept
+    assert upload(client_for(user("alice", room)), b"new", room="general")[0] == 201
+    assert not left.exists() and recent.exists()
