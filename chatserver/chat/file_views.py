@@ -109,8 +109,9 @@ def _not_found() -> JsonResponse:
 
 @login_not_required  # logged out gets the same 404 as anyone else who may not see the file
 @require_GET
-def download(request: HttpRequest, file_id: int) -> HttpResponse:
-    """The file itself: shown inline only if it is a raster image, else a download."""
+def download(request: HttpRequest, file_id: int, name: str = "") -> HttpResponse:
+    """The file itself: shown inline only if it is a raster image, else a download.
+    ``name`` (any, from the URL) is not looked at: the id alone decides."""
     attachment = readable_file(user_id=request.user.pk, file_id=file_id)
     if attachment is None:
         return _not_found()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -65,9 +66,12 @@ def file(
 
     Images (``width`` set: Pillow decoded them) also carry their thumbnail and shown size.
     """
-    frame: Frame = {"id": id, "name": name, "size": size, "type": type, "url": f"/files/{id}/"}
+    # The name ends the URL so a browser tab, a saved copy and pywebview's save dialog
+    # show it; only the id is looked up.
+    url = f"/files/{id}/{quote(name, safe='')}"
+    frame: Frame = {"id": id, "name": name, "size": size, "type": type, "url": url}
     if width is not None:
-        frame.update(thumb=f"/files/{id}/thumb", width=width, height=height)
+        frame.update(thumb=f"/files/{id}/thumb/", width=width, height=height)
     return frame
 
 

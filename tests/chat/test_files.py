@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -73,7 +72,7 @@ def test_upload_answers_the_file_object_and_stores_content_once(store, room):
         "name": "notes.txt",
         "size": 11,
         "type": "text/plain",
-        "url": f"/files/{first['id']}/",
+        "url": f"/files/{first['id']}/notes.txt",
     }
     status, second = upload(client, b"hello world", "copy.txt", room="GENERAL")
     assert status == 201 and second["id"] != first["id"]
@@ -94,7 +93,8 @@ def test_image_gets_thumbnail_and_exif_orientation(store, room):
     status, found = upload(client, out.getvalue(), "photo.jpg", room="general")
     assert status == 201
     assert (found["type"], found["width"], found["height"]) == ("image/jpeg", 200, 400)
-    assert found["thumb"] == f"/files/{found['id']}/thumb"
+    assert found["thumb"] == f"/files/{found['id']}/thumb/"
+    assert found["url"] == f"/files/{found['id']}/photo.jpg"
     reply = client.get(found["thumb"])
     assert reply.status_code == 200 and reply["Content-Type"] == "image/webp"
     thumb = Image.open(io.BytesIO(b"".join(reply.streaming_content)))
@@ -264,6 +264,9 @@ def test_download_authorization_matrix(store, room):
         "logged out": Client(),
     }
     missing = {"id": 0, "url": f"/files/{unsent['id'] + 100}/"}
+    # The name in a URL decides nothing: another file's name, or none, gives the same answers.
+    assert status(a, {"url": f"/files/{room_file['id']}/"}) == 200
+    assert status(a, {"url": f"/files/{room_file['id']}/other-name.txt"}) == 200
     for who, client in nobody.items():
         for found in (room_file, dm_file, unsent, missing):
             reply = client.get(found["url"])
@@ -287,7 +290,7 @@ def test_thumbnail_follows_the_same_rule(store, room):
     assert client_for(carol).get(found["thumb"]).status_code == 404
     assert Client().get(found["thumb"]).status_code == 404
     _, text = upload(client_for(alice), b"text", room="general")
-    assert client_for(alice).get(f"/files/{text['id']}/thumb").status_code == 404
+    assert client_for(alice).get(f"/files/{text['id']}/thumb/").status_code == 404
 
 
 def test_unchanged_file_is_revalidated_not_sent_again(store, room):
@@ -301,10 +304,14 @@ def test_unchanged_file_is_revalidated_not_sent_again(store, room):
 
 def test_files_in_a_dm_are_stored_with_the_pair(store):
     alice, bob = user("alice"), user("bob")
-    _, found = upload(client_for(alice), b"for bob", to="bob")
+    _, found = upload(client_for(alice), b"for bob", "план #2?.txt", to="bob")
     row = Attachment.objects.get(pk=found["id"])
     assert (row.room_id, row.dm_key) == (None, dm_key(alice.pk, bob.pk))
-    assert json.loads(json.dumps(found))["url"] == f"/files/{found['id']}/"
+    # The name in the URL is quoted whole: "#" and "?" do not end the path.
+    assert found["url"] == (f"/files/{found['id']}/%D0%BF%D0%BB%D0%B0%D0%BD%20%232%3F.txt")
+    reply = client_for(alice).get(found["url"])  # unsent: its uploader's alone
+    assert reply.status_code == 200 and b"".join(reply.streaming_content) == b"for bob"
+    assert "filename*=utf-8''" in reply["Content-Disposition"]
 
 
 def test_a_temporary_file_left_by_a_crash_is_swept_by_a_later_upload(store, room):

@@ -36,10 +36,10 @@ def file_object(file_id: int, *, image: bool = False) -> dict:
         "name": "shot.png" if image else "plan.pdf",
         "size": 1234,
         "type": "image/png" if image else "application/pdf",
-        "url": f"/files/{file_id}/",
+        "url": f"/files/{file_id}/{'shot.png' if image else 'plan.pdf'}",
     }
     if image:
-        found.update(thumb=f"/files/{file_id}/thumb", width=64, height=48)
+        found.update(thumb=f"/files/{file_id}/thumb/", width=64, height=48)
     return found
 
 
