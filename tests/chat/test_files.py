@@ -180,6 +180,20 @@ def test_refusals_are_json_errors_and_leave_nothing(store, room):
     assert [p for p in stored_files(store) if p.startswith("tmp/")] == []
 
 
+def test_former_members_and_deactivated_accounts_cannot_upload(store, room):
+    dave, erin = user("dave", room), user("erin", room)
+    dave_client, erin_client = client_for(dave), client_for(erin)
+    Membership.objects.filter(user=dave).delete()
+    status, answer = upload(dave_client, b"x", room="general")
+    assert status == 403 and answer["code"] == "not_joined"
+    User.objects.filter(pk=erin.pk).update(is_active=False)
+    status, answer = upload(erin_client, b"x", room="general")
+    assert status == 403 and answer["code"] == "not_logged_in"  # the session ended with it
+    # Nor can anyone upload into a DM with a deactivated account.
+    assert upload(dave_client, b"x", to="erin")[0] == 400
+    assert not Attachment.objects.exists() and stored_files(store) == []
+
+
 def test_logged_out_and_cross_site_uploads_are_refused(store, room):
     alice = user("alice", room)
     status, answer = upload(Client(), b"x", room="general")

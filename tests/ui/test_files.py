@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -139,3 +140,36 @@ def test_files_ui_in_russian(people):
     paste(alice, "пусто.txt", b"", "text/plain")
     expect(alice.page.locator("#upload-list .upload-status")).to_have_text("Файл пустой.")
     alice.assert_clean()
+
+
+DROP = """([name, type, data]) => {
+    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], name, { type }));
+    const pane = document.querySelector("#conversation");
+    const init = { dataTransfer: transfer, bubbles: true, cancelable: true };
+    pane.dispatchEvent(new DragEvent("dragover", init));
+    pane.dispatchEvent(new DragEvent("drop", init));
+}"""
+
+
+def test_dropped_and_picked_files_arrive_as_download_links(people, shoot):
+    alice, bob = people("alice"), people("bob")
+    alice.join("general")
+    bob.join("general")
+    alice.page.evaluate(DROP, ["notes.txt", "text/plain", base64.b64encode(b"dropped").decode()])
+    links = bob.page.locator("#message-list .file-link")
+    expect(links.first).to_contain_text("notes.txt")
+    alice.page.locator("#file-picker").set_input_files(
+        files=[{"name": "budget.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"}]
+    )
+    expect(links).to_have_count(2)
+    expect(links.nth(1)).to_contain_text("budget.csv")
+    expect(links.nth(1)).to_contain_text("8 B")
+    shoot(bob.page, "files-links")
+    with bob.page.expect_download() as download:
+        links.nth(1).click()
+    assert download.value.suggested_filename == "budget.csv"
+    assert Path(download.value.path()).read_bytes() == b"a,b\n1,2\n"
+    alice.assert_clean()
+    bob.assert_clean()
