@@ -82,6 +82,11 @@ class Message(models.Model):
     body = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    # True when an Attachment names this message, else NULL: pages of messages without
+    # files (nearly all) then read no attachment rows at all (selectors/messages.py).
+    # Nullable with no default, so adding it to an existing database is instant (SQLite
+    # rebuilds the whole table to add a NOT NULL column) and plain INSERTs need not name it.
+    has_files = models.BooleanField(null=True, editable=False)
 
     class Meta:
         indexes = [

@@ -343,3 +343,27 @@ def test_a_temporary_file_left_by_a_crash_is_swept_by_a_later_upload(store, room
     recent.write_bytes(b"still arriving")  # another upload's, right now: kept
     assert upload(client_for(user("alice", room)), b"new", room="general")[0] == 201
     assert not left.exists() and recent.exists()
+
+
+def test_pages_without_files_read_no_attachment_rows(store, room):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chatserver.chat.selectors.messages import room_messages, visible_messages_since
+
+    alice = user("alice", room)
+    plain = send(room, alice, [])  # a message without files, through the same path
+    Message.objects.filter(pk=plain.pk).update(body="plain")
+
+    def attachment_queries(read) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            read()
+        return sum("chat_attachment" in q["sql"] for q in queries.captured_queries)
+
+    page = lambda: room_messages(room_id=room.pk, before=None, limit=50)  # noqa: E731
+    missed = lambda: visible_messages_since(user_id=alice.pk, since=0, limit=50)  # noqa: E731
+    assert attachment_queries(page) == 0 and attachment_queries(missed) == 0
+    _, found = upload(client_for(alice), b"doc", room="general")
+    send(room, alice, [found["id"]])
+    assert attachment_queries(page) == 1 and attachment_queries(missed) == 1
+    assert [m["files"] for m in page()[0]] == [[], [found]]

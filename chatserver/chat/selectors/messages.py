@@ -21,7 +21,7 @@ def message_objects(messages: list[Message]) -> list[frames.Frame]:
         list({m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id})
     )
     rooms = room_names(list({m.room_id for m in messages if m.room_id}))
-    files = message_files(m.pk for m in messages)
+    files = message_files(m.pk for m in messages if m.has_files)
     return [
         message_object(m, usernames=names, room_name=rooms.get(m.room_id), files=files.get(m.pk))
         for m in messages
@@ -57,7 +57,7 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
     """
     query = (
         f"SELECT m.id, sender.username, m.body, m.created_at, m.client_id, room.name,"
-        f" recipient.username FROM {sql.MESSAGE} m"
+        f" recipient.username, m.has_files FROM {sql.MESSAGE} m"
         f" JOIN {sql.USER} sender ON sender.id = m.sender_id"
         f" LEFT JOIN {sql.ROOM} room ON room.id = m.room_id"
         f" LEFT JOIN {sql.USER} recipient ON recipient.id = m.recipient_id"
@@ -65,7 +65,7 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
         " ORDER BY m.id DESC LIMIT %s"
     )
     found = sql.rows(query, [param, *([before] if before is not None else []), limit + 1])
-    files = message_files(row[0] for row in found[:limit])
+    files = message_files(row[0] for row in found[:limit] if row[7])
     page = [
         frames.message(
             id=pk,
@@ -77,7 +77,7 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
             to=to,
             files=files.get(pk),
         )
-        for pk, user, body, created, client_id, room, to in reversed(found[:limit])
+        for pk, user, body, created, client_id, room, to, _ in reversed(found[:limit])
     ]
     return page, len(found) > limit
 

@@ -90,6 +90,8 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
             wanted[key] = request.files
     refused: dict[tuple[int, str], ProtocolError] = {}
     attached = _files_for(new, wanted, refused) if wanted else {}
+    for key in attached:
+        new[key][0].has_files = True
     _insert([message for message, _, _ in new.values()])
     for key, files in attached.items():
         _attach(new[key][0], files)
