@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             probe.stopping.set()
             probe.join(30)
             code = server.stop()
+            log = (data_dir / "server.log").read_text(errors="replace")
+            problems = [line for line in log.splitlines() if "ERROR" in line or "Traceback" in line]
     size_mb = args.mb
     result = {
         "machine": machine(),
@@ -216,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         "server_peak_rss_mb_download": after_download["peak_mb"],
         "chat_ack_round_trip": probe.summary(),
         "server_exit_code": code,
+        "server_log_problems": problems[:5],
     }
     print(json.dumps(result, indent=2))
-    return 0 if result["download_intact"] and code == 0 else 1
+    return 0 if result["download_intact"] and code == 0 and not problems else 1
 
 
 if __name__ == "__main__":
