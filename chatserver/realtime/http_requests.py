@@ -100,7 +100,7 @@ class Writable:
 
 
 def request_class() -> type:
-    """Daphne's request class with the two changes above (built on first use: importing
+    """Daphne's request class with the changes above (built on first use: importing
     ``daphne.http_protocol`` needs the reactor Daphne installs)."""
     from daphne.http_protocol import WebRequest
 
@@ -109,6 +109,7 @@ def request_class() -> type:
 
         body_file: Any = None
         writable: Writable | None = None
+        refused = False  # answered 413 while its body arrived: never handed to Django
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._limit = max_request_body()
@@ -136,11 +137,14 @@ def request_class() -> type:
                 + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
                 + body
             )
+            self.refused = True
             self.content.close()
             self.content = _Discard()
             self.channel.transport.loseConnection()
 
         def process(self) -> None:
+            if self.refused:  # the rest of a refused body was already in the read buffer
+                return
             # A body Twisted spooled to a file goes to Django as that file (not for
             # WebSocket upgrades, whose "body" is the first frames Daphne passes on).
             upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
