@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.ui.conftest import PHONE, axe_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 
 # Chromium's own network throttling (DevTools), so the upload lasts long enough to watch.
@@ -133,12 +135,25 @@ def test_an_upload_can_be_cancelled_and_refusals_are_in_words(people, live_serve
     bob.assert_clean()
 
 
-def test_files_ui_in_russian(people):
-    alice = people("alice", locale="ru-RU")
+def test_files_ui_in_russian_on_a_phone_in_the_dark(people, shoot):
+    alice = people("alice", locale="ru-RU", viewport=PHONE, color_scheme="dark")
     alice.join("general")
     expect(alice.page.locator("#attach-button")).to_have_attribute("aria-label", "Прикрепить файлы")
     paste(alice, "пусто.txt", b"", "text/plain")
     expect(alice.page.locator("#upload-list .upload-status")).to_have_text("Файл пустой.")
+    expect(alice.page.locator("#upload-list .file-size")).to_have_text("0 Б")
+    paste(alice, "снимок.png", noisy_png(600, 400))
+    image = alice.page.locator("#message-list .msg-image img")
+    expect(image).to_have_attribute("alt", "снимок.png")
+    alice.page.wait_for_function(
+        "() => document.querySelector('#message-list .msg-image img').naturalWidth === 320"
+    )
+    shoot(alice.page, "files-phone-ru-dark")
+    assert axe_violations(alice.page) == []
+    image.click()
+    expect(alice.page.locator("#image-viewer")).to_be_visible()
+    expect(alice.page.get_by_role("link", name="Скачать")).to_be_visible()
+    assert axe_violations(alice.page) == []
     alice.assert_clean()
 
 

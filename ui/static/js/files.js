@@ -28,7 +28,7 @@ let csrfToken = "";
 
 /** ``1.5 MB``: sizes as people read them (powers of 1024, as the server's limit). */
 export function formatSize(bytes) {
-  const units = ["B", "KB", "MB", "GB"];
+  const units = [t("B"), t("KB"), t("MB"), t("GB")];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {

@@ -81,6 +81,10 @@ const CATALOGUES = {
     "Cancel": "Отмена",
     "{percent}%": "{percent}%",
     "This file cannot be sent here.": "Этот файл нельзя отправить сюда.",
+    "B": "Б",
+    "KB": "КБ",
+    "MB": "МБ",
+    "GB": "ГБ",
   },
 };
 
