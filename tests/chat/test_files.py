@@ -367,3 +367,39 @@ def test_pages_without_files_read_no_attachment_rows(store, room):
     send(room, alice, [found["id"]])
     assert attachment_queries(page) == 1 and attachment_queries(missed) == 1
     assert [m["files"] for m in page()[0]] == [[], [found]]
+
+
+def test_a_file_attached_meanwhile_by_another_worker_fails_the_batch_once_then_is_refused(
+    store, room, monkeypatch
+):
+    """PostgreSQL with several workers: two sends carrying one file may both read it as
+    unsent. The conditional UPDATE finds it taken, the batch is rolled back and redone, and
+    the redo refuses the send; nothing of it is stored."""
+    from chatserver.chat.protocol import ProtocolError
+    from chatserver.chat.services import messages as service
+
+    alice = user("alice", room)
+    _, found = upload(client_for(alice), b"contested", room="general")
+    stale = service.attachable_files([found["id"]])  # read before the other send committed
+    winner = send(room, alice, [found["id"]])
+    reads = []
+
+    def first_read_is_stale(ids):
+        reads.append(list(ids))
+        return stale if len(reads) == 1 else service_read(ids)
+
+    service_read = service.attachable_files
+    monkeypatch.setattr(service, "attachable_files", first_read_is_stale)
+    request = service.SendRequest(
+        sender_id=alice.pk,
+        sender_username="alice",
+        body="",
+        client_id="loser",
+        room_name="general",
+        files=(found["id"],),
+    )
+    (outcome,) = service.message_create_many(requests=[request])
+    assert isinstance(outcome, ProtocolError) and outcome.code == "unknown_file"
+    assert len(reads) == 2  # the batch ran twice
+    assert list(Message.objects.values_list("client_id", flat=True)) == [winner.client_id]
+    assert Attachment.objects.get(pk=found["id"]).message_id == winner.pk
