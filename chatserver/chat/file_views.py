@@ -7,6 +7,8 @@ read the file's conversation now, logged out included: an id tells nothing about
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,6 +32,8 @@ from chatserver.chat.services.files import (
     upload_target,
 )
 from chatserver.chat.uploads import StoreUploadHandler, UploadTooLarge
+
+logger = logging.getLogger(__name__)
 
 # What a multipart body holds besides the file: boundaries, part headers, the other fields.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -71,6 +75,12 @@ def upload(request: HttpRequest) -> HttpResponse:
         return _receive(request, handler)
     except UploadTooLarge:
         return _too_large()
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        logger.warning("an upload by %s was refused: the disk is full (%s)", request.user, error)
+        detail = _("The server's disk is full: the file was not stored.")
+        return _error(507, detail, "disk_full")
     finally:
         handler.discard()
 

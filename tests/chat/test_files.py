@@ -403,3 +403,48 @@ def test_a_file_attached_meanwhile_by_another_worker_fails_the_batch_once_then_i
     assert len(reads) == 2  # the batch ran twice
     assert list(Message.objects.values_list("client_id", flat=True)) == [winner.client_id]
     assert Attachment.objects.get(pk=found["id"]).message_id == winner.pk
+
+
+def test_a_full_disk_is_a_507_in_words_and_leaves_nothing(store, room, monkeypatch):
+    import errno
+
+    from chatserver.chat.uploads import StoreUploadHandler
+
+    write = StoreUploadHandler.receive_data_chunk
+
+    def full(self, raw_data, start):
+        if start > 0:  # the first chunk is written, then the disk fills up
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(self, raw_data, start)
+
+    monkeypatch.setattr(StoreUploadHandler, "receive_data_chunk", full)
+    status, answer = upload(client_for(user("alice", room)), b"z" * 600_000, room="general")
+    assert status == 507 and answer["code"] == "disk_full"
+    assert answer["error"] == "The server's disk is full: the file was not stored."
+    assert stored_files(store) == [] and not Attachment.objects.exists()
+
+
+def test_the_files_folder_can_be_set_apart_from_the_data_folder(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.server import ROOT
+
+    def files_dir(**extra: str) -> str:
+        """FILES_DIR as a fresh process reads it (settings are read once per process)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCHAT_")}
+        env.update(DESKCHAT_DATA_DIR=str(tmp_path / "d"), **extra)
+        script = (
+            "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'chatserver.settings';"
+            " django.setup(); from django.conf import settings;"
+            " print(settings.DESKCHAT['FILES_DIR'])"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert files_dir() == str((tmp_path / "d").resolve() / "files")
+    assert files_dir(DESKCHAT_FILES_DIR=str(tmp_path / "shared")) == str(tmp_path / "shared")
