@@ -4,10 +4,15 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatserver.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
 # Django must be set up before anything imports models (the consumer does).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from chatserver.realtime.http_requests import BodyFileASGIHandler  # noqa: E402
+
+# Django's ASGIHandler, taking a large request body as the file Daphne spooled it to.
+django_asgi_app = BodyFileASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -158,6 +158,11 @@ DESKCHAT = {
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
     "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
+    # Largest file ``POST /files/`` stores (docs/protocol.md, "Files").
+    "MAX_UPLOAD_BYTES": env_int("DESKCHAT_MAX_UPLOAD_MB", 100) * 1024 * 1024,
+    # Uploaded files, by content hash, and their thumbnails (chat/filestore.py); a folder
+    # all of several machines' workers share when they serve one chat (docs/deploy.md).
+    "FILES_DIR": Path(env_str("DESKCHAT_FILES_DIR", "") or DATA_DIR / "files").expanduser(),
 }
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]

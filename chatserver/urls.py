@@ -3,12 +3,19 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from chatserver.chat import file_views
 from chatserver.chat import views as chat_views
 
 urlpatterns = [
     path("", chat_views.app, name="app"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("chat/", include("chatserver.chat.urls")),
+    path("files/", file_views.upload, name="file_upload"),
+    # A file's name may follow its id (the file object's ``url`` has it); names hold no "/",
+    # so ``thumb/`` is never one.
+    path("files/<int:file_id>/", file_views.download, name="file_download"),
+    path("files/<int:file_id>/thumb/", file_views.thumbnail, name="file_thumbnail"),
+    path("files/<int:file_id>/<str:name>", file_views.download, name="file_download_named"),
     path("accounts/", include("chatserver.accounts.urls")),
     # The language switch is also on the log-in and sign-up pages, before anyone is logged in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

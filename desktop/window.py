@@ -188,6 +188,9 @@ class DesktopApp:
         import webview
 
         _name_the_application()
+        # Files in messages are downloads (docs/protocol.md, "Files"); pywebview drops them
+        # unless told, and then asks where to save each one.
+        webview.settings["ALLOW_DOWNLOADS"] = True
         first = self.first_page()
         self.window = webview.create_window(
             TITLE,

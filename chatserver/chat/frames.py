@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -33,10 +34,12 @@ def message(
     client_id: str | None,
     room: str | None,
     to: str | None,
+    files: list[Frame] | None = None,
 ) -> Frame:
     """The ``message`` object: a room message, or a DM when ``to`` is set.
 
     ``created`` is UTC; SQLite hands raw SQL a naive datetime, everything else an aware one.
+    ``files`` are its attachments' file objects (:func:`file`), in the order they were sent.
     """
     if timezone.is_naive(created):
         created = timezone.make_aware(created, UTC)
@@ -47,11 +50,28 @@ def message(
         "body": body,
         "ts": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "client_id": client_id,
+        "files": files or [],
     }
     if to is None:
         frame["room"] = room
     else:
         frame["from"], frame["to"] = user, to
+    return frame
+
+
+def file(
+    *, id: int, name: str, size: int, type: str, width: int | None, height: int | None
+) -> Frame:
+    """A file object: an upload's answer, and each entry of a message's ``files``.
+
+    Images (``width`` set: Pillow decoded them) also carry their thumbnail and shown size.
+    """
+    # The name ends the URL so a browser tab, a saved copy and pywebview's save dialog
+    # show it; only the id is looked up.
+    url = f"/files/{id}/{quote(name, safe='')}"
+    frame: Frame = {"id": id, "name": name, "size": size, "type": type, "url": url}
+    if width is not None:
+        frame.update(thumb=f"/files/{id}/thumb/", width=width, height=height)
     return frame
 
 
@@ -71,6 +91,8 @@ def hello(*, user: str, version: str, limits: dict[str, Any]) -> Frame:
             # Not a setting: the protocol's own rule (protocol.valid_room_name), told to
             # clients so they can show a counter instead of cutting a name short.
             "max_room_name_chars": 64,
+            # So the page can refuse a too-large file before uploading any of it.
+            "max_upload_bytes": limits["MAX_UPLOAD_BYTES"],
         },
     }
 

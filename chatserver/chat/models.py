@@ -98,6 +98,11 @@ class Message(models.Model):
     body = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    # True when an Attachment names this message, else NULL: pages of messages without
+    # files (nearly all) then read no attachment rows at all (selectors/messages.py).
+    # Nullable with no default, so adding it to an existing database is instant (SQLite
+    # rebuilds the whole table to add a NOT NULL column) and plain INSERTs need not name it.
+    has_files = models.BooleanField(null=True, editable=False)
 
     class Meta:
         indexes = [
@@ -191,3 +196,51 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Attachment(models.Model):
+    """A file someone uploaded to a conversation; attached to at most one message.
+
+    The bytes live once per content in the data folder's store (``chat/filestore.py``, named by
+    ``sha256``); this row is one upload of them: its name, who sent it, where it may be read.
+    A room file (``room`` set) is readable by the room's members, a DM file (``dm_key`` set)
+    by the two people of that key, for as long as they may read the conversation.
+    """
+
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    dm_key = models.CharField(max_length=41, null=True, blank=True)  # noqa: DJ001
+    # Set when a ``send`` carries the file; NULL while it waits for its message.
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    # Set only for raster images Pillow decoded (shown inline, with a thumbnail).
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(room__isnull=False, dm_key__isnull=True)
+                    | Q(room__isnull=True, dm_key__isnull=False)
+                ),
+                name="attachment_room_xor_dm",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"file {self.pk} {self.name[:40]}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None

@@ -19,6 +19,7 @@ MAX_ROOM_NAME_CHARS = 64
 MAX_NAME_CHARS = 150
 MAX_HISTORY_LIMIT = 100
 DEFAULT_HISTORY_LIMIT = 50
+MAX_FILES_PER_MESSAGE = 10
 
 CLIENT_TYPES = frozenset(
     {
@@ -65,6 +66,7 @@ class Command:
     since: int | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
+    files: tuple[int, ...] = ()
     create: bool = True
     name: str | None = None  # a room's new name (``rename``)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -192,13 +194,18 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
         room, to = _target(data, ref, dm_key="to")
         body = _string(data, "body", ref)
         assert body is not None
+        files = _file_ids(data, client_id)
         return Command(
             kind,
             client_id,
             room=room,
             to=to,
             client_id=client_id,
-            body=normalize_body(body, max_body_chars, client_id),
+            # With files, the text is optional: a screenshot needs no caption.
+            body=body.strip()
+            if files and not body.strip()
+            else normalize_body(body, max_body_chars, client_id),
+            files=files,
         )
     if kind == "history":
         room, with_user = _target(data, ref, dm_key="with")
@@ -228,6 +235,24 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
             id=_int(data, "id", ref, required=True),
         )
     return Command(kind, ref or kind)
+
+
+def _file_ids(data: dict[str, Any], ref: str | None) -> tuple[int, ...]:
+    """A ``send``'s optional ``files``: distinct upload ids, at most MAX_FILES_PER_MESSAGE."""
+    value = data.get("files")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) and 0 < item < 2**63 for item in value
+    ):
+        raise ProtocolError("bad_field", "'files' must be a list of file ids.", ref)
+    if len(value) > MAX_FILES_PER_MESSAGE:
+        raise ProtocolError(
+            "bad_field", f"A message carries at most {MAX_FILES_PER_MESSAGE} files.", ref
+        )
+    if len(set(value)) != len(value):
+        raise ProtocolError("bad_field", "'files' names a file twice.", ref)
+    return tuple(value)
 
 
 def parse_pm(body: str) -> tuple[str, str] | None:

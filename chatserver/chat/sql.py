@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from chatserver.chat.models import (
+    Attachment,
     Connection,
     ConnectionRoom,
     DirectRead,
@@ -23,6 +24,7 @@ from chatserver.chat.models import (
 )
 
 MESSAGE = Message._meta.db_table
+ATTACHMENT = Attachment._meta.db_table
 MEMBERSHIP = Membership._meta.db_table
 ROOM = Room._meta.db_table
 DIRECT_READ = DirectRead._meta.db_table

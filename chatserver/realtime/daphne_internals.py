@@ -10,7 +10,10 @@ checked against ``CHECKED_VERSIONS``, is set up inside ``Server.run`` before
   upgraded HTTP connection is built with (``HTTPProtocol`` calls ``ws_factory.buildProtocol``);
 - ``create_application(protocol, scope)``: called by each WebSocket protocol, through the
   server instance, with the scope it built;
-- ``http_factory``: the factory every endpoint listens with;
+- ``http_factory``: the factory every endpoint listens with; its ``buildProtocol`` sets each
+  HTTP channel's ``requestFactory`` to ``daphne.http_protocol.WebRequest``, whose
+  ``process`` reads the body from Twisted's ``content`` file (``http_requests.py`` swaps in
+  a subclass, which passes ``parsePOSTFormSubmission`` on to Twisted's ``Request``);
 - ``connections``: a dict whose keys are the open protocols (HTTP and WebSocket).
 
 Why Deskchat wants each is in ``chatserver/realtime/websocket_protocol.py`` and
@@ -52,6 +55,19 @@ def add_scope_extension(server: Any, name: str, value_for: Callable[[Any], Any])
         return create_application(protocol, scope)
 
     server.create_application = create_with_extension
+
+
+def use_http_request(server: Any, request_class: type) -> None:
+    """Build every later HTTP request with ``request_class`` (a ``WebRequest`` subclass)."""
+    factory = server.http_factory
+    build = factory.buildProtocol
+
+    def build_with_request_class(addr: Any) -> Any:
+        protocol = build(addr)
+        protocol.requestFactory = request_class
+        return protocol
+
+    factory.buildProtocol = build_with_request_class
 
 
 def http_factory(server: Any) -> Any:

@@ -38,10 +38,12 @@ def on_server_ready(server: Any) -> None:
     """From Daphne's ``ready_callable``: its factories exist, no connection is accepted yet."""
     from twisted.internet import reactor
 
-    from chatserver.realtime import websocket_protocol  # Twisted's: only where Daphne runs
+    from chatserver.realtime import http_requests, websocket_protocol  # only where Daphne runs
 
     # Bounds what a client that stops reading can make the server hold (4009 close).
     websocket_protocol.install(server, settings.DESKCHAT["SLOW_READER_BYTES"])
+    # Uploads: bodies neither parsed by Twisted nor held in memory.
+    http_requests.install(server)
     reactor.callWhenRunning(_start_heartbeat)
 
 

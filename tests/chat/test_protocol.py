@@ -111,3 +111,21 @@ def test_join_create_must_be_a_boolean(value):
     with pytest.raises(ProtocolError) as raised:
         parse_frame({"type": "join", "room": "x", "create": value})
     assert raised.value.code == "bad_field"
+
+
+def test_send_files_field_is_validated():
+    def send(**extra):
+        return parse_frame({"type": "send", "room": "r", "body": "", "client_id": "c", **extra})
+
+    assert send(files=[1, 2]).files == (1, 2)
+    assert send(files=[3]).body == ""
+    for bad in ("1", [True], [0], [-1], ["1"], [1, 1], list(range(1, 12)), {"id": 1}):
+        with pytest.raises(ProtocolError) as error:
+            send(files=bad)
+        assert error.value.code == "bad_field", bad
+    with pytest.raises(ProtocolError) as error:
+        send()  # no files: an empty body is still empty
+    assert error.value.code == "empty_body"
+    with pytest.raises(ProtocolError) as error:
+        send(files=[])
+    assert error.value.code == "empty_body"

@@ -165,3 +165,32 @@ def test_the_registry_insert_matches_an_orm_row(office):
     orm = Connection.objects.create(channel_name="orm", user=office[3], worker="w")
     orm.refresh_from_db()
     assert abs((orm.connected_at - live.connected_at).total_seconds()) < 60
+
+
+def test_message_files(office):
+    from chatserver.chat.models import Attachment
+    from chatserver.chat.selectors.files import file_object, message_files
+
+    alice = office[0]
+    general = Room.objects.get(name="general")
+    first, second = Message.objects.filter(room=general).order_by("id")[:2]
+    for message, names in ((first, ["b.png", "a.txt"]), (second, ["c.pdf"])):
+        for name in names:
+            Attachment.objects.create(
+                uploader=alice,
+                room=general,
+                message=message,
+                name=name,
+                size=len(name),
+                content_type="image/png" if name.endswith("png") else "text/plain",
+                sha256="0" * 64,
+                width=10 if name.endswith("png") else None,
+                height=5 if name.endswith("png") else None,
+            )
+    ids = list(Message.objects.values_list("id", flat=True))
+    by_orm: dict[int, list] = {}
+    for attachment in Attachment.objects.filter(message_id__in=ids).order_by("pk"):
+        by_orm.setdefault(attachment.message_id, []).append(file_object(attachment))
+    assert message_files(ids) == by_orm
+    assert [f["name"] for f in by_orm[first.pk]] == ["b.png", "a.txt"]
+    assert message_files([]) == {}

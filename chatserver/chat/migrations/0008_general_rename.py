@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0004_room_joined_on_signup"),
+        ("chat", "0006_files"),
     ]
 
     operations = [

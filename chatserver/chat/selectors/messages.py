@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from chatserver.chat import frames, sql
 from chatserver.chat.models import Membership, Message, dm_key
+from chatserver.chat.selectors.files import message_files
 from chatserver.chat.selectors.rooms import require_member, room_names
 from chatserver.chat.selectors.users import require_peer, usernames
 
@@ -20,11 +21,21 @@ def message_objects(messages: list[Message]) -> list[frames.Frame]:
         list({m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id})
     )
     rooms = room_names(list({m.room_id for m in messages if m.room_id}))
-    return [message_object(m, usernames=names, room_name=rooms.get(m.room_id)) for m in messages]
+    files = message_files(m.pk for m in messages if m.has_files)
+    return [
+        message_object(m, usernames=names, room_name=rooms.get(m.room_id), files=files.get(m.pk))
+        for m in messages
+    ]
 
 
-def message_object(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
-    """One stored row as a message object, its names already known."""
+def message_object(
+    message: Message,
+    *,
+    usernames: dict[int, str],
+    room_name: str | None,
+    files: list[frames.Frame] | None = None,
+) -> dict:
+    """One stored row as a message object, its names (and file objects) already known."""
     return frames.message(
         id=message.pk,
         user=usernames[message.sender_id],
@@ -33,6 +44,7 @@ def message_object(message: Message, *, usernames: dict[int, str], room_name: st
         client_id=message.client_id,
         room=room_name,
         to=usernames[message.recipient_id] if message.recipient_id is not None else None,
+        files=files,
     )
 
 
@@ -45,7 +57,7 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
     """
     query = (
         f"SELECT m.id, sender.username, m.body, m.created_at, m.client_id, room.name,"
-        f" recipient.username FROM {sql.MESSAGE} m"
+        f" recipient.username, m.has_files FROM {sql.MESSAGE} m"
         f" JOIN {sql.USER} sender ON sender.id = m.sender_id"
         f" LEFT JOIN {sql.ROOM} room ON room.id = m.room_id"
         f" LEFT JOIN {sql.USER} recipient ON recipient.id = m.recipient_id"
@@ -53,11 +65,19 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
         " ORDER BY m.id DESC LIMIT %s"
     )
     found = sql.rows(query, [param, *([before] if before is not None else []), limit + 1])
+    files = message_files(row[0] for row in found[:limit] if row[7])
     page = [
         frames.message(
-            id=pk, user=user, body=body, created=created, client_id=client_id, room=room, to=to
+            id=pk,
+            user=user,
+            body=body,
+            created=created,
+            client_id=client_id,
+            room=room,
+            to=to,
+            files=files.get(pk),
         )
-        for pk, user, body, created, client_id, room, to in reversed(found[:limit])
+        for pk, user, body, created, client_id, room, to, _ in reversed(found[:limit])
     ]
     return page, len(found) > limit
 

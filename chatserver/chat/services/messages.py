@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 
 from chatserver.chat import frames
-from chatserver.chat.models import Message, dm_key
+from chatserver.chat.models import Attachment, Message, dm_key
 from chatserver.chat.protocol import Command, ProtocolError, parse_pm
+from chatserver.chat.selectors.files import attachable_files, file_object
 from chatserver.chat.selectors.messages import message_object, message_objects, stored_client_ids
 from chatserver.chat.selectors.rooms import RoomRef, require_member
 from chatserver.chat.selectors.users import require_peer
@@ -34,6 +35,7 @@ class SendRequest:
     client_id: str
     room_name: str | None = None
     to_username: str | None = None
+    files: tuple[int, ...] = ()  # uploads (``POST /files/``) this message carries
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
     rooms: dict[tuple[int, str], RoomRef] = {}  # each sender's room checked once per batch
     outcomes: list[StoredMessage | ProtocolError | None] = [None] * len(requests)
     new: dict[tuple[int, str], tuple[Message, dict[int, str], str | None]] = {}
+    wanted: dict[tuple[int, str], tuple[int, ...]] = {}  # the sends that carry files
     for index, (request, key) in enumerate(zip(requests, keys, strict=True)):
         if key in stored or key in new:  # a retry, or the same client_id twice in one batch
             continue
@@ -82,7 +85,16 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
             new[key] = _message_for(request, rooms)
         except ProtocolError as error:
             outcomes[index] = error
+            continue
+        if request.files:
+            wanted[key] = request.files
+    refused: dict[tuple[int, str], ProtocolError] = {}
+    attached = _files_for(new, wanted, refused) if wanted else {}
+    for key in attached:
+        new[key][0].has_files = True
     _insert([message for message, _, _ in new.values()])
+    for key, files in attached.items():
+        _attach(new[key][0], files)
     retried: dict[tuple[int, str], frames.Frame] = {}
     if stored:  # rare: one query for the names of every retried original
         keys_retried = [key for key in keys if key in stored]
@@ -92,11 +104,14 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
     for index, key in enumerate(keys):
         if outcomes[index] is not None:
             continue
-        if key in retried:
+        if key in refused:
+            outcomes[index] = refused[key]
+        elif key in retried:
             outcomes[index] = _outcome(stored[key], retried[key], created=False)
         else:
             message, names, room_name = new[key]
-            frame = message_object(message, usernames=names, room_name=room_name)
+            files = [file_object(a) for a in attached[key]] if key in attached else None
+            frame = message_object(message, usernames=names, room_name=room_name, files=files)
             outcomes[index] = _outcome(message, frame, created=key not in seen)
         seen.add(key)
     return outcomes  # type: ignore[return-value]  # every slot is filled by now
@@ -127,6 +142,54 @@ def _message_for(
         dm_key=dm_key(sender, peer.pk),
     )
     return row, names, None
+
+
+def _files_for(
+    new: dict[tuple[int, str], tuple[Message, dict[int, str], str | None]],
+    wanted: dict[tuple[int, str], tuple[int, ...]],
+    refused: dict[tuple[int, str], ProtocolError],
+) -> dict[tuple[int, str], list[Attachment]]:
+    """The uploads each send carries, all read in one query; a send naming a file that is
+    not its sender's unsent upload to that same conversation is refused (and left out of
+    ``new``). Sends without files never get here."""
+    found = attachable_files(file_id for ids in wanted.values() for file_id in ids)
+    claimed: set[int] = set()  # one file, one message, even within a batch
+    attached: dict[tuple[int, str], list[Attachment]] = {}
+    for key, ids in wanted.items():
+        message = new[key][0]
+        files = [found.get(file_id) for file_id in ids]
+        if all(
+            a is not None
+            and a.uploader_id == message.sender_id
+            and a.message_id is None
+            and a.pk not in claimed
+            and (a.room_id, a.dm_key) == (message.room_id, message.dm_key)
+            for a in files
+        ):
+            claimed.update(ids)
+            attached[key] = files  # type: ignore[assignment]  # no None left
+        else:
+            del new[key]
+            refused[key] = ProtocolError(
+                "unknown_file",
+                "A file of this message is not one you uploaded to this conversation,"
+                " or it was already sent.",
+                message.client_id,
+            )
+    return attached
+
+
+def _attach(message: Message, files: list[Attachment]) -> None:
+    """Give the files to their message; a file another worker attached meanwhile (PostgreSQL)
+    fails the batch, which is redone and then refuses this send."""
+    ids = [a.pk for a in files]
+    updated = Attachment.objects.filter(pk__in=ids, message__isnull=True).update(
+        message_id=message.pk
+    )
+    if updated != len(ids):
+        raise IntegrityError("a file was attached to another message meanwhile")
+    for attachment in files:
+        attachment.message_id = message.pk
 
 
 def _insert(messages: list[Message]) -> None:
@@ -165,4 +228,5 @@ def send_request(command: Command, *, sender_id: int, sender_username: str) -> S
         client_id=command.client_id,
         room_name=room_name,
         to_username=to,
+        files=command.files,
     )

@@ -6,6 +6,7 @@
 import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
+import * as files from "./files.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as faults from "./faults.js";
 import * as members from "./members.js";
@@ -35,6 +36,7 @@ conversation.init();
 sidebar.init({ open: navigation.open, openDm: navigation.openDm });
 members.init({ openDm: navigation.openDm });
 composer.init({ openDm: navigation.openDm, ownMessage: navigation.ownMessage });
+files.init({ ownMessage: navigation.ownMessage });
 navigation.init();
 switcher.init({ open: navigation.open });
 rename.init();

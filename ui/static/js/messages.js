@@ -4,6 +4,7 @@
 
 import { avatar, h, linkify } from "./dom.js";
 import { dayKey, formatDay, formatFull, formatTime, t } from "./i18n.js";
+import { filesNode } from "./files.js";
 import { errorText } from "./notices.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -108,7 +109,8 @@ export class MessageView {
     const meta = continued
       ? h("span", { class: "visually-hidden" }, `${msg.user}, `, time)
       : h("div", { class: "msg-meta" }, h("span", { class: "author", dir: "auto", text: msg.user }), time);
-    const main = h("div", { class: "msg-main" }, meta, h("div", { class: "msg-body", dir: "auto" }, linkify(msg.body)));
+    const body = msg.body ? h("div", { class: "msg-body", dir: "auto" }, linkify(msg.body)) : null;
+    const main = h("div", { class: "msg-main" }, meta, body, filesNode(msg.files));
     const status = this.statusFor(msg);
     if (status) main.append(status);
     const gutter = continued

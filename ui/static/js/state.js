@@ -71,7 +71,10 @@ function setOnline(entries) {
 
 /** The person's own messages, in one line for the whole page (outbox.js). */
 export const outbox = new Outbox({
-  transmit: (conv, msg) => send({ type: "send", ...target(conv), body: msg.body, client_id: msg.client_id }),
+  transmit: (conv, msg) => send({
+    type: "send", ...target(conv), body: msg.body, client_id: msg.client_id,
+    ...(msg.files && msg.files.length ? { files: msg.files.map((file) => file.id) } : {}),
+  }),
   changed: (what, conv, msg) => {
     if (what === "acked") return stored(conv, msg);
     if (what === "state" && msg.state === "failed" && msg.error && msg.error.code === "unknown_user"
@@ -160,7 +163,7 @@ function merge(conv, frames) {
   if (added) conv.messages.sort((a, b) => a.id - b.id);
 }
 
-const toMessage = (frame) => ({ id: frame.id, user: frame.user, body: frame.body, ts: new Date(frame.ts), client_id: frame.client_id, state: "sent" });
+const toMessage = (frame) => ({ id: frame.id, user: frame.user, body: frame.body, ts: new Date(frame.ts), client_id: frame.client_id, files: frame.files || [], state: "sent" });
 
 function frameConv(frame, dmField) {
   return frame.room !== undefined && frame.room !== null ? conversation("room", frame.room) : conversation("dm", frame[dmField]);

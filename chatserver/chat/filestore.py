@@ -1,0 +1,79 @@
+"""Uploaded files on disk: each content stored once, under the data folder, by its SHA-256.
+
+An upload is written to ``tmp/`` next to the store (same file system, so keeping it is one
+atomic rename) and only then named by its hash: a file under its hash is always whole, and a
+failed or aborted upload leaves nothing behind but a temporary file its handler removes.
+Thumbnails sit beside the contents they were made from, also by hash.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+
+# A temporary upload file older than this was left by a process that died mid-upload (no
+# upload takes a day); the next upload removes it.
+STALE_TEMP_SECONDS = 24 * 3600
+
+
+class FileStore:
+    """The folder ``root`` (``DESKCHAT["FILES_DIR"]``): contents, ``thumbs/`` and ``tmp/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def path(self, sha256: str) -> Path:
+        """Where the content with this (hex) hash lives; two levels keep folders small."""
+        return self.root / sha256[:2] / sha256
+
+    def thumb_path(self, sha256: str) -> Path:
+        return self.root / "thumbs" / f"{sha256}.webp"
+
+    def new_temp(self) -> IO[bytes]:
+        """An open, empty file in ``tmp/``; its ``name`` is its path. The caller removes it."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.sweep_stale()
+        return tempfile.NamedTemporaryFile(dir=self.tmp_dir, prefix="upload-", delete=False)
+
+    def sweep_stale(self, now: float | None = None) -> None:
+        """Remove temporary files a crashed process left (a kill mid-upload: every other
+        failure removes its own file at once)."""
+        cutoff = (now if now is not None else time.time()) - STALE_TEMP_SECONDS
+        for entry in os.scandir(self.tmp_dir):
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another upload removed it first
+
+    def keep(self, temp_path: Path, sha256: str) -> bool:
+        """Move a complete upload to its hash's place; True if this call stored the content.
+
+        Contents already stored (the same file uploaded before) keep their copy and the
+        temporary one is removed.
+        """
+        final = self.path(sha256)
+        if final.exists():
+            temp_path.unlink(missing_ok=True)
+            return False
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(temp_path, final)
+        return True
+
+    def remove(self, sha256: str) -> None:
+        """Forget a content nobody refers to (its row could not be stored)."""
+        self.path(sha256).unlink(missing_ok=True)
+        self.thumb_path(sha256).unlink(missing_ok=True)
+
+
+def file_store() -> FileStore:
+    return FileStore(Path(settings.DESKCHAT["FILES_DIR"]))
