@@ -211,6 +211,19 @@ class BodyFileASGIHandler(ASGIHandler):
         finally:
             _body_file.reset(token)
 
+    async def listen_for_disconnect(self, receive: Any) -> None:
+        """A client that left ends this task normally instead of with ``RequestAborted``.
+
+        ``handle`` treats both alike (it cancels the view either way), but when the server
+        stops, Daphne cancels ``handle`` itself while it waits: the orphaned task then raised
+        into nobody and asyncio logged "Task exception was never retrieved" at ERROR (seen
+        when a test stopped the server under a stalled download).
+        """
+        try:
+            await super().listen_for_disconnect(receive)
+        except RequestAborted:
+            return
+
     async def read_body(self, receive: Any) -> Any:
         body_file = _body_file.get()
         if body_file is None:
