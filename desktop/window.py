@@ -26,6 +26,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, NoReturn
 
 from django.utils.translation import gettext as _
@@ -40,6 +41,7 @@ TITLE = "Deskchat"
 SIZE = (1100, 760)
 MIN_SIZE = (480, 420)
 PROBE_ENV = "DESKCHAT_TEST_PROBE"
+NOTIFY_WAIT = 10.0  # seconds a page's notify() waits for the OS to take the notification
 
 # What tests read from the page (DESKCHAT_TEST_PROBE=1): the title, who is signed in and the
 # connection's state (the chat page carries both on #app), the address, and the visible
@@ -125,8 +127,13 @@ class MainApi(_Api):
         except notifications.InvalidPayload as error:
             logger.warning("notification refused: %s", error)
             return {"ok": False, "error": str(error)}
-        self._app.notify(request)
-        return {"ok": True}
+        # Answered once the OS has it (or could not take it), so the page knows which.
+        try:
+            shown = self._app.notify(request).result(NOTIFY_WAIT)
+        except Exception as error:
+            logger.warning("notification not shown: %s", error)
+            shown = False
+        return {"ok": True} if shown else {"ok": False, "error": "notifications unavailable"}
 
     def set_unread(self, count: Any) -> dict:
         """Unread mentions and direct messages: the window title and the taskbar badge."""
@@ -386,9 +393,9 @@ class DesktopApp:
 
     # --- notifications, unread count and the tray ----------------------------------------
 
-    def notify(self, request: notifications.NotifyRequest) -> None:
+    def notify(self, request: notifications.NotifyRequest) -> Future:
         conversation = dict(request.conversation)
-        self.notifier.show(
+        return self.notifier.show(
             request.title,
             request.body,
             sound=request.sound,

@@ -202,10 +202,17 @@ class NotificationRecorder:
         raise AssertionError(f"no {what} arrived; shown: {self.shown}")
 
     def wait_badge(self, count: int, *, timeout: float = 30) -> dict[str, Any]:
+        """The badge update that shows ``count`` (0: the one that hides the badge)."""
+
+        def shows(badge: dict[str, Any]) -> bool:
+            if count == 0:
+                return badge.get("count-visible") is False
+            return badge.get("count") == count and badge.get("count-visible") is True
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                found = next((b for b in self.badges if b.get("count") == count), None)
+                found = next((b for b in self.badges if shows(b)), None)
             if found is not None:
                 return found
             time.sleep(0.1)
