@@ -36,12 +36,14 @@ def launch_command(data_dir: Path | None = None) -> list[str]:
 
 
 def _desktop_exec(command: Sequence[str]) -> str:
-    """The Exec= line: each argument quoted as the Desktop Entry specification asks."""
+    """The Exec= value, as the Desktop Entry specification reads it back: each argument in
+    double quotes with ``"`` `` ` `` ``$`` ``\\`` backslash-escaped, then the string escape
+    (every backslash doubled), and ``%`` (a field code) doubled."""
     quoted = []
     for arg in command:
         escaped = "".join("\\" + c if c in '"`$\\' else c for c in arg)
-        quoted.append(f'"{escaped}"'.replace("%", "%%"))
-    return " ".join(quoted)
+        quoted.append(f'"{escaped}"')
+    return " ".join(quoted).replace("\\", "\\\\").replace("%", "%%")
 
 
 class Autostart:

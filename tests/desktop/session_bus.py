@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,17 +35,39 @@ NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
 LAUNCHER_ENTRY = "com.canonical.Unity.LauncherEntry"
 
 
+# A session bus with nothing to start on demand: no service directories, so a notification
+# daemon installed on the machine (dunst's D-Bus activation file) never answers in our place.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 def start_session_bus() -> tuple[subprocess.Popen, str]:
-    """A ``dbus-daemon --session`` of the test's own; returns it and its address."""
-    daemon = require_executable("dbus-daemon", "apt-get install dbus")
+    """A ``dbus-daemon`` session bus of the test's own; returns it and its address."""
+    daemon = require_executable("dbus-daemon", "apt-get install dbus-daemon")
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".conf", prefix="deskchat-bus-", delete=False
+    ) as config:
+        config.write(BUS_CONFIG)
     process = subprocess.Popen(
-        [daemon, "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        [daemon, f"--config-file={config.name}", "--nofork", "--nopidfile", "--print-address=1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     assert process.stdout is not None
     address = process.stdout.readline().strip()
+    os.unlink(config.name)  # read at start
     if not address:
         process.kill()
         raise RuntimeError("dbus-daemon gave no address")

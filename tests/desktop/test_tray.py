@@ -406,7 +406,6 @@ def test_quit_with_people_connected_says_how_many_and_asks(display, with_tray, t
                 "tray-quit-question.png",
                 "1 person is connected to your chat",
                 "Quit anyway?",
-                "Keep running",
             )
             xdotool("key", "Escape", display=display)  # Keep running
             wait_until(lambda: "quit cancelled: 1 people connected" in log_text(app), "the cancel")
