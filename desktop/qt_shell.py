@@ -157,6 +157,10 @@ class QtShell:
 
         self.call(update)
 
+    def show_message(self, title: str, body: str) -> None:
+        """The tray icon's own balloon (where no notification service answers)."""
+        self.call(lambda: self._tray.showMessage(title, body) if self._tray is not None else None)
+
     def set_tooltip(self, text: str) -> None:
         self.call(lambda: self._tray.setToolTip(text) if self._tray is not None else None)
 

@@ -156,13 +156,19 @@ class SharingApi(_Api):
         self._app = app
 
     def status(self) -> dict:
-        return self._app.host.sharing_status()
+        return self._app.sharing_status()
 
     def set_lan(self, on: bool) -> dict:
-        return self._app.host.set_lan(bool(on))
+        self._app.set_lan(bool(on))
+        return self._app.sharing_status()
 
     def set_signup(self, policy: str, new_code: bool = False) -> dict:
-        return self._app.host.set_signup(str(policy), new_code=bool(new_code))
+        self._app.host.set_signup(str(policy), new_code=bool(new_code))
+        return self._app.sharing_status()
+
+    def set_autostart(self, on: bool) -> dict:
+        self._app.set_autostart(bool(on))
+        return self._app.sharing_status()
 
 
 class ErrorApi(_Api):
@@ -381,7 +387,13 @@ class DesktopApp:
         with pages.activated():
             title = _("Deskchat is still running")
             body = _("Others can keep chatting. Open or quit Deskchat from its icon in the tray.")
-        self.notifier.show(title, body, on_clicked=self.show_window)
+        try:
+            shown = self.notifier.show(title, body, on_clicked=self.show_window).result(NOTIFY_WAIT)
+        except Exception:
+            shown = False
+        if not shown and self.shell is not None:
+            # No notification service: the tray's own balloon says it instead.
+            self.shell.show_message(title, body)
         self.host.prefs.tray_hint_shown = True
         self.host.save_prefs()
 
@@ -420,6 +432,7 @@ class DesktopApp:
         if self.shell is not None:
             try:
                 self.shell.set_badge(count)
+                self.shell.set_tooltip(notifications.window_title(TITLE, count))
             except Exception:
                 logger.warning("cannot set the taskbar badge", exc_info=True)
 
@@ -456,7 +469,7 @@ class DesktopApp:
                 icon_path(),
                 menu,
                 sharing=self.host.lan_port is not None,
-                autostart=self.autostart is not None and self.autostart.enabled(),
+                autostart=self.autostart_enabled(),
             )
         except Exception:
             logger.warning("cannot set up the tray icon", exc_info=True)
@@ -464,22 +477,37 @@ class DesktopApp:
         logger.info("tray icon %s", "shown" if self.tray else "not available: closing quits")
 
     def _tray_share(self, on: bool) -> None:
-        def switch() -> None:
-            status = self.host.set_lan(on)
-            if self.shell is not None:
-                self.shell.set_checks(sharing=status["sharing"])
-
-        threading.Thread(target=switch, name="tray-share", daemon=True).start()
+        threading.Thread(target=self.set_lan, args=(on,), name="tray-share", daemon=True).start()
 
     def _tray_autostart(self, on: bool) -> None:
-        assert self.autostart is not None
+        self.set_autostart(on)
+
+    # --- the host's switches (sharing panel and tray menu alike) ---------------------------
+
+    def sharing_status(self) -> dict:
+        """The sharing panel's state: the host's, and whether Deskchat starts at log-in."""
+        return {**self.host.sharing_status(), "autostart": self.autostart_enabled()}
+
+    def set_lan(self, on: bool) -> None:
+        status = self.host.set_lan(on)
+        if self.shell is not None:
+            self.shell.set_checks(sharing=status["sharing"])
+
+    def autostart_enabled(self) -> bool:
+        return self.autostart is not None and self.autostart.enabled()
+
+    def set_autostart(self, on: bool) -> None:
+        """Write or remove the OS's log-in entry; a failure is logged and shows as "off"."""
+        if self.autostart is None:
+            return
         try:
             self.autostart.set(on)
         except OSError as error:
             logger.warning("cannot change the log-in entry: %s", error)
-        logger.info("start at log-in: %s", "on" if self.autostart.enabled() else "off")
+        enabled = self.autostart.enabled()
+        logger.info("start at log-in: %s", "on" if enabled else "off")
         if self.shell is not None:
-            self.shell.set_checks(autostart=self.autostart.enabled())
+            self.shell.set_checks(autostart=enabled)
 
     def _tray_quit(self) -> None:
         """Quit from the tray; with others connected, say how many and ask first."""

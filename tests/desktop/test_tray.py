@@ -430,6 +430,24 @@ def test_without_a_tray_closing_quits_as_today(display, without_tray, tmp_path):
         wait_until(lambda: "tray icon " in log_text(app), "the tray decision in the log")
         assert "tray icon not available: closing quits" in log_text(app)
         assert port_open(lan_port)  # sharing is on, and still
+
+        # "Start Deskchat when I log in" is in the sharing panel too (any backend, any tray).
+        entry = tmp_path / "config" / "autostart" / "deskchat.desktop"
+        app.wait_page(lambda p: "When you log in" in p["text"], window="sharing")
+        assert app.eval("document.getElementById('autostart').checked", window="sharing") is False
+        app.eval("document.getElementById('autostart').click(); 'ok'", window="sharing")
+        wait_until(entry.exists, "the autostart entry")
+        wait_until(
+            lambda: app.eval(
+                "!document.getElementById('autostart').disabled"
+                " && document.getElementById('autostart').checked",
+                window="sharing",
+            ),
+            "the switch on, as the panel's answer says",
+        )
+        app.eval("document.getElementById('autostart').click(); 'ok'", window="sharing")
+        wait_until(lambda: not entry.exists(), "the autostart entry removed")
+
         assert app.close() == 0
         assert not port_open(lan_port)
     finally:
