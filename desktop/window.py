@@ -209,7 +209,6 @@ class DesktopApp:
         self.notifier = notifications.Notifier(icon_path())
         self.shell = None  # desktop.qt_shell.QtShell on the Qt backend
         self.tray = False  # the tray icon is shown: closing may hide the window
-        self.unread = 0
         self._quitting = False
         self.autostart = (
             autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=icon_path())
@@ -388,7 +387,9 @@ class DesktopApp:
             title = _("Deskchat is still running")
             body = _("Others can keep chatting. Open or quit Deskchat from its icon in the tray.")
         try:
-            shown = self.notifier.show(title, body, on_clicked=self.show_window).result(NOTIFY_WAIT)
+            shown = self.notifier.show(
+                title, body, on_clicked=lambda: _in_thread(self.show_window)
+            ).result(NOTIFY_WAIT)
         except Exception:
             shown = False
         if not shown and self.shell is not None:
@@ -411,7 +412,7 @@ class DesktopApp:
             request.title,
             request.body,
             sound=request.sound,
-            on_clicked=lambda: self.open_conversation(conversation),
+            on_clicked=lambda: _in_thread(self.open_conversation, conversation),
         )
 
     def open_conversation(self, conversation: dict[str, str]) -> None:
@@ -427,7 +428,6 @@ class DesktopApp:
         )
 
     def set_unread(self, count: int) -> None:
-        self.unread = count
         self.window.set_title(notifications.window_title(TITLE, count))
         if self.shell is not None:
             try:
@@ -606,6 +606,12 @@ class DesktopApp:
             page = {"error": str(exc)}
         with open(self._probe_file, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(page) + "\n")
+
+
+def _in_thread(action: Callable[..., None], *args: Any) -> None:
+    """Window work for a notification's click, off the notifier's event loop (a script in the
+    page waits for the GUI thread, which may be showing a dialog)."""
+    threading.Thread(target=action, args=args, name="notification-click", daemon=True).start()
 
 
 def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:

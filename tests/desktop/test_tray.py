@@ -431,6 +431,19 @@ def test_without_a_tray_closing_quits_as_today(display, without_tray, tmp_path):
         assert "tray icon not available: closing quits" in log_text(app)
         assert port_open(lan_port)  # sharing is on, and still
 
+        # The bridge calls are for a chat page only: the launcher's first-run page gets none.
+        app.wait_page(lambda p: "Create your account" in p["text"])
+        not_chat = {"ok": False, "error": "not a chat page"}
+        assert page_call(app, "window.pywebview.api.set_unread(2)") == not_chat
+        assert (
+            page_call(
+                app,
+                "window.pywebview.api.notify({title: 'x', conversation: {room: 'general'}})",
+            )
+            == not_chat
+        )
+        assert without_tray.recorder.shown == [] and without_tray.recorder.badges == []
+
         # "Start Deskchat when I log in" is in the sharing panel too (any backend, any tray).
         entry = tmp_path / "config" / "autostart" / "deskchat.desktop"
         app.wait_page(lambda p: "When you log in" in p["text"], window="sharing")
@@ -449,6 +462,24 @@ def test_without_a_tray_closing_quits_as_today(display, without_tray, tmp_path):
         wait_until(lambda: not entry.exists(), "the autostart entry removed")
 
         assert app.close() == 0
+        assert not port_open(lan_port)
+    finally:
+        app.kill()
+
+
+def test_sigterm_quits_a_host_hidden_in_the_tray(display, with_tray, tmp_path):
+    lan_port = free_port()
+    app = App.launch(
+        tmp_path / "data", with_tray.env(tmp_path / "config"), "--lan", "--port", str(lan_port)
+    )
+    try:
+        app.wait_control()
+        wait_until(lambda: "tray icon shown" in log_text(app), "the tray icon")
+        app.wait_page(lambda p: "Create your account" in p["text"])
+        app.command("close")  # sharing: hidden, not closed
+        wait_until(lambda: not window_visible(display), "the window hidden")
+        assert healthz(lan_port) == 200
+        assert app.terminate() == 0  # a session ending: quits, asks nothing
         assert not port_open(lan_port)
     finally:
         app.kill()
