@@ -17,13 +17,10 @@ hands a function to the GUI thread through a queued signal and waits for its res
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 DESKTOP_FILE = "deskchat"  # build/linux/deskchat.desktop: the badge is addressed to it
 
@@ -101,10 +98,6 @@ class QtShell:
 
     # --- the tray ---------------------------------------------------------------------------
 
-    def tray_available(self) -> bool:
-        _, _, QtWidgets = _qt()
-        return bool(self.call(QtWidgets.QSystemTrayIcon.isSystemTrayAvailable))
-
     def show_tray(self, icon: str | None, menu: TrayMenu, *, sharing: bool, autostart: bool):
         """Put the icon in the tray (once); returns whether it is there."""
         return bool(self.call(lambda: self._show_tray(icon, menu, sharing, autostart)))
@@ -136,6 +129,7 @@ class QtShell:
         tray.setToolTip(spec.tooltip)
         tray.activated.connect(lambda reason: self._on_activated(reason, spec.on_open))
         tray.show()
+        # The menu is kept referenced here: setContextMenu does not take ownership of it.
         self._tray, self._menu = tray, menu
         self._share_action, self._autostart_action = share, start
         return True
@@ -179,18 +173,6 @@ class QtShell:
             return box.clickedButton() is accept
 
         return bool(self.call(run, timeout=24 * 3600))
-
-    def remove_tray(self) -> None:
-        def remove() -> None:
-            if self._tray is not None:
-                self._tray.hide()
-                self._tray.deleteLater()
-                self._tray = None
-
-        try:
-            self.call(remove, timeout=2)
-        except (TimeoutError, RuntimeError):
-            logger.debug("tray icon not removed (the GUI loop has ended)")
 
     # --- the badge --------------------------------------------------------------------------
 
