@@ -184,7 +184,16 @@ def choose_in_menu(display: str, *keys: str) -> None:
 
 
 def page_call(app: App, script: str) -> object:
-    """Run ``script`` (an expression giving a promise) in the chat page; its resolved value."""
+    """Run ``script`` (an expression giving a promise) in the chat page; its resolved value.
+
+    The page's text can show before pywebview has injected its bridge: wait for the API."""
+    wait_until(
+        lambda: app.eval(
+            "!!(window.pywebview && window.pywebview.api"
+            " && typeof window.pywebview.api.notify === 'function')"
+        ),
+        "pywebview's API in the page",
+    )
     app.eval(
         "window.__answer = undefined;"
         f" Promise.resolve({script}).then(function (r) {{ window.__answer = JSON.stringify(r); }},"
