@@ -140,6 +140,10 @@ class QtShell:
         if reason == QtWidgets.QSystemTrayIcon.ActivationReason.Trigger:  # a left click
             on_open()
 
+    def tray_shown(self) -> bool:
+        """Whether the icon is in a tray (Qt knows at once, ``show_tray`` said so)."""
+        return self._tray is not None
+
     def set_checks(self, *, sharing: bool | None = None, autostart: bool | None = None) -> None:
         """Make the menu's check marks say what really happened (a switch can fail)."""
 

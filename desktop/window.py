@@ -207,8 +207,7 @@ class DesktopApp:
         self._all_windows: list = []
         self.chat_open = False  # the window shows a chat page (ours or a joined server's)
         self.notifier = notifications.Notifier(icon_path())
-        self.shell = None  # desktop.qt_shell.QtShell on the Qt backend
-        self.tray = False  # the tray icon is shown: closing may hide the window
+        self.shell = None  # desktop.qt_shell.QtShell / gtk_shell.GtkShell by GUI backend
         self._quitting = False
         self.autostart = (
             autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=icon_path())
@@ -369,7 +368,9 @@ class DesktopApp:
         return False
 
     def _keeps_serving(self) -> bool:
-        if self.host is None or not self.tray or self.host.server is None:
+        if self.host is None or self.shell is None or self.host.server is None:
+            return False
+        if not self.shell.tray_shown():
             return False
         if self.host.lan_port is not None:
             return True
@@ -444,17 +445,21 @@ class DesktopApp:
         if self.shell is not None:
             return
         gui = getattr(getattr(self.window, "gui", None), "__name__", "")
-        if not gui.endswith(".qt"):
-            logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
-            return
-        from desktop import qt_shell
-
         try:
-            self.shell = qt_shell.QtShell()
+            if gui.endswith(".qt"):
+                from desktop.qt_shell import QtShell as Shell
+            elif gui.endswith(".gtk"):
+                from desktop.gtk_shell import GtkShell as Shell
+            else:
+                logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
+                return
+            from desktop.qt_shell import TrayMenu
+
+            self.shell = Shell()
             if self.host is None:
                 return
             with pages.activated():
-                menu = qt_shell.TrayMenu(
+                menu = TrayMenu(
                     tooltip=TITLE,
                     open_label=_("Open Deskchat"),
                     share_label=_("Share on the network"),
@@ -465,7 +470,7 @@ class DesktopApp:
                     on_autostart=self._tray_autostart,
                     on_quit=self._tray_quit,
                 )
-            self.tray = self.shell.show_tray(
+            offered = self.shell.show_tray(
                 icon_path(),
                 menu,
                 sharing=self.host.lan_port is not None,
@@ -474,7 +479,7 @@ class DesktopApp:
         except Exception:
             logger.warning("cannot set up the tray icon", exc_info=True)
             return
-        logger.info("tray icon %s", "shown" if self.tray else "not available: closing quits")
+        logger.info("tray icon %s", "shown" if offered else "not available: closing quits")
 
     def _tray_share(self, on: bool) -> None:
         threading.Thread(target=self.set_lan, args=(on,), name="tray-share", daemon=True).start()
