@@ -9,10 +9,11 @@ translated into the session's language (``pages.activated``).
 The chat page reaches the launcher through ``window.pywebview.api``: ``notify(payload)`` shows
 a native notification (``desktop/notifications.py``) whose click brings the window back on
 that conversation, ``set_unread(count)`` puts the count in the window title and on the
-taskbar/Dock badge. On the Qt backend with a system tray, the host's window hides to a tray
-icon instead of closing while it shares on the network or others are connected
-(``desktop/qt_shell.py``); the tray menu also switches "Start Deskchat when I log in"
-(``desktop/autostart.py``). Without a tray, closing quits as before.
+taskbar/Dock badge. On the Qt and GTK backends with a system tray, the host's window hides to
+a tray icon instead of closing while it shares on the network or others are connected
+(``desktop/qt_shell.py``, ``desktop/gtk_shell.py``); the tray menu and the sharing panel
+switch "Start Deskchat when I log in" (``desktop/autostart.py``). Without a tray, closing quits
+as before.
 """
 
 from __future__ import annotations
@@ -438,7 +439,7 @@ class DesktopApp:
                 logger.warning("cannot set the taskbar badge", exc_info=True)
 
     def _start_shell(self) -> None:
-        """The Qt backend's extras: the unread badge, and for a host the tray icon.
+        """The GUI toolkit's extras (Qt or GTK): the unread badge, and for a host the tray icon.
 
         Runs on the GUI thread, before the window first shows (pywebview's ``before_show``).
         """
