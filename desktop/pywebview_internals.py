@@ -74,7 +74,10 @@ BRIDGE_ANSWER_PREFIX = 'window.pywebview._returnValuesCallbacks["'
 FINISH_PREFIX = "window.pywebview._createApi(JSON.parse("
 
 # pywebview's _createApi (webview/js/api.js) with closures instead of ``new Function``: the
-# same promise, the same callback registry, the same call into the channel.
+# same promise, the same callback registry, the same call into the channel. And a call made
+# before Qt's channel is open (the API exists a moment before it: a page calling at once,
+# under load) waits for it: pywebview's _jsApiCallback retries once after 100 ms, then throws
+# "Cannot read properties of undefined (reading 'objects')" and the call is lost.
 CREATE_API_WITHOUT_EVAL = """window.pywebview._createApi = function (funcList) {
   funcList.forEach(function (element) {
     var funcName = element.func;
@@ -95,6 +98,15 @@ CREATE_API_WITHOUT_EVAL = """window.pywebview._createApi = function (funcList) {
     window.pywebview._returnValuesCallbacks[funcName] = {};
   });
 };
+(function (stock) {
+  window.pywebview._jsApiCallback = function () {
+    var args = arguments;
+    if (window.pywebview.platform !== 'qtwebengine' || window.pywebview._QWebChannel) {
+      return stock.apply(window.pywebview, args);
+    }
+    setTimeout(function () { window.pywebview._jsApiCallback.apply(window.pywebview, args); }, 50);
+  };
+})(window.pywebview._jsApiCallback);
 """
 
 
@@ -102,7 +114,8 @@ def bridge_without_eval(window: Any) -> None:
     """Make pywebview's JS bridge work in this window's pages even under a CSP without eval.
 
     Both changes keep pywebview's own code path and data: ``finish.js`` runs after a
-    ``_createApi`` that needs no eval, and an answer (a plain call of the page's callback
+    ``_createApi`` that needs no eval (and a ``_jsApiCallback`` that waits for Qt's channel
+    instead of giving up after 100 ms), and an answer (a plain call of the page's callback
     with a literal; nothing comes back) runs through ``run_js`` instead of ``evaluate_js``.
     Every other script keeps the stock path.
     """

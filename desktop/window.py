@@ -344,6 +344,9 @@ class DesktopApp:
             background_color="#f3f4f6",
         )
         self._all_windows.append(self.sharing_window)
+        pywebview_internals.bridge_without_eval(
+            self.sharing_window
+        )  # its calls wait for Qt's channel
         self.sharing_window.events.closed += self._on_sharing_closed
 
     def _on_sharing_closed(self) -> None:
