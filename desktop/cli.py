@@ -353,7 +353,7 @@ def run_window(args: argparse.Namespace) -> int:
         from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
         app = DesktopApp(host, open_sharing=args.lan)
-        close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
+        close_on_signals(app.quit)  # quits: never hides to the tray
         app.run()
     finally:
         host.stop()
@@ -430,7 +430,7 @@ def run_join(args: argparse.Namespace) -> int:
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
     app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
-    close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
+    close_on_signals(app.quit)  # quits: never hides to the tray
     try:
         app.run()
     finally:

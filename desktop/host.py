@@ -292,6 +292,17 @@ class Host:
         return get_user_model().objects.filter(pk=self.prefs.owner_id, is_active=True).first()
 
     @_closes_connections
+    def connected_others(self) -> int:
+        """How many people other than the desktop's own user have the chat open right now
+        (the ones a quit would cut off); any of their tabs and devices counts once."""
+        from chatserver.chat.models import Connection
+
+        live = Connection.objects.all()
+        if self.prefs.owner_id is not None:
+            live = live.exclude(user_id=self.prefs.owner_id)
+        return live.values("user_id").distinct().count()
+
+    @_closes_connections
     def has_accounts(self) -> bool:
         from django.contrib.auth import get_user_model
 

@@ -1,7 +1,8 @@
 """The host's choices, kept in ``desktop.json`` in the data folder.
 
 What lives here: which account is "the desktop's own user" (the one the window signs in as),
-the sign-up policy for people joining over the network, its invite code, and the LAN port.
+the sign-up policy for people joining over the network, its invite code, the LAN port, and
+whether the "still running in the tray" line was shown once already.
 The file is private to the user (0600) because it names the owner and holds the invite code.
 """
 
@@ -26,12 +27,15 @@ class Prefs:
     signup: str = "open"
     invite_code: str = field(default_factory=lambda: secrets.token_urlsafe(6))
     lan_port: int = DEFAULT_LAN_PORT
+    tray_hint_shown: bool = False
 
     def validate(self) -> None:
         if self.signup not in SIGNUP_POLICIES:
             self.signup = "open"
         if not isinstance(self.lan_port, int) or not 1 <= self.lan_port <= 65535:
             self.lan_port = DEFAULT_LAN_PORT
+        if not isinstance(self.tray_hint_shown, bool):
+            self.tray_hint_shown = False
         if not self.invite_code:
             self.invite_code = secrets.token_urlsafe(6)
 

@@ -12,6 +12,22 @@ What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebv
   (``_call``), and that same thread then hands the return value to the page that called,
   with ``window.evaluate_js(...)`` (``after_answer`` waits for that thread).
 
+- The JS bridge it injects into every page is two ``run_js`` scripts: ``webview/js/*.js``
+  (``window.pywebview`` with ``_createApi``, ``_checkValue``, ``_jsApiCallback``,
+  ``_returnValuesCallbacks``), then ``finish.js``, which begins with
+  ``window.pywebview._createApi(JSON.parse(...))`` and then opens the QWebChannel and fires
+  ``pywebviewready``. ``_createApi`` builds each API function with ``new Function(...)``.
+- ``webview.util.js_bridge_call`` answers a call with ``window.evaluate_js(script)``, where
+  ``script`` starts with ``window.pywebview._returnValuesCallbacks["``; ``Window.evaluate_js``
+  wraps every script in ``eval(...)``.
+
+  A page whose CSP has no ``'unsafe-eval'`` (the chat's, ``chatserver/security.py``) refuses
+  both: ``new Function`` throws, which also skips the rest of ``finish.js`` (no channel, no
+  API at all), and the answer's ``eval`` throws in the answering thread (a traceback).
+  ``Window.run_js`` runs a script as it is, outside the page's CSP (Qt's ``runJavaScript``):
+  ``bridge_without_eval`` gives ``finish.js`` a ``_createApi`` made of closures and hands
+  answers to ``run_js``.
+
 pywebview has no public way to cancel those waits: its GTK and WinForms backends release them
 on close (pywebview PR #987), its Qt backend does not (6.2.1's ``closeEvent`` leaves them).
 ``tests/desktop/test_pywebview_internals.py`` reads the installed backend's source and version
@@ -23,6 +39,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +67,73 @@ def release_pending_scripts(windows: list) -> int:
                 semaphore.release()
                 released += 1
     return released
+
+
+# How js_bridge_call's answer to a JS API call begins, and how finish.js begins (6.2.1).
+BRIDGE_ANSWER_PREFIX = 'window.pywebview._returnValuesCallbacks["'
+FINISH_PREFIX = "window.pywebview._createApi(JSON.parse("
+
+# pywebview's _createApi (webview/js/api.js) with closures instead of ``new Function``: the
+# same promise, the same callback registry, the same call into the channel. And a call made
+# before Qt's channel is open (the API exists a moment before it: a page calling at once,
+# under load) waits for it: pywebview's _jsApiCallback retries once after 100 ms, then throws
+# "Cannot read properties of undefined (reading 'objects')" and the call is lost.
+CREATE_API_WITHOUT_EVAL = """window.pywebview._createApi = function (funcList) {
+  funcList.forEach(function (element) {
+    var funcName = element.func;
+    var path = funcName.split('.');
+    var name = path.pop();
+    var target = path.reduce(function (obj, prop) {
+      if (!obj[prop]) { obj[prop] = {}; }
+      return obj[prop];
+    }, window.pywebview.api);
+    target[name] = function () {
+      var id = (Math.random() + '').substring(2);
+      var promise = new Promise(function (resolve, reject) {
+        window.pywebview._checkValue(funcName, resolve, reject, id);
+      });
+      window.pywebview._jsApiCallback(funcName, Array.prototype.slice.call(arguments), id);
+      return promise;
+    };
+    window.pywebview._returnValuesCallbacks[funcName] = {};
+  });
+};
+(function (stock) {
+  window.pywebview._jsApiCallback = function () {
+    var args = arguments;
+    if (window.pywebview.platform !== 'qtwebengine' || window.pywebview._QWebChannel) {
+      return stock.apply(window.pywebview, args);
+    }
+    setTimeout(function () { window.pywebview._jsApiCallback.apply(window.pywebview, args); }, 50);
+  };
+})(window.pywebview._jsApiCallback);
+"""
+
+
+def bridge_without_eval(window: Any) -> None:
+    """Make pywebview's JS bridge work in this window's pages even under a CSP without eval.
+
+    Both changes keep pywebview's own code path and data: ``finish.js`` runs after a
+    ``_createApi`` that needs no eval (and a ``_jsApiCallback`` that waits for Qt's channel
+    instead of giving up after 100 ms), and an answer (a plain call of the page's callback
+    with a literal; nothing comes back) runs through ``run_js`` instead of ``evaluate_js``.
+    Every other script keeps the stock path.
+    """
+    stock_run, stock_evaluate = window.run_js, window.evaluate_js
+
+    def run_js(script: str) -> Any:
+        if isinstance(script, str) and script.startswith(FINISH_PREFIX):
+            script = CREATE_API_WITHOUT_EVAL + script
+        return stock_run(script)
+
+    def evaluate_js(script: str, callback: Callable[..., Any] | None = None) -> Any:
+        if callback is None and isinstance(script, str) and script.startswith(BRIDGE_ANSWER_PREFIX):
+            stock_run(script)
+            return None
+        return stock_evaluate(script, callback)
+
+    window.run_js = run_js
+    window.evaluate_js = evaluate_js
 
 
 def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:

@@ -5,6 +5,15 @@ in ``ui/templates/desktop/``) until the desktop's own account exists, then the c
 through a one-time launch token. A menu opens the sharing panel in a second window. Closing the
 main window ends ``webview.start()``; the caller then stops the server. Every text it shows is
 translated into the session's language (``pages.activated``).
+
+The chat page reaches the launcher through ``window.pywebview.api``: ``notify(payload)`` shows
+a native notification (``desktop/notifications.py``) whose click brings the window back on
+that conversation, ``set_unread(count)`` puts the count in the window title and on the
+taskbar/Dock badge. On the Qt and GTK backends with a system tray, the host's window hides to
+a tray icon instead of closing while it shares on the network or others are connected
+(``desktop/qt_shell.py``, ``desktop/gtk_shell.py``); the tray menu and the sharing panel
+switch "Start Deskchat when I log in" (``desktop/autostart.py``). Without a tray, closing quits
+as before.
 """
 
 from __future__ import annotations
@@ -18,12 +27,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, NoReturn
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chatserver.paths import app_icon
-from desktop import discovery, pages, pywebview_internals
+from desktop import autostart, discovery, notifications, pages, pywebview_internals
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +42,7 @@ TITLE = "Deskchat"
 SIZE = (1100, 760)
 MIN_SIZE = (480, 420)
 PROBE_ENV = "DESKCHAT_TEST_PROBE"
+NOTIFY_WAIT = 10.0  # seconds a page's notify() waits for the OS to take the notification
 
 # What tests read from the page (DESKCHAT_TEST_PROBE=1): the title, who is signed in and the
 # connection's state (the chat page carries both on #app), the address, and the visible
@@ -105,6 +117,37 @@ class MainApi(_Api):
         if self.active and url in {f.url for f in self._app.servers()}:
             pywebview_internals.after_answer(lambda: self._app.open_remote(url))
 
+    # The chat page's calls (ui/static/js/notify.js): checked like any input from a page.
+
+    def notify(self, payload: Any) -> dict:
+        """A native notification: ``{title, body, conversation: {room} | {with}, sound}``."""
+        if not self._app.chat_open:
+            return {"ok": False, "error": "not a chat page"}
+        try:
+            request = notifications.parse_notify(payload)
+        except notifications.InvalidPayload as error:
+            logger.warning("notification refused: %s", error)
+            return {"ok": False, "error": str(error)}
+        # Answered once the OS has it (or could not take it), so the page knows which.
+        try:
+            shown = self._app.notify(request).result(NOTIFY_WAIT)
+        except Exception as error:
+            logger.warning("notification not shown: %s", error)
+            shown = False
+        return {"ok": True} if shown else {"ok": False, "error": "notifications unavailable"}
+
+    def set_unread(self, count: Any) -> dict:
+        """Unread mentions and direct messages: the window title and the taskbar badge."""
+        if not self._app.chat_open:
+            return {"ok": False, "error": "not a chat page"}
+        try:
+            unread = notifications.parse_unread(count)
+        except notifications.InvalidPayload as error:
+            logger.warning("unread count refused: %s", error)
+            return {"ok": False, "error": str(error)}
+        self._app.set_unread(unread)
+        return {"ok": True}
+
 
 class SharingApi(_Api):
     """The sharing panel's actions; its window never loads anything but our page."""
@@ -114,13 +157,19 @@ class SharingApi(_Api):
         self._app = app
 
     def status(self) -> dict:
-        return self._app.host.sharing_status()
+        return self._app.sharing_status()
 
     def set_lan(self, on: bool) -> dict:
-        return self._app.host.set_lan(bool(on))
+        self._app.set_lan(bool(on))
+        return self._app.sharing_status()
 
     def set_signup(self, policy: str, new_code: bool = False) -> dict:
-        return self._app.host.set_signup(str(policy), new_code=bool(new_code))
+        self._app.host.set_signup(str(policy), new_code=bool(new_code))
+        return self._app.sharing_status()
+
+    def set_autostart(self, on: bool) -> dict:
+        self._app.set_autostart(bool(on))
+        return self._app.sharing_status()
 
 
 class ErrorApi(_Api):
@@ -157,6 +206,15 @@ class DesktopApp:
         self._probe_file = os.environ.get(PROBE_ENV, "")
         self.control = None
         self._all_windows: list = []
+        self.chat_open = False  # the window shows a chat page (ours or a joined server's)
+        self.notifier = notifications.Notifier(icon_path())
+        self.shell = None  # desktop.qt_shell.QtShell / gtk_shell.GtkShell by GUI backend
+        self._quitting = False
+        self.autostart = (
+            autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=icon_path())
+            if host is not None
+            else None
+        )
 
     # --- building ---------------------------------------------------------------------
 
@@ -167,6 +225,7 @@ class DesktopApp:
             return {"html": pages.join(can_host=False, servers=self.servers())}
         if self.host.owner() is not None:
             self.api.active = False
+            self.chat_open = True
             return {"url": self.host.login_url()}
         return {"html": pages.welcome(has_accounts=self.host.has_accounts())}
 
@@ -204,6 +263,9 @@ class DesktopApp:
             **first,
         )
         self._all_windows.append(self.window)
+        pywebview_internals.bridge_without_eval(self.window)
+        self.window.events.before_show += self._start_shell
+        self.window.events.closing += self._on_closing
         self.window.events.closed += self._on_main_closed
         self.window.events.loaded += self._on_loaded
         self._start_control()
@@ -227,6 +289,7 @@ class DesktopApp:
             logger.warning("network discovery did not stop within 5 s; exiting anyway")
         if self.control is not None:
             self.control.close()
+        self.notifier.close()
         logger.info("window shut down")
 
     def _on_started(self) -> None:
@@ -239,20 +302,24 @@ class DesktopApp:
     def open_chat(self) -> None:
         """The owner exists now: sign the window in and show the chat."""
         self.api.active = False
+        self.chat_open = True
         self._stop_browsing()
         self.window.load_url(self.host.login_url())
 
     def show_welcome(self) -> None:
+        self.chat_open = False
         self._stop_browsing()
         self.window.load_html(pages.welcome(has_accounts=self.host.has_accounts()))
 
     def show_join(self) -> None:
+        self.chat_open = False
         self._start_browsing()
         self.window.load_html(pages.join(can_host=self.host is not None, servers=self.servers()))
 
     def open_remote(self, url: str) -> None:
         logger.info("joining %s", url)
         self.api.active = False
+        self.chat_open = True
         self._stop_browsing()
         self.window.load_url(url)
 
@@ -280,13 +347,197 @@ class DesktopApp:
             background_color="#f3f4f6",
         )
         self._all_windows.append(self.sharing_window)
+        pywebview_internals.bridge_without_eval(
+            self.sharing_window
+        )  # its calls wait for Qt's channel
         self.sharing_window.events.closed += self._on_sharing_closed
 
     def _on_sharing_closed(self) -> None:
         self.sharing_window = None
 
     def quit(self) -> None:
-        self.window.destroy()
+        """End the launch (the menu's Quit, the tray's Quit, SIGTERM): never hides."""
+        self._quitting = True
+        if self.window is not None:
+            self.window.destroy()
+
+    def _on_closing(self) -> bool | None:
+        """The close button: hide to the tray while others rely on this host, else close.
+
+        Runs on the GUI thread; returning False keeps the window (pywebview's ``closing``).
+        """
+        if self._quitting or not self._keeps_serving():
+            self._quitting = True
+            return None
+        logger.info("window hidden to the tray: the chat stays up for others")
+        self.window.hide()
+        threading.Thread(target=self._say_still_running, name="tray-hint", daemon=True).start()
+        return False
+
+    def _keeps_serving(self) -> bool:
+        if self.host is None or self.shell is None or self.host.server is None:
+            return False
+        if not self.shell.tray_shown():
+            return False
+        if self.host.lan_port is not None:
+            return True
+        try:
+            return self.host.connected_others() > 0
+        except Exception:
+            logger.warning("cannot count who is connected; closing", exc_info=True)
+            return False
+
+    def _say_still_running(self) -> None:
+        """The first time only: one line on why the window went away and where it is."""
+        if self.host is None or self.host.prefs.tray_hint_shown:
+            return
+        with pages.activated():
+            title = _("Deskchat is still running")
+            body = _("Others can keep chatting. Open or quit Deskchat from its icon in the tray.")
+        try:
+            shown = self.notifier.show(
+                title, body, on_clicked=lambda: _in_thread(self.show_window)
+            ).result(NOTIFY_WAIT)
+        except Exception:
+            shown = False
+        if not shown and self.shell is not None:
+            # No notification service: the tray's own balloon says it instead.
+            self.shell.show_message(title, body)
+        self.host.prefs.tray_hint_shown = True
+        self.host.save_prefs()
+
+    def show_window(self) -> None:
+        """Bring the main window back (from the tray, a notification or a second launch)."""
+        if self.window is not None and not self._quitting:
+            self.window.show()
+            self.window.restore()
+
+    # --- notifications, unread count and the tray ----------------------------------------
+
+    def notify(self, request: notifications.NotifyRequest) -> Future:
+        conversation = dict(request.conversation)
+        return self.notifier.show(
+            request.title,
+            request.body,
+            sound=request.sound,
+            on_clicked=lambda: _in_thread(self.open_conversation, conversation),
+        )
+
+    def open_conversation(self, conversation: dict[str, str]) -> None:
+        """A notification was clicked: the window, on that conversation."""
+        if not self.chat_open or self.window is None:
+            return
+        self.show_window()
+        # A JSON literal is a JavaScript literal; run_js, not evaluate_js (the CSP forbids eval).
+        target = json.dumps(conversation)
+        self.window.run_js(
+            "window.deskchat && window.deskchat.openConversation"
+            f" && window.deskchat.openConversation({target})"
+        )
+
+    def set_unread(self, count: int) -> None:
+        self.window.set_title(notifications.window_title(TITLE, count))
+        if self.shell is not None:
+            try:
+                self.shell.set_badge(count)
+                self.shell.set_tooltip(notifications.window_title(TITLE, count))
+            except Exception:
+                logger.warning("cannot set the taskbar badge", exc_info=True)
+
+    def _start_shell(self) -> None:
+        """The GUI toolkit's extras (Qt or GTK): the unread badge, and for a host the tray icon.
+
+        Runs on the GUI thread, before the window first shows (pywebview's ``before_show``).
+        """
+        if self.shell is not None:
+            return
+        gui = getattr(getattr(self.window, "gui", None), "__name__", "")
+        try:
+            if gui.endswith(".qt"):
+                from desktop.qt_shell import QtShell as Shell
+            elif gui.endswith(".gtk"):
+                from desktop.gtk_shell import GtkShell as Shell
+            else:
+                logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
+                return
+            from desktop.qt_shell import TrayMenu
+
+            self.shell = Shell()
+            if self.host is None:
+                return
+            with pages.activated():
+                menu = TrayMenu(
+                    tooltip=TITLE,
+                    open_label=_("Open Deskchat"),
+                    share_label=_("Share on the network"),
+                    autostart_label=_("Start Deskchat when I log in"),
+                    quit_label=_("Quit"),
+                    on_open=self.show_window,
+                    on_share=self._tray_share,
+                    on_autostart=self._tray_autostart,
+                    on_quit=self._tray_quit,
+                )
+            offered = self.shell.show_tray(
+                icon_path(),
+                menu,
+                sharing=self.host.lan_port is not None,
+                autostart=self.autostart_enabled(),
+            )
+        except Exception:
+            logger.warning("cannot set up the tray icon", exc_info=True)
+            return
+        logger.info("tray icon %s", "shown" if offered else "not available: closing quits")
+
+    def _tray_share(self, on: bool) -> None:
+        threading.Thread(target=self.set_lan, args=(on,), name="tray-share", daemon=True).start()
+
+    def _tray_autostart(self, on: bool) -> None:
+        self.set_autostart(on)
+
+    # --- the host's switches (sharing panel and tray menu alike) ---------------------------
+
+    def sharing_status(self) -> dict:
+        """The sharing panel's state: the host's, and whether Deskchat starts at log-in."""
+        return {**self.host.sharing_status(), "autostart": self.autostart_enabled()}
+
+    def set_lan(self, on: bool) -> None:
+        status = self.host.set_lan(on)
+        if self.shell is not None:
+            self.shell.set_checks(sharing=status["sharing"])
+
+    def autostart_enabled(self) -> bool:
+        return self.autostart is not None and self.autostart.enabled()
+
+    def set_autostart(self, on: bool) -> None:
+        """Write or remove the OS's log-in entry; a failure is logged and shows as "off"."""
+        if self.autostart is None:
+            return
+        try:
+            self.autostart.set(on)
+        except OSError as error:
+            logger.warning("cannot change the log-in entry: %s", error)
+        enabled = self.autostart.enabled()
+        logger.info("start at log-in: %s", "on" if enabled else "off")
+        if self.shell is not None:
+            self.shell.set_checks(autostart=enabled)
+
+    def _tray_quit(self) -> None:
+        """Quit from the tray; with others connected, say how many and ask first."""
+        others = self.host.connected_others() if self.host is not None else 0
+        if others:
+            with pages.activated():
+                question = ngettext(
+                    "%(count)d person is connected to your chat. If you quit, the chat stops "
+                    "for them too. Quit anyway?",
+                    "%(count)d people are connected to your chat. If you quit, the chat stops "
+                    "for them too. Quit anyway?",
+                    others,
+                ) % {"count": others}
+                title, yes, no = _("Quit Deskchat?"), _("Quit"), _("Keep running")
+            if not self.shell.ask(title, question, yes, no):
+                logger.info("quit cancelled: %d people connected", others)
+                return
+        self.quit()
 
     def _on_main_closed(self) -> None:
         logger.info("window closed")
@@ -336,8 +587,7 @@ class DesktopApp:
 
     def _cmd_raise(self, request: dict) -> dict:
         logger.info("another launch asked to show the window")
-        self.window.show()
-        self.window.restore()
+        self.show_window()
         return {}
 
     def _cmd_close(self, request: dict) -> dict:
@@ -368,6 +618,12 @@ class DesktopApp:
             page = {"error": str(exc)}
         with open(self._probe_file, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(page) + "\n")
+
+
+def _in_thread(action: Callable[..., None], *args: Any) -> None:
+    """Window work for a notification's click, off the notifier's event loop (a script in the
+    page waits for the GUI thread, which may be showing a dialog)."""
+    threading.Thread(target=action, args=args, name="notification-click", daemon=True).start()
 
 
 def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:

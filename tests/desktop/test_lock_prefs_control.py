@@ -55,6 +55,16 @@ def test_prefs_defaults_roundtrip_and_damage(tmp_path):
     assert prefs.load(tmp_path).owner_id is None
 
 
+def test_the_tray_hint_is_remembered(tmp_path):
+    fresh = prefs.load(tmp_path)
+    assert fresh.tray_hint_shown is False
+    fresh.tray_hint_shown = True
+    prefs.save(tmp_path, fresh)
+    assert prefs.load(tmp_path).tray_hint_shown is True
+    (tmp_path / prefs.PREFS_NAME).write_text('{"tray_hint_shown": "yes"}')
+    assert prefs.load(tmp_path).tray_hint_shown is False
+
+
 def test_control_channel_needs_the_secret(tmp_path):
     calls = []
     server = control.ControlServer({"raise": lambda request: calls.append(1) or {"shown": True}})

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import inspect
+import json
+import subprocess
 import threading
 from importlib.metadata import version
+from pathlib import Path
 
 from desktop.pywebview_internals import CHECKED_VERSIONS, release_pending_scripts
-from tests.support.tools import require
+from tests.support.tools import require, require_executable
 
 
 def _qt_browser_view():
@@ -108,3 +111,134 @@ def test_after_answer_runs_the_action_once_the_calling_thread_has_ended():
     assert done.wait(10)
     thread.join()
     assert order == ["method returned", "answered", "action"]
+
+
+# --- the JS bridge under a CSP without eval (bridge_without_eval) ---------------------------
+
+
+def _webview_js(name: str) -> str:
+    from webview import util
+
+    return (Path(util.get_js_dir()) / f"{name}.js").read_text(encoding="utf-8")
+
+
+def test_finish_script_still_begins_by_creating_the_api():
+    from desktop.pywebview_internals import FINISH_PREFIX
+
+    assert _webview_js("finish").startswith(FINISH_PREFIX)
+    api = _webview_js("api")
+    # What CREATE_API_WITHOUT_EVAL replaces, and what it calls instead.
+    created = api[api.index("_createApi: function") : api.index("_jsApiCallback: function")]
+    assert "new Function(" in created
+    for name in ("_checkValue: function", "_jsApiCallback: function", "_returnValuesCallbacks"):
+        assert name in api
+    # The finish script goes through the window's run_js, where the instance's wrapper is.
+    from webview import util
+
+    inject = inspect.getsource(util.inject_pywebview)
+    assert "window.run_js(finish_script %" in inject
+
+
+def test_js_api_answers_begin_with_the_callback_registry():
+    from webview import util
+
+    from desktop.pywebview_internals import BRIDGE_ANSWER_PREFIX
+
+    bridge = inspect.getsource(util.js_bridge_call)
+    assert (
+        "window.evaluate_js(\n"
+        '            f\'window.pywebview._returnValuesCallbacks["{func_name}"]["{value_id}"]'
+        "({retval})'"
+    ) in bridge
+    assert BRIDGE_ANSWER_PREFIX == 'window.pywebview._returnValuesCallbacks["'
+
+
+class _RecordingWindow:
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.evaluated: list[str] = []
+
+    def run_js(self, script):
+        self.ran.append(script)
+        return "ran"
+
+    def evaluate_js(self, script, callback=None):
+        self.evaluated.append(script)
+        return "evaluated"
+
+
+def test_bridge_without_eval_changes_only_the_bridge_scripts():
+    from desktop.pywebview_internals import CREATE_API_WITHOUT_EVAL, bridge_without_eval
+
+    window = _RecordingWindow()
+    bridge_without_eval(window)
+    finish = "window.pywebview._createApi(JSON.parse('[]'));"
+    assert window.run_js(finish) == "ran"
+    assert window.ran[-1] == CREATE_API_WITHOUT_EVAL + finish
+    assert window.run_js("document.title") == "ran" and window.ran[-1] == "document.title"
+    answer = 'window.pywebview._returnValuesCallbacks["notify"]["1"]({value: \'{}\'})'
+    assert window.evaluate_js(answer) is None
+    assert window.ran[-1] == answer and window.evaluated == []
+    assert window.evaluate_js("1 + 1") == "evaluated" and window.evaluated == ["1 + 1"]
+
+
+def test_the_api_is_built_and_answered_without_code_from_strings(tmp_path):
+    """pywebview's own api.js in node with code generation from strings off (what a CSP
+    without 'unsafe-eval' does): stock, the API cannot be built; with CREATE_API_WITHOUT_EVAL
+    before finish.js's first line, a call made before the channel opens reaches it once it
+    does, and its answer resolves it."""
+    from desktop.pywebview_internals import CREATE_API_WITHOUT_EVAL
+
+    node = require_executable("node", "apt-get install nodejs")
+    api = _webview_js("api") % {
+        "token": "t",
+        "platform": "qtwebengine",
+        "uid": "u",
+        "js_api_endpoint": "None",
+    }
+    first_line = _webview_js("finish").splitlines()[0] % {
+        "functions": json.dumps(
+            [
+                {"func": "notify", "params": ["payload"]},
+                {"func": "nested.set_unread", "params": ["count"]},
+            ]
+        )
+    }
+    harness = f"""
+globalThis.window = globalThis;
+globalThis.Window = function Window() {{}};  // what pywebview.stringify tests against
+globalThis.Node = function Node() {{}};
+{api}
+var calls = [];
+var channel = {{objects: {{external: {{call: function (name, params, id) {{
+  calls.push([name, JSON.parse(params), id]);
+  // The answer, as js_bridge_call sends it back.
+  window.pywebview._returnValuesCallbacks[name][id]({{value: '{{"ok": true}}'}});
+}}}}}}}};
+var stock = 'no error';
+try {{ {first_line} }} catch (e) {{ stock = e.name; }}
+{CREATE_API_WITHOUT_EVAL}
+{first_line}
+// Called before Qt's channel is open (it opens 300 ms later): the call waits for it.
+var promise = window.pywebview.api.notify({{title: 'x'}});
+setTimeout(function () {{ window.pywebview._QWebChannel = channel; }}, 300);
+promise.then(function (value) {{
+  console.log(JSON.stringify({{stock: stock, calls: calls.map(c => c.slice(0, 2)), value: value,
+    nested: typeof window.pywebview.api.nested.set_unread}}));
+}});
+"""
+    script = tmp_path / "bridge.js"
+    script.write_text(harness, encoding="utf-8")
+    done = subprocess.run(
+        [node, "--disallow-code-generation-from-strings", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "stock": "EvalError",
+        "calls": [["notify", [{"title": "x"}]]],
+        "value": {"ok": True},
+        "nested": "function",
+    }

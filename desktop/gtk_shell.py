@@ -1,0 +1,180 @@
+"""The tray icon and unread badge on pywebview's GTK backend (WebKitGTK), as ``qt_shell`` on Qt.
+
+- The tray icon is GTK 3's own ``Gtk.StatusIcon``: the freedesktop XEmbed system tray (XFCE,
+  MATE, LXDE, ``trayer``, KDE through its XEmbed proxy). GTK deprecated it for lack of a tray
+  on GNOME, but it is still GTK 3's one tray API; whether a tray took the icon is only known
+  once it embeds it, so ``tray_shown`` asks at the moment it matters (the close button).
+- The badge is the Unity LauncherEntry D-Bus signal for ``application://deskchat.desktop``
+  (what Qt's ``setBadgeNumber`` sends on Linux), emitted with GLib's own D-Bus (Gio).
+
+GTK objects live on the GUI thread (pywebview runs ``Gtk.main`` on the main thread); ``call``
+hands a function to it with ``GLib.idle_add`` and waits for its result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from desktop.qt_shell import DESKTOP_FILE, TrayMenu
+
+LAUNCHER_ENTRY_PATH = "/com/canonical/unity/launcherentry/deskchat"
+
+
+def _gtk() -> Any:
+    import gi
+
+    gi.require_version("Gtk", "3.0")
+    from gi.repository import Gio, GLib, Gtk
+
+    return Gtk, GLib, Gio
+
+
+class GtkShell:
+    """The tray icon and badge of one launch; every method may be called from any thread."""
+
+    def __init__(self) -> None:
+        """Create on the GUI thread (pywebview's ``before_show`` event runs there)."""
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("GtkShell must be created on the GTK main thread")
+        self._icon = None
+        self._share_item = None
+        self._autostart_item = None
+        self._menu = None
+        self._updating = False  # set_checks must not fire the items' handlers
+
+    def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Run ``function`` on the GUI thread and return its result."""
+        if threading.current_thread() is threading.main_thread():
+            return function()
+        _, GLib, _ = _gtk()
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def job() -> bool:
+            try:
+                outcome["value"] = function()
+            except BaseException as exc:  # handed back to the caller's thread
+                outcome["error"] = exc
+            finally:
+                done.set()
+            return False  # run once
+
+        GLib.idle_add(job)
+        if not done.wait(timeout):
+            raise TimeoutError("the GUI thread did not answer")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    # --- the tray ---------------------------------------------------------------------------
+
+    def show_tray(self, icon: str | None, menu: TrayMenu, *, sharing: bool, autostart: bool):
+        """Offer the icon to a system tray; returns True (whether one takes it: ``tray_shown``)."""
+        return bool(self.call(lambda: self._show_tray(icon, menu, sharing, autostart)))
+
+    def _show_tray(self, icon: str | None, spec: TrayMenu, sharing: bool, autostart: bool) -> bool:
+        Gtk, _, _ = _gtk()
+        if self._icon is not None:
+            return True
+        status = Gtk.StatusIcon.new_from_file(icon) if icon else Gtk.StatusIcon()
+        status.set_title("Deskchat")
+        status.set_name("deskchat")
+        status.set_tooltip_text(spec.tooltip)
+        menu = Gtk.Menu()
+
+        def item(label: str, action: Callable[[], None]) -> Any:
+            entry = Gtk.MenuItem(label=label)
+            entry.connect("activate", lambda _item: action())
+            menu.append(entry)
+            return entry
+
+        def check(label: str, checked: bool, action: Callable[[bool], None]) -> Any:
+            entry = Gtk.CheckMenuItem(label=label)
+            entry.set_active(checked)
+            entry.connect(
+                "toggled",
+                lambda box: None if self._updating else action(bool(box.get_active())),
+            )
+            menu.append(entry)
+            return entry
+
+        item(spec.open_label, spec.on_open)
+        menu.append(Gtk.SeparatorMenuItem())
+        self._share_item = check(spec.share_label, sharing, spec.on_share)
+        self._autostart_item = check(spec.autostart_label, autostart, spec.on_autostart)
+        menu.append(Gtk.SeparatorMenuItem())
+        item(spec.quit_label, spec.on_quit)
+        menu.show_all()
+        status.connect("activate", lambda _icon: spec.on_open())
+        status.connect(
+            "popup-menu",
+            lambda icon_, button, when: menu.popup(
+                None, None, Gtk.StatusIcon.position_menu, icon_, button, when
+            ),
+        )
+        status.set_visible(True)
+        self._icon, self._menu = status, menu
+        return True
+
+    def tray_shown(self) -> bool:
+        """Whether a system tray has embedded the icon (on screen now)."""
+        return bool(self.call(lambda: self._icon is not None and self._icon.is_embedded()))
+
+    def set_checks(self, *, sharing: bool | None = None, autostart: bool | None = None) -> None:
+        def update() -> None:
+            self._updating = True
+            try:
+                if sharing is not None and self._share_item is not None:
+                    self._share_item.set_active(sharing)
+                if autostart is not None and self._autostart_item is not None:
+                    self._autostart_item.set_active(autostart)
+            finally:
+                self._updating = False
+
+        self.call(update)
+
+    def set_tooltip(self, text: str) -> None:
+        self.call(lambda: self._icon.set_tooltip_text(text) if self._icon is not None else None)
+
+    def show_message(self, title: str, body: str) -> None:
+        """GTK's tray icon has no balloon of its own: the tooltip carries the line instead."""
+        self.set_tooltip(f"{title}\n{body}")
+
+    def ask(self, title: str, question: str, yes: str, no: str) -> bool:
+        """A Yes/No question in a small dialog of its own (the window may be hidden)."""
+
+        def run() -> bool:
+            Gtk, _, _ = _gtk()
+            dialog = Gtk.MessageDialog(
+                message_type=Gtk.MessageType.QUESTION, buttons=Gtk.ButtonsType.NONE, text=title
+            )
+            dialog.format_secondary_text(question)
+            dialog.set_title(title)
+            dialog.add_button(yes, Gtk.ResponseType.ACCEPT)
+            dialog.add_button(no, Gtk.ResponseType.REJECT)
+            dialog.set_default_response(Gtk.ResponseType.REJECT)
+            answer = dialog.run()
+            dialog.destroy()
+            return answer == Gtk.ResponseType.ACCEPT
+
+        return bool(self.call(run, timeout=24 * 3600))
+
+    # --- the badge --------------------------------------------------------------------------
+
+    def set_badge(self, count: int) -> None:
+        """The unread count on the launcher icon (Unity LauncherEntry); 0 removes it."""
+        _, GLib, Gio = _gtk()
+        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        properties = {
+            "count": GLib.Variant("x", count),
+            "count-visible": GLib.Variant("b", count > 0),
+        }
+        bus.emit_signal(
+            None,
+            LAUNCHER_ENTRY_PATH,
+            "com.canonical.Unity.LauncherEntry",
+            "Update",
+            GLib.Variant("(sa{sv})", (f"application://{DESKTOP_FILE}.desktop", properties)),
+        )
