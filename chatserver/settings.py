@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "chatserver.accounts",
     "chatserver.chat",
+    "chatserver.realtime",
 ]
 
 MIDDLEWARE = [
