@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chatserver.security.ContentSecurityPolicyMiddleware",
+    "chatserver.security.SecureCookiesOnHttpsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -158,6 +159,9 @@ DESKCHAT = {
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
+    # Share on the LAN over plain HTTP instead of HTTPS with Deskchat's own CA (the sharing
+    # panel then says that traffic is readable on the network; docs/security.md).
+    "LAN_PLAIN_HTTP": env_bool("DESKCHAT_LAN_PLAIN_HTTP", False),
     "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
 }
 

@@ -3,11 +3,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from chatserver import trust
 from chatserver.chat import views as chat_views
 
 urlpatterns = [
     path("", chat_views.app, name="app"),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("trust/", trust.trust_page, name="trust"),
+    path("trust/deskchat-ca.crt", trust.ca_certificate, name="trust_ca"),
     path("chat/", include("chatserver.chat.urls")),
     path("accounts/", include("chatserver.accounts.urls")),
     # The language switch is also on the log-in and sign-up pages, before anyone is logged in.

@@ -111,6 +111,7 @@ def launch_options(args: argparse.Namespace):
         debug=args.debug,
         cert=args.cert,
         key=args.key,
+        can_share=not args.headless or args.lan or args.host in {"0.0.0.0", ""},
     )
 
 

@@ -1,0 +1,78 @@
+"""HTTPS for LAN sharing with Deskchat's own CA (``chatserver/tls.py`` makes the files).
+
+``LanCertificate`` keeps the server certificate in step with this computer's LAN addresses:
+the listener's TLS context is :class:`ReloadableContext`, which Twisted asks for at every new
+connection, so a certificate reissued for a changed address is served from the next
+handshake on, without closing the listener or the sockets already open.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from chatserver import tls
+
+logger = logging.getLogger(__name__)
+
+
+def context_options(cert: Path, key: Path) -> Any:
+    """Twisted ``CertificateOptions`` for a PEM certificate and key."""
+    from twisted.internet import ssl
+
+    return ssl.PrivateCertificate.loadPEM(cert.read_text() + key.read_text()).options()
+
+
+class ReloadableContext:
+    """An old-style Twisted context factory whose certificate can be replaced while serving.
+
+    Twisted calls ``getContext()`` for each new TLS connection (``_ContextFactoryToConnection
+    Factory``), so after :meth:`load` new handshakes use the new certificate.
+    """
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        self._options = context_options(cert, key)
+
+    def load(self, cert: Path, key: Path) -> None:
+        self._options = context_options(cert, key)
+
+    def getContext(self) -> Any:  # Twisted's name
+        return self._options.getContext()
+
+
+class LanCertificate:
+    """The LAN listener's certificate: issued for the current addresses, reissued on change."""
+
+    def __init__(self, data_dir: Path, host_name: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.host_name = host_name or tls.host_name()
+        self.current: tls.ServerCertificate | None = None
+        self.context: ReloadableContext | None = None
+        self._lock = threading.Lock()
+
+    def ensure(self, addresses: list[str]) -> ReloadableContext:
+        """The context for a listener serving ``addresses`` (creating the CA on first use)."""
+        with self._lock:
+            self.current = tls.server_certificate(
+                self.data_dir, addresses=addresses, host_name=self.host_name
+            )
+            if self.context is None:
+                self.context = ReloadableContext(self.current.cert, self.current.key)
+            else:
+                self.context.load(self.current.cert, self.current.key)
+            return self.context
+
+    def follow(self, addresses: list[str]) -> bool:
+        """Reissue when ``addresses`` are not what the certificate covers; True if it did."""
+        wanted = tls.names_for(addresses, self.host_name)
+        if self.current is not None and set(self.current.names) == set(wanted):
+            return False
+        self.ensure(addresses)
+        logger.info("LAN certificate reissued for %s", ", ".join(wanted))
+        return True
+
+    @property
+    def fingerprint(self) -> str:
+        return self.current.fingerprint if self.current is not None else ""
