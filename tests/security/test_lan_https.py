@@ -158,7 +158,9 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
                 const out = [];
                 for (const name of await caches.keys()) {
                     const cache = await caches.open(name);
-                    for (const request of await cache.keys()) out.push(new URL(request.url).pathname);
+                    for (const request of await cache.keys()) {
+                        out.push(new URL(request.url).pathname);
+                    }
                 }
                 return out;
             }"""
