@@ -18,11 +18,20 @@ from chatserver import tls
 logger = logging.getLogger(__name__)
 
 
-def context_options(cert: Path, key: Path) -> Any:
-    """Twisted ``CertificateOptions`` for a PEM certificate and key."""
+def context_options(cert: Path, key: Path, ca: Path) -> Any:
+    """Twisted ``CertificateOptions`` for a PEM certificate and key, sending the CA along.
+
+    The CA in the chain costs a few hundred bytes per handshake and lets a client that pins
+    the CA see it (``--join``'s window, Chromium's ``--ignore-certificate-errors-spki-list``).
+    """
     from twisted.internet import ssl
 
-    return ssl.PrivateCertificate.loadPEM(cert.read_text() + key.read_text()).options()
+    own = ssl.PrivateCertificate.loadPEM(cert.read_text() + key.read_text())
+    return ssl.CertificateOptions(
+        privateKey=own.privateKey.original,
+        certificate=own.original,
+        extraCertChain=[ssl.Certificate.loadPEM(ca.read_text()).original],
+    )
 
 
 class ReloadableContext:
@@ -32,11 +41,11 @@ class ReloadableContext:
     Factory``), so after :meth:`load` new handshakes use the new certificate.
     """
 
-    def __init__(self, cert: Path, key: Path) -> None:
-        self._options = context_options(cert, key)
+    def __init__(self, cert: Path, key: Path, ca: Path) -> None:
+        self._options = context_options(cert, key, ca)
 
-    def load(self, cert: Path, key: Path) -> None:
-        self._options = context_options(cert, key)
+    def load(self, cert: Path, key: Path, ca: Path) -> None:
+        self._options = context_options(cert, key, ca)
 
     def getContext(self) -> Any:  # Twisted's name
         return self._options.getContext()
@@ -58,10 +67,11 @@ class LanCertificate:
             self.current = tls.server_certificate(
                 self.data_dir, addresses=addresses, host_name=self.host_name
             )
+            files = (self.current.cert, self.current.key, self.current.ca_cert)
             if self.context is None:
-                self.context = ReloadableContext(self.current.cert, self.current.key)
+                self.context = ReloadableContext(*files)
             else:
-                self.context.load(self.current.cert, self.current.key)
+                self.context.load(*files)
             return self.context
 
     def follow(self, addresses: list[str]) -> bool:

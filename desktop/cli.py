@@ -430,7 +430,11 @@ def run_join(args: argparse.Namespace) -> int:
     from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
-    app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
+    app = DesktopApp(
+        None,
+        publish=lambda **info: _write_private_json(join_info, info),
+        pins_dir=resolve_data_dir(),
+    )
     close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
     try:
         app.run()

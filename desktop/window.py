@@ -102,8 +102,9 @@ class MainApi(_Api):
 
     def open_server(self, url: str) -> None:
         """Only an address that discovery actually found may be opened."""
-        if self.active and url in {f.url for f in self._app.servers()}:
-            pywebview_internals.after_answer(lambda: self._app.open_remote(url))
+        found = next((f for f in self._app.servers() if f.url == url), None)
+        if self.active and found is not None:
+            pywebview_internals.after_answer(lambda: self._app.open_remote(found))
 
 
 class SharingApi(_Api):
@@ -143,8 +144,13 @@ class DesktopApp:
         open_sharing: bool = False,
         debug: bool = False,
         publish: Callable[..., None] | None = None,
+        pins_dir=None,
     ) -> None:
         self.host = host
+        # Where --join remembers the fingerprints of the servers it opened (desktop/pinning.py).
+        self.pins_dir = pins_dir if pins_dir is not None else getattr(host, "data_dir", None)
+        self._pins: dict[str, str] = {}  # origin -> the fingerprint its certificate must have
+        self._pinning_hooked = False
         # Where the control channel is announced: instance.json when hosting.
         self._publish = publish or (host.publish if host is not None else None)
         self.debug = debug
@@ -247,11 +253,45 @@ class DesktopApp:
         self._start_browsing()
         self.window.load_html(pages.join(can_host=self.host is not None, servers=self.servers()))
 
-    def open_remote(self, url: str) -> None:
+    def open_remote(self, server: discovery.Found) -> None:
+        """Open another Deskchat; over HTTPS only once its certificate is the one it announces
+        and the one we pinned for its name (desktop/pinning.py)."""
+        from desktop import pinning
+
+        url = server.url
+        if server.scheme == "https":
+            try:
+                fingerprint = pinning.check(
+                    self.pins_dir, name=server.name, url=url, fingerprint=server.fingerprint
+                )
+            except pinning.PinRefused as refused:
+                logger.warning("not opening %s: %s", url, refused)
+                self.window.load_html(
+                    pages.join(
+                        can_host=self.host is not None, servers=self.servers(), refused=str(refused)
+                    )
+                )
+                return
+            self._pins[_origin(url)] = fingerprint
+            self._hook_pinning()
         logger.info("joining %s", url)
         self.api.active = False
         self._stop_browsing()
         self.window.load_url(url)
+
+    def _hook_pinning(self) -> None:
+        from desktop import pinning
+
+        if self._pinning_hooked:
+            return
+
+        def accept(url: str, chain: list[bytes]) -> bool:
+            pin = self._pins.get(_origin(url))
+            return pin is not None and pinning.chain_is_pinned(url, chain, pin)
+
+        self._pinning_hooked = pywebview_internals.accept_pinned_certificates(self.window, accept)
+        if not self._pinning_hooked:
+            logger.warning("this web engine cannot check pinned certificates")
 
     def reload(self) -> None:
         if self.host is not None and self.host.owner() is not None:
@@ -365,6 +405,13 @@ class DesktopApp:
             page = {"error": str(exc)}
         with open(self._probe_file, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(page) + "\n")
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:
