@@ -25,6 +25,7 @@ from desktop.lock import InstanceLock
 
 logger = logging.getLogger(__name__)
 
+
 # How often a shared host looks at its LAN addresses (DHCP gave a new one, Wi-Fi changed): the
 # allowed hosts, the certificate and the mDNS record follow them.
 ADDRESS_CHECK_SECONDS = 5.0
@@ -88,6 +89,7 @@ class Host:
         self.certificate: LanCertificate | None = None
         self._lan_addresses: list[str] = []
         self._watch_stop: threading.Event | None = None
+        self._watcher: threading.Thread | None = None
         self._damaged = False  # the database was found damaged (start check or while serving)
 
     # --- start / stop ---------------------------------------------------------------------
@@ -293,17 +295,23 @@ class Host:
 
     def _start_watching(self) -> None:
         self._watch_stop = threading.Event()
-        threading.Thread(
+        self._watcher = threading.Thread(
             target=self._watch_addresses,
             args=(self._watch_stop,),
             name="lan-addresses",
             daemon=True,
-        ).start()
+        )
+        self._watcher.start()
 
     def _stop_watching(self) -> None:
+        """Stop looking at the addresses; waits for a check under way (it may be
+        re-announcing), so nothing else touches the announcer meanwhile."""
         if self._watch_stop is not None:
             self._watch_stop.set()
             self._watch_stop = None
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(15)
 
     def _watch_addresses(self, stop: threading.Event) -> None:
         while not stop.wait(ADDRESS_CHECK_SECONDS):
@@ -317,6 +325,8 @@ class Host:
         them, a new mDNS record. True if they had changed."""
         from django.conf import settings
 
+        from desktop import discovery
+
         addresses = lan.lan_ipv4_addresses()
         with self._lan_lock:
             if self.lan_port is None or addresses == self._lan_addresses:
@@ -326,8 +336,9 @@ class Host:
             settings.ALLOWED_HOSTS[:] = lan.allowed_hosts(addresses)
             if self.certificate is not None:
                 self.certificate.follow(addresses)
-            self._unannounce()
-            self._announce()
+            if discovery.mdns_interfaces() is None:  # the record names the LAN addresses
+                self._unannounce()
+                self._announce()
             return True
 
     @property
