@@ -105,8 +105,12 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
             expect(page.locator(f"#steps-{os_name}")).to_have_count(1)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "trust-page.png", full_page=True)
-        page.locator("#steps-linux summary").click()
-        page.screenshot(path=SCREENSHOTS / "trust-page-linux.png", full_page=True)
+        # Each system's steps, opened as a person opens them (docs/install.md shows these).
+        for os_name in ("windows", "macos", "linux", "android", "ios"):
+            steps = page.locator(f"#steps-{os_name}")
+            steps.locator("summary").click()
+            expect(steps.locator("li").first).to_be_visible()
+            steps.screenshot(path=SCREENSHOTS / f"trust-steps-{os_name}.png")
 
         # The service worker registers and controls the page.
         scope = page.evaluate(
