@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import ConfigError
-from desktop import lan, prefs
+from desktop import lan, pinning, prefs
 from desktop.certificates import LanCertificate
 from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
@@ -369,7 +369,9 @@ class Host:
         addresses = lan.lan_ipv4_addresses() if self.lan_port else []
         # With our own CA the link leads to the page that shows the fingerprint and how to
         # trust the CA, then on to the chat (chatserver/trust.py).
-        path = "trust/" if security == OWN_CA else ""
+        # The fragment (never sent to the server) carries the fingerprint for `--join LINK`.
+        fingerprint = self.fingerprint
+        path = f"trust/#{pinning.link_fragment(fingerprint)}" if security == OWN_CA else ""
         urls = (
             [u + path for u in lan.join_urls(self.lan_port, addresses, self.lan_scheme)]
             if self.lan_port
@@ -377,7 +379,7 @@ class Host:
         )
         return {
             "security": security,
-            "fingerprint": self.fingerprint,
+            "fingerprint": fingerprint,
             "sharing": self.lan_port is not None,
             "port": self.lan_port or self.prefs.lan_port,
             "join": [{"url": u, "qr": lan.qr_svg(u)} for u in urls],

@@ -123,6 +123,42 @@ def _download_ca(url: str) -> bytes:
         return reply.read(64 * 1024)
 
 
+FRAGMENT_KEY = "sha256"
+
+
+def link_fragment(fingerprint: str) -> str:
+    """What a join link carries after ``#``: the fingerprint, hex without colons."""
+    return f"{FRAGMENT_KEY}={fingerprint.replace(':', '').lower()}"
+
+
+def from_link(link: str):
+    """The server a join link names (``https://HOST:PORT/trust/#sha256=HEX``), as discovery
+    would have found it; raises ``ValueError`` saying what is wrong with the link."""
+    import re
+    from urllib.parse import parse_qs
+
+    from desktop.discovery import Found
+
+    parts = urlsplit(link)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{link!r} is not an https:// join link")
+    digest = parse_qs(parts.fragment).get(FRAGMENT_KEY, [""])[0]
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        raise ValueError(
+            f"the join link {link!r} carries no certificate fingerprint "
+            f"(#{FRAGMENT_KEY}=...): copy the whole link from the host's sharing panel"
+        )
+    fingerprint = ":".join(digest[i : i + 2] for i in range(0, 64, 2)).upper()
+    port = parts.port or 443
+    return Found(
+        name=f"{parts.hostname}:{port}",
+        addresses=(parts.hostname,),
+        port=port,
+        scheme="https",
+        fingerprint=fingerprint,
+    )
+
+
 def chain_is_pinned(url: str, chain: list[bytes], fingerprint: str) -> bool:
     """Whether a presented chain (DER, server's certificate first) is the pinned one for
     ``url``: the server's certificate itself has ``fingerprint``, or it was issued for this

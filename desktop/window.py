@@ -145,12 +145,14 @@ class DesktopApp:
         debug: bool = False,
         publish: Callable[..., None] | None = None,
         pins_dir=None,
+        open_link: discovery.Found | None = None,
     ) -> None:
         self.host = host
         # Where --join remembers the fingerprints of the servers it opened (desktop/pinning.py).
         self.pins_dir = pins_dir if pins_dir is not None else getattr(host, "data_dir", None)
         self._pins: dict[str, str] = {}  # origin -> the fingerprint its certificate must have
         self._pinning_hooked = False
+        self.open_link = open_link  # `--join LINK`: opened once the window is up
         # Where the control channel is announced: instance.json when hosting.
         self._publish = publish or (host.publish if host is not None else None)
         self.debug = debug
@@ -168,6 +170,8 @@ class DesktopApp:
 
     def first_page(self) -> dict[str, Any]:
         """``url=`` straight into the chat when the owner is known, else our first screen."""
+        if self.host is None and self.open_link is not None:
+            return {"html": pages.join(can_host=False, servers=[self.open_link])}
         if self.host is None:
             self._start_browsing()
             return {"html": pages.join(can_host=False, servers=self.servers())}
@@ -234,6 +238,8 @@ class DesktopApp:
 
     def _on_started(self) -> None:
         logger.info("window open")
+        if self.open_link is not None:
+            self.open_remote(self.open_link)
         if self.open_sharing and self.host is not None:
             self.show_sharing()
 

@@ -215,3 +215,29 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
     finally:
         app.kill()
         assert server.stop() == 0
+
+
+def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path):
+    """``--join LINK`` (the sharing panel's link, fingerprint after ``#``): the window opens
+    that chat over https, no warning, no browsing."""
+    from desktop import pinning
+
+    port = free_port()
+    env = window_env(display)
+    server = start_live_server(
+        tmp_path / "host",
+        args=["--lan", "--port", str(port)],
+        env={"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]},
+    )
+    fingerprint = tls.ca_fingerprint(tmp_path / "host")
+    link = f"https://127.0.0.1:{port}/trust/#{pinning.link_fragment(fingerprint)}"
+    app = App.launch(tmp_path / "joiner", env, "--join", link)
+    try:
+        app.wait_control(name="join-window.json")
+        page = app.wait_page(lambda p: p["url"].startswith(f"https://127.0.0.1:{port}/accounts/"))
+        assert urlsplit(page["url"]).path in {"/accounts/login/", "/accounts/signup/"}
+        assert app.eval("String(window.isSecureContext)") == "true"
+        assert app.close() == 0
+    finally:
+        app.kill()
+        assert server.stop() == 0
