@@ -14,7 +14,7 @@ import pytest
 from tests.scale.support import Socket, start_serve
 from tests.security.test_access_ends import closed_with, refused, still_open
 from tests.support.access import change_password, deactivate, log_out
-from tests.support.server import Browserless
+from tests.support.server import Browserless, run_deskchat
 
 pytestmark = [pytest.mark.scale, pytest.mark.process]
 
@@ -66,6 +66,28 @@ async def test_access_ends_on_every_worker(two_workers):
     await asyncio.to_thread(log_out, dave1)
     assert [(await closed_with(s))[0] for s in dave_socks] == [4401, 4401]
     await still_open(dave_other)
+
+    # An administrator deactivates erin from the command line, a process of its own: the
+    # event reaches both workers through Redis.
+    erin = Browserless(w1)
+    erin.signup("erin")
+    erin_socks = [await Socket.open(w, erin, f"erin@{i}") for i, w in enumerate((w1, w2))]
+    command = (
+        "from django.contrib.auth import get_user_model; "
+        "u = get_user_model().objects.get(username='erin'); u.is_active = False; u.save()"
+    )
+    done = await asyncio.to_thread(
+        run_deskchat,
+        "manage",
+        "shell",
+        "-c",
+        command,
+        "--data-dir",
+        str(two_workers.data_dir),
+        env={k: v for k, v in two_workers.env.items() if k.startswith("DESKCHAT_")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert [(await closed_with(s))[0] for s in erin_socks] == [4401, 4401]
 
     for sock in (carol_here_sock, dave_other):
         await sock.close()
