@@ -12,6 +12,7 @@ plain HTTP serves nothing: no silent downgrade.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import subprocess
 from pathlib import Path
@@ -172,6 +173,30 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
         assert "/static/js/app.js" in cached and "/static/offline.html" in cached
         assert all(path.startswith("/static/") for path in cached), cached
         assert not [p for p in problems if "ERR_CERT" in p or "service worker" in p], problems
+
+        # An update: the server now sends a worker of another version (as after an upgrade,
+        # when the shell's bytes changed). The next load installs it, it takes over at once
+        # and the old version's cache is gone.
+        old_caches = page.evaluate("caches.keys()")
+        assert len(old_caches) == 1 and old_caches[0].startswith("deskchat-shell-")
+
+        def newer_worker(route) -> None:
+            original = route.fetch()
+            text = re.sub(r'const VERSION = "[^"]*";', 'const VERSION = "v-next";', original.text())
+            route.fulfill(response=original, body=text)
+
+        context.route("**/sw.js", newer_worker)
+        page.reload()
+        page.wait_for_function(
+            """async () => {
+                const names = await caches.keys();
+                return names.length === 1 && names[0] === "deskchat-shell-v-next"
+                    && navigator.serviceWorker.controller !== null;
+            }""",
+            polling=200,
+        )
+        page.reload()
+        page.locator("#app[data-state=connected]").wait_for()
         browser.close()
 
 
