@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -183,8 +184,7 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         page = app.wait_page(lambda p: target in p["text"])
         assert "Join a chat on this network" in page["text"]
         see_on_screen(display, "window-join.png", "Join a chat on this network", target)
-        # Other Deskchats may be announcing on this machine too: choose ours.
-        app.eval(f"document.querySelector('#servers li[data-url=\"{target}\"]').click(); 'ok'")
+        choose_server(app, target)
         page = app.wait_page(lambda p: p["url"].startswith(target))
         # The other server's own page: log-in, or sign-up on a server with no account yet.
         assert urlsplit(page["url"]).path in {"/accounts/login/", "/accounts/signup/"}
@@ -206,8 +206,7 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
     try:
         app.wait_control(name="join-window.json")
         app.wait_page(lambda p: target in p["text"])
-        # Other Deskchats may be announcing on this machine too: choose ours.
-        app.eval(f"document.querySelector('#servers li[data-url=\"{target}\"]').click(); 'ok'")
+        choose_server(app, target)
         page = app.wait_page(lambda p: "has changed since you last joined" in p["text"])
         assert not page["url"].startswith(target)
         see_on_screen(display, "window-join-refused.png", "has changed since you last joined")
@@ -241,3 +240,17 @@ def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path):
     finally:
         app.kill()
         assert server.stop() == 0
+
+
+def choose_server(app: App, url: str, timeout: float = 60) -> None:
+    """Click ``url`` in the join page's list. Other Deskchats may be announcing on this
+    machine too (the list is live and may briefly lose an entry while they come and go):
+    wait until ours is there to click."""
+    script = (
+        f"(() => {{ const item = document.querySelector('#servers li[data-url=\"{url}\"]');"
+        " if (!item) return 'missing'; item.click(); return 'ok'; })()"
+    )
+    deadline = time.monotonic() + timeout
+    while app.eval(script) != "ok":
+        assert time.monotonic() < deadline, f"{url} never listed to choose"
+        time.sleep(0.2)
