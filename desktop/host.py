@@ -233,7 +233,13 @@ class Host:
         assert self.data_dir is not None
         if self.certificate is None:
             self.certificate = LanCertificate(self.data_dir)
-        return ListenConfig("0.0.0.0", port, context=self.certificate.ensure(addresses))
+        try:
+            context = self.certificate.ensure(addresses)
+        except (OSError, ValueError) as error:  # e.g. the data folder became read-only
+            raise ConfigError(
+                f"cannot prepare the certificate for sharing in {self.data_dir / 'tls'}: {error}"
+            ) from None
+        return ListenConfig("0.0.0.0", port, context=context)
 
     def set_lan(self, on: bool, *, port: int | None = None) -> dict[str, Any]:
         """Switch sharing on or off inside the running server; returns ``sharing_status()``."""

@@ -25,7 +25,7 @@ from cryptography.x509 import verification
 from chatserver import tls
 from tests.desktop.launcher import free_port
 from tests.support.netns import lan_namespace
-from tests.support.server import start_live_server
+from tests.support.server import run_deskchat, start_live_server
 from tests.support.tools import require_executable
 
 
@@ -172,3 +172,23 @@ def _handshake(host: str, port: int, context: ssl.SSLContext) -> str | None:
             return None
     except ssl.SSLCertVerificationError as error:
         return error.verify_message
+
+
+@pytest.mark.process
+def test_a_certificate_that_cannot_be_made_is_said_in_one_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "tls").write_text("not a folder")  # as if something else took the name
+    result = run_deskchat(
+        "--headless",
+        "--lan",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(data),
+        env={"DESKCHAT_MDNS_INTERFACES": "127.0.0.1"},
+    )
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("deskchat: cannot prepare the certificate for sharing in "), lines
