@@ -83,3 +83,29 @@ def test_the_link_is_checked_pinned_and_a_changed_certificate_refused(tmp_path):
             assert "has changed since you last joined" in changed.stderr
         finally:
             assert server.stop() == 0
+
+
+def _der(path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_the_window_accepts_only_a_chain_the_pinned_ca_issued_for_that_address(tmp_path):
+    """What the join window's certificate hook decides (desktop/pinning.py)."""
+    ours = tls.server_certificate(tmp_path / "ours", addresses=["10.0.0.7"], host_name="pc")
+    theirs = tls.server_certificate(tmp_path / "theirs", addresses=["10.0.0.7"], host_name="pc")
+    chain = [_der(ours.cert), _der(ours.ca_cert)]
+    pin = ours.fingerprint
+    assert pinning.chain_is_pinned("https://10.0.0.7:8765/", chain, pin)
+    # The same certificate for another address is not this server's.
+    assert not pinning.chain_is_pinned("https://10.0.0.8:8765/", chain, pin)
+    # The CA certificate is public: someone else's certificate with ours appended is refused.
+    forged = [_der(theirs.cert), _der(ours.ca_cert)]
+    assert not pinning.chain_is_pinned("https://10.0.0.7:8765/", forged, pin)
+    assert not pinning.chain_is_pinned("https://10.0.0.7:8765/", [], pin)
+    # A --cert server: its own certificate's fingerprint is the pin.
+    leaf_pin = pinning.der_fingerprint(_der(theirs.cert))
+    assert pinning.chain_is_pinned("https://10.0.0.7:8765/", [_der(theirs.cert)], leaf_pin)
