@@ -27,21 +27,6 @@ def live_server(tmp_path):
     server.stop()
 
 
-class SocketTap:
-    """Passes a page's WebSocket through to the server; ``drop()`` cuts the open one, as a
-    Wi-Fi blip would (the page sees a close it did not ask for and reconnects)."""
-
-    def __init__(self) -> None:
-        self.route = None
-
-    def __call__(self, route) -> None:
-        self.route = route
-        route.connect_to_server()
-
-    def drop(self) -> None:
-        self.route.close(code=4000, reason="dropped by the test")
-
-
 def open_tab(page: Page, url: str) -> Page:
     tab = page.context.new_page()
     tab.goto(url)
