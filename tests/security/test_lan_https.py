@@ -85,10 +85,16 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
             page.goto(f"http://{address}:{port}/trust/")
         stranger.close()
 
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_ARGS, env={"HOME": str(trusted_home)}
+        # A profile on disk, as a person's browser has: Chromium will not offer to install an
+        # app from an incognito (Playwright's default) context.
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium,
+            args=CHROMIUM_ARGS,
+            env={"HOME": str(trusted_home)},
+            locale="en-US",
+            viewport={"width": 900, "height": 1000},
         )
-        context = browser.new_context(locale="en-US", viewport={"width": 900, "height": 1000})
         page = context.new_page()
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
@@ -118,6 +124,13 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
             "navigator.serviceWorker.ready.then((registration) => registration.scope)"
         )
         assert scope == base
+        # Chromium's own verdict on "Install Deskchat": nothing missing (manifest, icons,
+        # worker, secure context).
+        cdp = context.new_cdp_session(page)
+        verdict = cdp.send("Page.getInstallabilityErrors")
+        assert verdict["installabilityErrors"] == [], verdict
+        manifest = cdp.send("Page.getAppManifest")
+        assert manifest["url"] == base + "manifest.webmanifest" and not manifest["errors"]
         # The CA download is the CA certificate itself.
         downloaded = page.evaluate(
             "fetch('/trust/deskchat-ca.crt').then((r) => r.ok ? r.text() : r.status)"
@@ -197,7 +210,7 @@ def _browse(chromium: str, tmp_path: Path, server, address: str, port: int) -> N
         )
         page.reload()
         page.locator("#app[data-state=connected]").wait_for()
-        browser.close()
+        context.close()
 
 
 def _wait(ws, kind: str, **match) -> dict:
