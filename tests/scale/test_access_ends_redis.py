@@ -8,6 +8,7 @@ should, wherever they are. The one-process variant is tests/security/test_access
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -51,8 +52,10 @@ async def test_access_ends_on_every_worker(two_workers):
     dave_other = await Socket.open(w1, dave2, "dave2@w1")
 
     # Deactivated through worker 1: both of bob's sockets close.
+    started = time.monotonic()
     await asyncio.to_thread(deactivate, admin, "bob")
     assert [(await closed_with(s))[0] for s in bob_socks] == [4401, 4401]
+    print(f"deactivation (admin pages included) to both closes: {time.monotonic() - started:.3f} s")
     assert await refused(w2, bob1) == 4401
 
     # carol changes her password through worker 1: her other session's socket closes on
