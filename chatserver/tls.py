@@ -248,6 +248,17 @@ def server_certificate(
     return result
 
 
+def expires_soon(cert_path: Path) -> bool:
+    """True when the certificate ends within ``RENEW_BEFORE`` (or cannot be read)."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return True
+    return cert.not_valid_after_utc - _now() <= RENEW_BEFORE
+
+
 def _still_fits(cert_path: Path, key_path: Path, ca_pem: bytes, wanted: tuple[str, ...]) -> bool:
     from cryptography import x509
 

@@ -75,9 +75,15 @@ class LanCertificate:
             return self.context
 
     def follow(self, addresses: list[str]) -> bool:
-        """Reissue when ``addresses`` are not what the certificate covers; True if it did."""
+        """Reissue when ``addresses`` are not what the certificate covers, or it is about to
+        expire (a host that shares for a year); True if it did."""
         wanted = tls.names_for(addresses, self.host_name)
-        if self.current is not None and set(self.current.names) == set(wanted):
+        current = self.current
+        if (
+            current is not None
+            and set(current.names) == set(wanted)
+            and not tls.expires_soon(current.cert)
+        ):
             return False
         self.ensure(addresses)
         logger.info("LAN certificate reissued for %s", ", ".join(wanted))

@@ -335,7 +335,12 @@ class Host:
 
         addresses = lan.lan_ipv4_addresses()
         with self._lan_lock:
-            if self.lan_port is None or addresses == self._lan_addresses:
+            if self.lan_port is None:
+                return False
+            if addresses == self._lan_addresses:
+                # Same addresses: only a certificate near its end is renewed.
+                if self.certificate is not None:
+                    self.certificate.follow(addresses)
                 return False
             logger.info("LAN addresses changed: %s -> %s", self._lan_addresses, addresses)
             self._lan_addresses = addresses

@@ -192,3 +192,17 @@ def test_a_certificate_that_cannot_be_made_is_said_in_one_line(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert lines[0].startswith("deskchat: cannot prepare the certificate for sharing in "), lines
+
+
+def test_a_certificate_near_its_end_is_renewed_while_sharing(tmp_path, monkeypatch):
+    from desktop.certificates import LanCertificate
+
+    lan_cert = LanCertificate(tmp_path, host_name="pc")
+    lan_cert.ensure(["10.1.2.3"])
+    serial = load(lan_cert.current.cert).serial_number
+    assert lan_cert.follow(["10.1.2.3"]) is False  # same addresses, far from its end
+    # 397-day certificates: with a renewal window longer than that, it is "near its end".
+    monkeypatch.setattr(tls, "RENEW_BEFORE", datetime.timedelta(days=400))
+    assert lan_cert.follow(["10.1.2.3"]) is True
+    assert load(lan_cert.current.cert).serial_number != serial
+    assert lan_cert.fingerprint == tls.ca_fingerprint(tmp_path)
