@@ -472,10 +472,16 @@ def _join_link(args: argparse.Namespace) -> int:
             print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
             gui = None
     if gui is None:
+        from desktop import pages
+
         try:
-            pinning.check(
-                resolve_data_dir(), name=server.name, url=server.url, fingerprint=server.fingerprint
-            )
+            with pages.activated():
+                pinning.check(
+                    resolve_data_dir(),
+                    name=server.name,
+                    url=server.url,
+                    fingerprint=server.fingerprint,
+                )
         except pinning.PinRefused as refused:
             print(f"deskchat: {one_line(str(refused))}", file=sys.stderr)
             return 1

@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 from chatserver import tls
 
 PINS_FILE = "pinned-servers.json"
@@ -29,7 +31,8 @@ TIMEOUT = 10.0
 
 
 class PinRefused(Exception):
-    """The server is not the one its announcement (or our memory of it) says: why, in words."""
+    """The server is not the one its announcement (or our memory of it) says: why, in words
+    (translated: call inside ``pages.activated()``)."""
 
 
 def der_fingerprint(der: bytes) -> str:
@@ -60,14 +63,20 @@ def check(data_dir: Path, *, name: str, url: str, fingerprint: str) -> str:
     known = load(data_dir).get(name)
     if not fingerprint:
         raise PinRefused(
-            f"{name} offers HTTPS but announces no certificate fingerprint, so Deskchat cannot "
-            "tell it from an impostor. Ask its host to update Deskchat."
+            _(
+                "%(name)s offers HTTPS but announces no certificate fingerprint, so Deskchat "
+                "cannot tell it from an impostor. Ask its host to update Deskchat."
+            )
+            % {"name": name}
         )
     if known is not None and known != fingerprint:
         raise PinRefused(
-            f"The certificate of {name} has changed since you last joined it "
-            f"(it was {known}, it is now {fingerprint}). Someone else may be answering in its "
-            "name. Ask the host whether they reinstalled Deskchat; until then it is not opened."
+            _(
+                "The certificate of %(name)s has changed since you last joined it (it was "
+                "%(known)s, it is now %(new)s). Someone else may be answering in its name. Ask "
+                "the host whether they reinstalled Deskchat; until then it is not opened."
+            )
+            % {"name": name, "known": known, "new": fingerprint}
         )
     verify(url, fingerprint)
     if known is None:
@@ -85,11 +94,14 @@ def verify(url: str, fingerprint: str) -> None:
             return  # a --cert server: its own certificate is the one announced
         ca_pem = _download_ca(f"{parts.scheme}://{parts.netloc}/trust/deskchat-ca.crt")
     except OSError as error:
-        raise PinRefused(f"cannot reach {url} to check its certificate: {error}") from None
+        raise PinRefused(_unreachable(url, error)) from None
     if tls.fingerprint(ca_pem) != fingerprint:
         raise PinRefused(
-            f"{url} does not hold the certificate it announces (fingerprint {fingerprint}). "
-            "Someone else may be answering in its name; it is not opened."
+            _(
+                "%(url)s does not hold the certificate it announces (fingerprint "
+                "%(fingerprint)s). Someone else may be answering in its name; it is not opened."
+            )
+            % {"url": url, "fingerprint": fingerprint}
         )
     trusting = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
     try:
@@ -100,11 +112,21 @@ def verify(url: str, fingerprint: str) -> None:
             pass
     except ssl.SSLCertVerificationError as error:
         raise PinRefused(
-            f"{url} presents a certificate its announced authority did not issue for this "
-            f"address ({error.verify_message}); it is not opened."
+            _(
+                "%(url)s presents a certificate its announced authority did not issue for this "
+                "address (%(error)s); it is not opened."
+            )
+            % {"url": url, "error": error.verify_message}
         ) from None
     except OSError as error:
-        raise PinRefused(f"cannot reach {url} to check its certificate: {error}") from None
+        raise PinRefused(_unreachable(url, error)) from None
+
+
+def _unreachable(url: str, error: OSError) -> str:
+    return _("Cannot reach %(url)s to check its certificate: %(error)s") % {
+        "url": url,
+        "error": error,
+    }
 
 
 def _presented_certificate(host: str, port: int) -> bytes:

@@ -267,9 +267,10 @@ class DesktopApp:
         url = server.url
         if server.scheme == "https":
             try:
-                fingerprint = pinning.check(
-                    self.pins_dir, name=server.name, url=url, fingerprint=server.fingerprint
-                )
+                with pages.activated():  # the refusal in the window's language
+                    fingerprint = pinning.check(
+                        self.pins_dir, name=server.name, url=url, fingerprint=server.fingerprint
+                    )
             except pinning.PinRefused as refused:
                 logger.warning("not opening %s: %s", url, refused)
                 self.window.load_html(

@@ -75,6 +75,17 @@ def test_the_link_is_checked_pinned_and_a_changed_certificate_refused(tmp_path):
             assert refused.returncode == 1
             assert "does not hold the certificate it announces" in refused.stderr
             assert "Traceback" not in refused.stderr
+            # In the session's language, like the rest of the launcher.
+            russian = run_deskchat(
+                "--join",
+                forged,
+                "--headless",
+                "--data-dir",
+                str(tmp_path / "russian-joiner"),
+                env={"LANG": "ru_RU.UTF-8", "LC_ALL": "", "LANGUAGE": ""},
+            )
+            assert russian.returncode == 1
+            assert "нет сертификата, о котором он сообщает" in russian.stderr, russian.stderr
 
             # The first joiner pinned the real one: a different fingerprint for the same
             # address is refused before anything is fetched.
