@@ -32,6 +32,29 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+class SecureCookiesOnHttpsMiddleware:
+    """Mark the session and CSRF cookies ``Secure`` on every response sent over HTTPS.
+
+    One process serves its window on plain-HTTP loopback and colleagues on HTTPS (LAN sharing
+    with Deskchat's own CA): a global ``SESSION_COOKIE_SECURE`` would break the window's
+    log-in, while cookies set over HTTPS must never be sent back in clear. Listed before the
+    session and CSRF middleware, so it sees the cookies they set.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+
+        response = self.get_response(request)
+        if request.is_secure():
+            for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+                if name in response.cookies:
+                    response.cookies[name]["secure"] = True
+        return response
+
+
 def certificate_problem(cert: str, key: str) -> str | None:
     """Why ``cert``/``key`` cannot serve TLS, in one line; None when they load together.
 

@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "channels",
     "chatserver.accounts",
     "chatserver.chat",
+    "chatserver.realtime",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "chatserver.security.ContentSecurityPolicyMiddleware",
+    "chatserver.security.SecureCookiesOnHttpsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -157,6 +159,9 @@ DESKCHAT = {
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
+    # Share on the LAN over plain HTTP instead of HTTPS with Deskchat's own CA (the sharing
+    # panel then says that traffic is readable on the network; docs/security.md).
+    "LAN_PLAIN_HTTP": env_bool("DESKCHAT_LAN_PLAIN_HTTP", False),
     "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
     # Largest file ``POST /files/`` stores (docs/protocol.md, "Files").
     "MAX_UPLOAD_BYTES": env_int("DESKCHAT_MAX_UPLOAD_MB", 100) * 1024 * 1024,

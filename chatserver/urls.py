@@ -3,12 +3,18 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from chatserver import pwa, trust
 from chatserver.chat import file_views
 from chatserver.chat import views as chat_views
 
 urlpatterns = [
     path("", chat_views.app, name="app"),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("pwa/icon-<int:size>.png", pwa.icon, name="pwa_icon"),
+    path("trust/", trust.trust_page, name="trust"),
+    path("trust/deskchat-ca.crt", trust.ca_certificate, name="trust_ca"),
     path("chat/", include("chatserver.chat.urls")),
     path("files/", file_views.upload, name="file_upload"),
     # A file's name may follow its id (the file object's ``url`` has it); names hold no "/",

@@ -60,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--join",
-        action="store_true",
-        help="look for Deskchat servers on the local network and open one instead of hosting",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="LINK",
+        help="look for Deskchat servers on the local network and open one instead of hosting; "
+        "with LINK (the https link from the host's sharing panel), open that one",
     )
     parser.add_argument("--data-dir", type=Path, default=None, help="folder for the database")
     parser.add_argument(
@@ -88,6 +92,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             raise ConfigError(problem)
     if args.join and args.lan:
         parser.error("--join opens someone else's chat; --lan shares yours: choose one")
+    args.join_link = None
+    if isinstance(args.join, str):
+        from desktop import pinning
+
+        try:
+            args.join_link = pinning.from_link(args.join)
+        except ValueError as error:
+            parser.error(str(error))
     args.port_given = args.port
     if args.host is None:
         args.host = "0.0.0.0" if args.lan and args.headless else "127.0.0.1"
@@ -111,6 +123,7 @@ def launch_options(args: argparse.Namespace):
         debug=args.debug,
         cert=args.cert,
         key=args.key,
+        can_share=not args.headless or args.lan or args.host in {"0.0.0.0", ""},
     )
 
 
@@ -411,6 +424,8 @@ def run_join(args: argparse.Namespace) -> int:
     from chatserver.config import resolve_data_dir
 
     logs.install(resolve_data_dir(), debug=args.debug)
+    if args.join_link is not None:
+        return _join_link(args)
     gui = None
     if not args.headless:
         guicheck.configure_qt_environment()
@@ -429,7 +444,58 @@ def run_join(args: argparse.Namespace) -> int:
     from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
-    app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
+    app = DesktopApp(
+        None,
+        publish=lambda **info: _write_private_json(join_info, info),
+        pins_dir=resolve_data_dir(),
+    )
+    close_on_signals(app.quit)  # quits: never hides to the tray
+    try:
+        app.run()
+    finally:
+        join_info.unlink(missing_ok=True)
+    leave_after_window(0)
+
+
+def _join_link(args: argparse.Namespace) -> int:
+    """``--join LINK``: check the link's server against its fingerprint (pinned), then open it
+    in the window, or with ``--headless`` print its address."""
+    from chatserver.config import resolve_data_dir
+    from desktop import guicheck, pinning
+
+    server = args.join_link
+    gui = None
+    if not args.headless:
+        guicheck.configure_qt_environment()
+        gui = guicheck.GuiProbe()
+        if gui.result() is not None:
+            print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
+            gui = None
+    if gui is None:
+        from desktop import pages
+
+        try:
+            with pages.activated():
+                pinning.check(
+                    resolve_data_dir(),
+                    name=server.name,
+                    url=server.url,
+                    fingerprint=server.fingerprint,
+                )
+        except pinning.PinRefused as refused:
+            print(f"deskchat: {one_line(str(refused))}", file=sys.stderr)
+            return 1
+        print(f"{server.url}\t{server.fingerprint}", flush=True)
+        return 0
+    from desktop.window import DesktopApp, close_on_signals, leave_after_window
+
+    join_info = resolve_data_dir() / JOIN_INFO_NAME
+    app = DesktopApp(
+        None,
+        publish=lambda **info: _write_private_json(join_info, info),
+        pins_dir=resolve_data_dir(),
+        open_link=server,
+    )
     close_on_signals(app.quit)  # quits: never hides to the tray
     try:
         app.run()

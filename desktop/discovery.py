@@ -52,19 +52,33 @@ class Found:
     port: int
     path: str = "/"
     version: str = ""
+    scheme: str = "http"
+    # The SHA-256 fingerprint of the CA (or certificate) the server says it uses; ``--join``
+    # pins it (desktop/pinning.py).
+    fingerprint: str = ""
 
     @property
     def url(self) -> str:
-        return f"http://{self.addresses[0]}:{self.port}{self.path}"
+        return f"{self.scheme}://{self.addresses[0]}:{self.port}{self.path}"
 
 
 class Announcer:
     """Registers this server on mDNS in a background thread (probing takes a second or two)."""
 
-    def __init__(self, *, port: int, addresses: list[str], version: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        addresses: list[str],
+        version: str = "",
+        scheme: str = "http",
+        fingerprint: str = "",
+    ) -> None:
         self.port = port
         self.addresses = addresses
         self.version = version
+        self.scheme = scheme
+        self.fingerprint = fingerprint
         self._zc = None
         self._infos: list = []
         self._done = threading.Event()
@@ -85,9 +99,14 @@ class Announcer:
         try:
             self._zc = _zeroconf()
             name = instance_name()
-            host = socket.gethostname().split(".")[0] or "deskchat"
+            from chatserver.tls import host_name
+
+            host = host_name()
             packed = [socket.inet_aton(a) for a in self.addresses]
             properties = {"path": "/", "version": self.version, "app": "deskchat"}
+            properties["scheme"] = self.scheme
+            if self.fingerprint:
+                properties["fp"] = self.fingerprint
             for service_type in (DESKCHAT_TYPE, HTTP_TYPE):
                 info = ServiceInfo(
                     service_type,
@@ -181,8 +200,15 @@ def _found_from(info) -> Found | None:
     if not path.startswith("/"):
         path = "/"
     label = info.name.removesuffix("." + DESKCHAT_TYPE)
+    scheme = props.get("scheme") if props.get("scheme") in {"http", "https"} else "http"
     return Found(
-        name=label, addresses=addresses, port=info.port, path=path, version=props.get("version", "")
+        name=label,
+        addresses=addresses,
+        port=info.port,
+        path=path,
+        version=props.get("version", ""),
+        scheme=scheme,
+        fingerprint=props.get("fp", "")[:200],
     )
 
 

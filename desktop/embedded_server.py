@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from chatserver.config import ConfigError
 
@@ -27,6 +28,9 @@ class ListenConfig:
     port: int = 0
     cert: str | None = None
     key: str | None = None
+    # A Twisted context factory (desktop/certificates.py): TLS whose certificate can change
+    # while serving. Only for listeners added with ``add_listener``.
+    context: Any = None
 
     def endpoint(self) -> str:
         host = self.host.replace(":", r"\:")
@@ -38,7 +42,7 @@ class ListenConfig:
 
     @property
     def scheme(self) -> str:
-        return "https" if self.cert and self.key else "http"
+        return "https" if (self.cert and self.key) or self.context is not None else "http"
 
 
 class EmbeddedServer:
@@ -146,12 +150,17 @@ class EmbeddedServer:
         and off by adding and removing a listener here, not by restarting the server.
         """
         from twisted.internet import reactor, threads
-        from twisted.internet.endpoints import serverFromString
+        from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
 
         from chatserver.realtime import daphne_internals
 
         def start_listening():
-            endpoint = serverFromString(reactor, listen.endpoint())
+            if listen.context is not None:
+                endpoint = SSL4ServerEndpoint(
+                    reactor, listen.port, listen.context, interface=listen.host
+                )
+            else:
+                endpoint = serverFromString(reactor, listen.endpoint())
             return endpoint.listen(daphne_internals.http_factory(self._server))
 
         try:

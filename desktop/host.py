@@ -18,11 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import ConfigError
-from desktop import lan, logs, prefs
+from desktop import lan, logs, pinning, prefs
+from desktop.certificates import LanCertificate
 from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
 
 logger = logging.getLogger(__name__)
+
+
+# How often a shared host looks at its LAN addresses (DHCP gave a new one, Wi-Fi changed): the
+# allowed hosts, the certificate and the mDNS record follow them.
+ADDRESS_CHECK_SECONDS = 5.0
+WILDCARD_HOSTS = {"0.0.0.0", ""}
+
+# How the LAN listener is secured (the sharing panel says which).
+OWN_CA = "own_ca"  # the default: a certificate from Deskchat's own CA in the data folder
+GIVEN_CERT = "cert"  # --cert/--key
+PLAIN_HTTP = "plain"  # DESKCHAT_LAN_PLAIN_HTTP: readable by anyone on the network
 
 
 @dataclass
@@ -37,6 +49,8 @@ class LaunchOptions:
     debug: bool = False
     cert: str | None = None
     key: str | None = None
+    # False only for a headless run that never shares (Twisted may then leave TLS out).
+    can_share: bool = True
     extra_publish: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,6 +86,10 @@ class Host:
         self._announcer = None
         self._lan_lock = threading.Lock()
         self._published: dict[str, Any] = {}
+        self.certificate: LanCertificate | None = None
+        self._lan_addresses: list[str] = []
+        self._watch_stop: threading.Event | None = None
+        self._watcher: threading.Thread | None = None
         self._damaged = False  # the database was found damaged (start check or while serving)
 
     # --- start / stop ---------------------------------------------------------------------
@@ -105,7 +123,7 @@ class Host:
         return self.data_dir
 
     def _shares_at_start(self) -> bool:
-        return self.options.lan or self.options.host in {"0.0.0.0", ""}
+        return self.options.lan or self.options.host in WILDCARD_HOSTS
 
     def start(self) -> str:
         """Set Django up, migrate, serve; returns the local URL once it answers."""
@@ -115,7 +133,7 @@ class Host:
         try:
             with bootstrap.paused_gc():
                 # Without --cert, Twisted can leave pyOpenSSL out (see bootstrap).
-                bootstrap.setup_django(tls=bool(self.options.cert))
+                bootstrap.setup_django(tls=bool(self.options.cert) or self.options.can_share)
                 # Importing the ASGI app runs django.setup() again, which resets logging: import
                 # it first, then install our handlers.
                 import chatserver.asgi  # noqa: F401
@@ -128,19 +146,22 @@ class Host:
                     self._damaged = False
                 self._watch_database()
                 bootstrap.migrate()
+                shared = self.options.host in WILDCARD_HOSTS
                 self.server = EmbeddedServer(
                     ListenConfig(
-                        host=self.options.host,
-                        port=self.options.port,
+                        # Headless --lan: this computer on loopback (plain HTTP is fine there:
+                        # loopback is a secure context), the network through the LAN listener.
+                        host="127.0.0.1" if shared else self.options.host,
+                        port=0 if shared else self.options.port,
                         cert=self.options.cert,
                         key=self.options.key,
                     )
                 )
                 self.url = self.server.start()
-                if self.options.host in {"0.0.0.0", ""}:
-                    # Headless --lan: the one listener is the shared one.
-                    self.lan_port = self.server.port
-                    self._announce()
+                if shared:
+                    self.set_lan(True, port=self.options.port)
+                    if self.lan_error:
+                        raise ConfigError(self.lan_error)
                 self.publish()
         except BaseException:
             self.stop()
@@ -171,6 +192,7 @@ class Host:
 
     def stop(self) -> None:
         """Stop announcing, close every socket and the database, release the lock."""
+        self._stop_watching()
         if self._announcer is not None:
             self._announcer.stop()
             self._announcer = None
@@ -191,7 +213,35 @@ class Host:
 
     # --- sharing on the LAN ---------------------------------------------------------------
 
-    def set_lan(self, on: bool) -> dict[str, Any]:
+    @property
+    def lan_security(self) -> str:
+        """How the LAN listener is secured: ``OWN_CA``, ``GIVEN_CERT`` or ``PLAIN_HTTP``."""
+        from django.conf import settings
+
+        if self.options.cert:
+            return GIVEN_CERT
+        if settings.DESKCHAT["LAN_PLAIN_HTTP"]:
+            return PLAIN_HTTP
+        return OWN_CA
+
+    def _lan_listen(self, port: int, addresses: list[str]) -> ListenConfig:
+        security = self.lan_security
+        if security == GIVEN_CERT:
+            return ListenConfig("0.0.0.0", port, cert=self.options.cert, key=self.options.key)
+        if security == PLAIN_HTTP:
+            return ListenConfig("0.0.0.0", port)
+        assert self.data_dir is not None
+        if self.certificate is None:
+            self.certificate = LanCertificate(self.data_dir)
+        try:
+            context = self.certificate.ensure(addresses)
+        except (OSError, ValueError) as error:  # e.g. the data folder became read-only
+            raise ConfigError(
+                f"cannot prepare the certificate for sharing in {self.data_dir / 'tls'}: {error}"
+            ) from None
+        return ListenConfig("0.0.0.0", port, context=context)
+
+    def set_lan(self, on: bool, *, port: int | None = None) -> dict[str, Any]:
         """Switch sharing on or off inside the running server; returns ``sharing_status()``."""
         from django.conf import settings
 
@@ -203,26 +253,24 @@ class Host:
                 # In place: AllowedHostsOriginValidator holds this very list object.
                 settings.ALLOWED_HOSTS[:] = lan.allowed_hosts(addresses)
                 try:
-                    self.lan_port = self.server.add_listener(
-                        ListenConfig(
-                            host="0.0.0.0",
-                            port=self.prefs.lan_port,
-                            cert=self.options.cert,
-                            key=self.options.key,
-                        )
+                    listen = self._lan_listen(
+                        self.prefs.lan_port if port is None else port, addresses
                     )
+                    self.lan_port = self.server.add_listener(listen)
                 except ConfigError as error:
                     settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])
                     self.lan_error = str(error)
                     logger.warning("sharing failed: %s", error, extra=logs.FILE_ONLY)
                 else:
+                    self._lan_addresses = addresses
                     self._announce()
+                    self._start_watching()
             elif not on and self.lan_port is not None:
-                if self._announcer is not None:
-                    self._announcer.stop()
-                    self._announcer = None
+                self._stop_watching()
+                self._unannounce()
                 self.server.remove_listener(self.lan_port)
                 self.lan_port = None
+                self._lan_addresses = []
                 settings.ALLOWED_HOSTS[:] = lan.allowed_hosts([])
             self.publish()
         return self.sharing_status()
@@ -237,8 +285,90 @@ class Host:
             logger.info("no network interface to announce on")
             return
         self._announcer = discovery.Announcer(
-            port=self.lan_port, addresses=addresses, version=__version__
+            port=self.lan_port,
+            addresses=addresses,
+            version=__version__,
+            scheme=self.lan_scheme,
+            fingerprint=self.fingerprint,
         ).start()
+
+    def _unannounce(self) -> None:
+        if self._announcer is not None:
+            self._announcer.stop()
+            self._announcer = None
+
+    # --- following the LAN addresses -----------------------------------------------------
+
+    def _start_watching(self) -> None:
+        self._watch_stop = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._watch_addresses,
+            args=(self._watch_stop,),
+            name="lan-addresses",
+            daemon=True,
+        )
+        self._watcher.start()
+
+    def _stop_watching(self) -> None:
+        """Stop looking at the addresses; waits for a check under way (it may be
+        re-announcing), so nothing else touches the announcer meanwhile."""
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(15)
+
+    def _watch_addresses(self, stop: threading.Event) -> None:
+        while not stop.wait(ADDRESS_CHECK_SECONDS):
+            try:
+                self.follow_addresses()
+            except Exception:
+                logger.exception("could not follow a change of the LAN addresses")
+
+    def follow_addresses(self) -> bool:
+        """When the LAN addresses changed: new allowed hosts, a certificate reissued for
+        them, a new mDNS record. True if they had changed."""
+        from django.conf import settings
+
+        from desktop import discovery
+
+        addresses = lan.lan_ipv4_addresses()
+        with self._lan_lock:
+            if self.lan_port is None:
+                return False
+            if addresses == self._lan_addresses:
+                # Same addresses: only a certificate near its end is renewed.
+                if self.certificate is not None:
+                    self.certificate.follow(addresses)
+                return False
+            logger.info("LAN addresses changed: %s -> %s", self._lan_addresses, addresses)
+            self._lan_addresses = addresses
+            settings.ALLOWED_HOSTS[:] = lan.allowed_hosts(addresses)
+            if self.certificate is not None:
+                self.certificate.follow(addresses)
+            if discovery.mdns_interfaces() is None:  # the record names the LAN addresses
+                self._unannounce()
+                self._announce()
+            return True
+
+    @property
+    def lan_scheme(self) -> str:
+        return "http" if self.lan_security == PLAIN_HTTP else "https"
+
+    @property
+    def fingerprint(self) -> str:
+        """What colleagues compare: our CA's SHA-256 fingerprint, or that of ``--cert``."""
+        from chatserver import tls
+
+        security = self.lan_security
+        if security == OWN_CA:
+            if self.certificate is not None and self.certificate.fingerprint:
+                return self.certificate.fingerprint
+            return (tls.ca_fingerprint(self.data_dir) if self.data_dir else None) or ""
+        if security == GIVEN_CERT and self.options.cert:
+            return tls.fingerprint(Path(self.options.cert).read_bytes())
+        return ""
 
     @property
     def announcer(self):
@@ -246,10 +376,21 @@ class Host:
 
     def sharing_status(self) -> dict[str, Any]:
         """Everything the sharing panel shows."""
-        scheme = "https" if self.options.cert else "http"
+        security = self.lan_security
         addresses = lan.lan_ipv4_addresses() if self.lan_port else []
-        urls = lan.join_urls(self.lan_port, addresses, scheme) if self.lan_port else []
+        # With our own CA the link leads to the page that shows the fingerprint and how to
+        # trust the CA, then on to the chat (chatserver/trust.py).
+        # The fragment (never sent to the server) carries the fingerprint for `--join LINK`.
+        fingerprint = self.fingerprint
+        path = f"trust/#{pinning.link_fragment(fingerprint)}" if security == OWN_CA else ""
+        urls = (
+            [u + path for u in lan.join_urls(self.lan_port, addresses, self.lan_scheme)]
+            if self.lan_port
+            else []
+        )
         return {
+            "security": security,
+            "fingerprint": fingerprint,
             "sharing": self.lan_port is not None,
             "port": self.lan_port or self.prefs.lan_port,
             "join": [{"url": u, "qr": lan.qr_svg(u)} for u in urls],

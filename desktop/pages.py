@@ -111,10 +111,11 @@ def welcome(*, has_accounts: bool) -> str:
     return render("desktop/welcome.html", has_accounts=has_accounts, form=form)
 
 
-def join(*, can_host: bool, servers: Iterable = ()) -> str:
+def join(*, can_host: bool, servers: Iterable = (), refused: str = "") -> str:
     """The Deskchat servers found on the network (``name`` and ``url`` each); the page keeps
-    the list current and choosing one opens it."""
-    return render("desktop/join.html", can_host=can_host, servers=list(servers))
+    the list current and choosing one opens it. ``refused``: why the last choice was not
+    opened (its certificate is not the one pinned for it, desktop/pinning.py)."""
+    return render("desktop/join.html", can_host=can_host, servers=list(servers), refused=refused)
 
 
 def sharing() -> str:

@@ -27,6 +27,10 @@ What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebv
   ``Window.run_js`` runs a script as it is, outside the page's CSP (Qt's ``runJavaScript``):
   ``bridge_without_eval`` gives ``finish.js`` a ``_createApi`` made of closures and hands
   answers to ``run_js``.
+- For ``accept_pinned_certificates``: the Qt ``BrowserView`` keeps its ``QWebEngineView`` as
+  ``webview`` (``self.webview = BrowserView.WebView(self)``) and gives it one page for its life;
+  Qt WebEngine's ``QWebEnginePage.certificateError`` signal lets a slot accept a certificate
+  before the page shows its error (pywebview connects nothing to it).
 
 pywebview has no public way to cancel those waits: its GTK and WinForms backends release them
 on close (pywebview PR #987), its Qt backend does not (6.2.1's ``closeEvent`` leaves them).
@@ -134,6 +138,34 @@ def bridge_without_eval(window: Any) -> None:
 
     window.run_js = run_js
     window.evaluate_js = evaluate_js
+
+
+def accept_pinned_certificates(window, accept: Callable[[str, list[bytes]], bool]) -> bool:
+    """Let the window open a page whose certificate chain ``accept(url, chain)`` approves
+    (the chain as DER, server's certificate first). Every other certificate error is refused
+    as Qt WebEngine refuses it by default. False when the backend is not Qt WebEngine.
+    """
+    view = getattr(getattr(window, "native", None), "webview", None)
+    page = view.page() if view is not None and hasattr(view, "page") else None
+    if page is None or not hasattr(page, "certificateError"):
+        return False
+
+    def on_error(error) -> None:
+        chain = [bytes(cert.toDer()) for cert in error.certificateChain()]
+        if error.isOverridable() and accept(error.url().toString(), chain):
+            error.acceptCertificate()
+        else:
+            logger.warning(
+                "certificate refused for %s: %s", error.url().toString(), error.description()
+            )
+            error.rejectCertificate()
+
+    from qtpy.QtCore import Qt
+
+    # Direct: this runs on a worker thread, and a queued slot would wait for an event loop
+    # there that never runs; Qt WebEngine also wants the answer before the signal returns.
+    page.certificateError.connect(on_error, type=Qt.ConnectionType.DirectConnection)
+    return True
 
 
 def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:

@@ -114,8 +114,9 @@ class MainApi(_Api):
 
     def open_server(self, url: str) -> None:
         """Only an address that discovery actually found may be opened."""
-        if self.active and url in {f.url for f in self._app.servers()}:
-            pywebview_internals.after_answer(lambda: self._app.open_remote(url))
+        found = next((f for f in self._app.servers() if f.url == url), None)
+        if self.active and found is not None:
+            pywebview_internals.after_answer(lambda: self._app.open_remote(found))
 
     # The chat page's calls (ui/static/js/notify.js): checked like any input from a page.
 
@@ -192,8 +193,15 @@ class DesktopApp:
         open_sharing: bool = False,
         debug: bool = False,
         publish: Callable[..., None] | None = None,
+        pins_dir=None,
+        open_link: discovery.Found | None = None,
     ) -> None:
         self.host = host
+        # Where --join remembers the fingerprints of the servers it opened (desktop/pinning.py).
+        self.pins_dir = pins_dir if pins_dir is not None else getattr(host, "data_dir", None)
+        self._pins: dict[str, str] = {}  # origin -> the fingerprint its certificate must have
+        self._pinning_hooked = False
+        self.open_link = open_link  # `--join LINK`: opened once the window is up
         # Where the control channel is announced: instance.json when hosting.
         self._publish = publish or (host.publish if host is not None else None)
         self.debug = debug
@@ -220,6 +228,8 @@ class DesktopApp:
 
     def first_page(self) -> dict[str, Any]:
         """``url=`` straight into the chat when the owner is known, else our first screen."""
+        if self.host is None and self.open_link is not None:
+            return {"html": pages.join(can_host=False, servers=[self.open_link])}
         if self.host is None:
             self._start_browsing()
             return {"html": pages.join(can_host=False, servers=self.servers())}
@@ -294,6 +304,8 @@ class DesktopApp:
 
     def _on_started(self) -> None:
         logger.info("window open")
+        if self.open_link is not None:
+            self.open_remote(self.open_link)
         if self.open_sharing and self.host is not None:
             self.show_sharing()
 
@@ -316,12 +328,47 @@ class DesktopApp:
         self._start_browsing()
         self.window.load_html(pages.join(can_host=self.host is not None, servers=self.servers()))
 
-    def open_remote(self, url: str) -> None:
+    def open_remote(self, server: discovery.Found) -> None:
+        """Open another Deskchat; over HTTPS only once its certificate is the one it announces
+        and the one we pinned for its name (desktop/pinning.py)."""
+        from desktop import pinning
+
+        url = server.url
+        if server.scheme == "https":
+            try:
+                with pages.activated():  # the refusal in the window's language
+                    fingerprint = pinning.check(
+                        self.pins_dir, name=server.name, url=url, fingerprint=server.fingerprint
+                    )
+            except pinning.PinRefused as refused:
+                logger.warning("not opening %s: %s", url, refused)
+                self.window.load_html(
+                    pages.join(
+                        can_host=self.host is not None, servers=self.servers(), refused=str(refused)
+                    )
+                )
+                return
+            self._pins[_origin(url)] = fingerprint
+            self._hook_pinning()
         logger.info("joining %s", url)
         self.api.active = False
         self.chat_open = True
         self._stop_browsing()
         self.window.load_url(url)
+
+    def _hook_pinning(self) -> None:
+        from desktop import pinning
+
+        if self._pinning_hooked:
+            return
+
+        def accept(url: str, chain: list[bytes]) -> bool:
+            pin = self._pins.get(_origin(url))
+            return pin is not None and pinning.chain_is_pinned(url, chain, pin)
+
+        self._pinning_hooked = pywebview_internals.accept_pinned_certificates(self.window, accept)
+        if not self._pinning_hooked:
+            logger.warning("this web engine cannot check pinned certificates")
 
     def reload(self) -> None:
         if self.host is not None and self.host.owner() is not None:
@@ -624,6 +671,13 @@ def _in_thread(action: Callable[..., None], *args: Any) -> None:
     """Window work for a notification's click, off the notifier's event loop (a script in the
     page waits for the GUI thread, which may be showing a dialog)."""
     threading.Thread(target=action, args=args, name="notification-click", daemon=True).start()
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:

@@ -12,7 +12,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from chatserver.accounts import throttling
+from chatserver.accounts import access, throttling
 from chatserver.accounts.backends import ACCOUNT_BACKEND
 from chatserver.accounts.forms import SignupForm
 from chatserver.accounts.services import signup_mode, user_create_from_signup
@@ -107,6 +107,12 @@ class LogoutPageView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = "/accounts/password/done/"
+
+    def form_valid(self, form):
+        # Every other session of this user loses access; this one stays signed in (Django
+        # cycles its key), and so do its open sockets, which hold the key from before.
+        with access.keeping_session(self.request.session.session_key):
+            return super().form_valid(form)
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):

@@ -28,6 +28,7 @@ from chatserver.chat.services.presence import TooManyConnections, room_enter
 from chatserver.chat.services.read_markers import read_mark
 from chatserver.chat.services.rooms import membership_join, membership_leave, room_rename
 from chatserver.realtime import connects, presence_broadcast
+from chatserver.realtime.access import ends_this_socket
 from chatserver.realtime.channels_internals import DirectDispatch
 from chatserver.realtime.codes import (
     CLOSE_DATABASE_FAULT,
@@ -301,6 +302,13 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         the hand-over failed) and will send it nothing more: close with 4009, so the client
         reconnects and resumes from the database, which holds everything it missed."""
         await self.close(code=CLOSE_SLOW_READER)
+
+    async def access_ended(self, event: dict[str, Any]) -> None:
+        """This user was deactivated, or this session logged out, or the password changed
+        in another session (chatserver/realtime/access.py): close as if never signed in."""
+        if ends_this_socket(event, self.scope.get("session_key")):
+            logger.info("closing a socket of %s: its access ended", self.username)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def membership_changed(self, event: dict[str, Any]) -> None:
         """Another tab of this user joined or left a room: follow it here too."""

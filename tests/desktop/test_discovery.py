@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from chatserver import tls
 from desktop import discovery
 from tests.desktop.launcher import free_port
 from tests.support.server import ROOT, start_live_server
@@ -31,7 +32,10 @@ def test_lan_server_is_found_by_the_join_browser(tmp_path, monkeypatch):
         ours = [s for s in found if s.port == port]
         assert ours, f"not found: {found}"
         assert ours[0].name.startswith("Deskchat on ")
-        assert ours[0].url == f"http://127.0.0.1:{port}/"
+        # Shared over HTTPS with the host's own CA, whose fingerprint --join pins.
+        assert ours[0].url == f"https://127.0.0.1:{port}/"
+        assert ours[0].fingerprint == tls.ca_fingerprint(tmp_path / "data")
+        assert len(ours[0].fingerprint) == 95
 
         # The command-line listing (`--join` without a window) prints it too.
         listing = subprocess.run(
@@ -51,7 +55,7 @@ def test_lan_server_is_found_by_the_join_browser(tmp_path, monkeypatch):
             timeout=60,
         )
         assert listing.returncode == 0, listing.stderr
-        assert f"http://127.0.0.1:{port}/" in listing.stdout
+        assert f"https://127.0.0.1:{port}/" in listing.stdout
     finally:
         assert server.stop() == 0
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
 
 import pytest
 
+from chatserver import tls
 from desktop import lan
 from tests.desktop.launcher import App, free_port, port_open, see_on_screen, window_env
 from tests.support.netns import lan_namespace
@@ -24,8 +26,11 @@ pytestmark = [pytest.mark.window, pytest.mark.process]
 PASSWORD = "correct-horse-battery"
 
 
-def status_for_host(port: int, host_header: str) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def status_for_host(port: int, host_header: str, context=None) -> int:
+    if context is None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    else:  # TLS checked against the CA, the name aside: the Host header is what is tested
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
     try:
         connection.request("GET", "/healthz", headers={"Host": host_header})
         return connection.getresponse().status
@@ -59,10 +64,16 @@ def _share_and_join(display: str, tmp_path, address: str) -> None:
         create_account_in_window(app, "host")
         app.wait_page(lambda p: p["user"] == "host")
 
-        # The sharing panel opened by itself with the join address and its QR code.
-        join = f"http://{address}:{port}/"
-        panel = app.wait_page(lambda p: "Share on the network" in p["text"], window="sharing")
-        assert join in panel["text"]
+        # The sharing panel opened by itself with the join address (HTTPS, to the page that
+        # shows how to trust the host's CA), its QR code and the CA's fingerprint.
+        join = f"https://{address}:{port}/trust/"
+        panel = app.wait_page(lambda p: join in p["text"], window="sharing")
+        assert "Share on the network" in panel["text"]
+        ca = tmp_path / "data" / "tls" / "ca.crt"
+        assert tls.ca_fingerprint(tmp_path / "data") in panel["text"]
+        trusting = ssl.create_default_context(cafile=str(ca))
+        loose = ssl.create_default_context(cafile=str(ca))
+        loose.check_hostname = False
         qr_count = app.eval("String(document.querySelectorAll('.join svg').length)", "sharing")
         assert qr_count == "1"
         # The panel sits over the chat: what a person sees is the address to give out.
@@ -70,18 +81,20 @@ def _share_and_join(display: str, tmp_path, address: str) -> None:
 
         # Exactly localhost and the LAN address are accepted as Host.
         assert port_open(port) and port_open(port, address)
-        assert status_for_host(port, f"127.0.0.1:{port}") == 200
-        assert status_for_host(port, f"{address}:{port}") == 200
-        assert status_for_host(port, f"intruder.example:{port}") == 400
+        assert status_for_host(port, f"127.0.0.1:{port}", loose) == 200
+        assert status_for_host(port, f"{address}:{port}", loose) == 200
+        assert status_for_host(port, f"intruder.example:{port}", loose) == 400
 
         # The window's user opens a room.
         app.eval("location.href = '/chat/lobby/'; 'ok'")
         app.wait_page(lambda p: "lobby" in p["text"] and p["user"] == "host")
 
         # A guest signs up through the LAN address and says something.
-        guest = Browserless(join)
+        guest = Browserless(f"https://{address}:{port}/", ssl_context=trusting)
         guest.signup("guest")
-        with connect(f"ws://{address}:{port}/ws/", additional_headers=guest.ws_headers()) as ws:
+        with connect(
+            f"wss://{address}:{port}/ws/", additional_headers=guest.ws_headers(), ssl=trusting
+        ) as ws:
             ws.send(json.dumps({"type": "join", "room": "lobby"}))
             _wait_frame(ws, "joined")
             ws.send(
@@ -101,7 +114,7 @@ def _share_and_join(display: str, tmp_path, address: str) -> None:
 
         # Switching sharing off in the panel closes the shared port at once.
         app.eval("document.getElementById('lan').click(); 'ok'", "sharing")
-        app.wait_page(lambda p: "http://" not in p["text"], window="sharing")
+        app.wait_page(lambda p: "https://" not in p["text"], window="sharing")
         assert not port_open(port) and not port_open(port, address)
         window_port = int(app.url.rsplit(":", 1)[1].strip("/"))
         # No longer an allowed host.

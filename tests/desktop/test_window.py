@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
+from chatserver import tls
 from tests.desktop.launcher import (
     App,
     free_port,
@@ -163,6 +167,60 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path):
 
 
 def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
+    """The server shares over HTTPS with its own CA: the join window checks the announced
+    fingerprint, pins it, and opens the chat with no certificate warning. The same server name
+    answering later with another certificate (its CA made anew) is refused in words."""
+    port = free_port()
+    env = window_env(display)
+    server_env = {"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]}
+    server = start_live_server(
+        tmp_path / "host", args=["--lan", "--port", str(port)], env=server_env
+    )
+    target = f"https://127.0.0.1:{port}/"
+    fingerprint = tls.ca_fingerprint(tmp_path / "host")
+    app = App.launch(tmp_path / "joiner", env, "--join")
+    try:
+        app.wait_control(name="join-window.json")
+        page = app.wait_page(lambda p: target in p["text"])
+        assert "Join a chat on this network" in page["text"]
+        see_on_screen(display, "window-join.png", "Join a chat on this network", target)
+        choose_server(app, target)
+        page = app.wait_page(lambda p: p["url"].startswith(target))
+        # The other server's own page: log-in, or sign-up on a server with no account yet.
+        assert urlsplit(page["url"]).path in {"/accounts/login/", "/accounts/signup/"}
+        assert app.eval("String(window.isSecureContext)") == "true"
+        pins = json.loads((tmp_path / "joiner" / "pinned-servers.json").read_text())
+        assert list(pins.values()) == [fingerprint]
+        assert app.close() == 0
+    finally:
+        app.kill()
+        assert server.stop() == 0
+
+    # The host's CA is replaced (or someone else answers in its name): a new fingerprint.
+    shutil.rmtree(tmp_path / "host" / "tls")
+    server = start_live_server(
+        tmp_path / "host", args=["--lan", "--port", str(port)], env=server_env
+    )
+    assert tls.ca_fingerprint(tmp_path / "host") != fingerprint
+    app = App.launch(tmp_path / "joiner", env, "--join")
+    try:
+        app.wait_control(name="join-window.json")
+        app.wait_page(lambda p: target in p["text"])
+        choose_server(app, target)
+        page = app.wait_page(lambda p: "has changed since you last joined" in p["text"])
+        assert not page["url"].startswith(target)
+        see_on_screen(display, "window-join-refused.png", "has changed since you last joined")
+        assert app.close() == 0
+    finally:
+        app.kill()
+        assert server.stop() == 0
+
+
+def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path):
+    """``--join LINK`` (the sharing panel's link, fingerprint after ``#``): the window opens
+    that chat over https, no warning, no browsing."""
+    from desktop import pinning
+
     port = free_port()
     env = window_env(display)
     server = start_live_server(
@@ -170,18 +228,29 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         args=["--lan", "--port", str(port)],
         env={"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]},
     )
-    app = App.launch(tmp_path / "joiner", env, "--join")
+    fingerprint = tls.ca_fingerprint(tmp_path / "host")
+    link = f"https://127.0.0.1:{port}/trust/#{pinning.link_fragment(fingerprint)}"
+    app = App.launch(tmp_path / "joiner", env, "--join", link)
     try:
         app.wait_control(name="join-window.json")
-        target = f"http://127.0.0.1:{port}/"
-        page = app.wait_page(lambda p: target in p["text"])
-        assert "Join a chat on this network" in page["text"]
-        see_on_screen(display, "window-join.png", "Join a chat on this network", target)
-        app.eval("document.querySelector('#servers li').click(); 'ok'")
-        page = app.wait_page(lambda p: p["url"].startswith(target))
-        # The other server's own page: log-in, or sign-up on a server with no account yet.
+        page = app.wait_page(lambda p: p["url"].startswith(f"https://127.0.0.1:{port}/accounts/"))
         assert urlsplit(page["url"]).path in {"/accounts/login/", "/accounts/signup/"}
+        assert app.eval("String(window.isSecureContext)") == "true"
         assert app.close() == 0
     finally:
         app.kill()
         assert server.stop() == 0
+
+
+def choose_server(app: App, url: str, timeout: float = 60) -> None:
+    """Click ``url`` in the join page's list. Other Deskchats may be announcing on this
+    machine too (the list is live and may briefly lose an entry while they come and go):
+    wait until ours is there to click."""
+    script = (
+        f"(() => {{ const item = document.querySelector('#servers li[data-url=\"{url}\"]');"
+        " if (!item) return 'missing'; item.click(); return 'ok'; })()"
+    )
+    deadline = time.monotonic() + timeout
+    while app.eval(script) != "ok":
+        assert time.monotonic() < deadline, f"{url} never listed to choose"
+        time.sleep(0.2)
