@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -206,8 +207,14 @@ def page_call(app: App, script: str) -> object:
     return json.loads(answer)
 
 
-def healthz(port: int) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def healthz(port: int, *, tls_of: App | None = None) -> int:
+    """``/healthz`` on a port; ``tls_of``: over HTTPS, trusting that app's own CA (the LAN
+    listener serves TLS by default, its certificate names 127.0.0.1 too)."""
+    if tls_of is None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    else:
+        context = ssl.create_default_context(cafile=str(tls_of.data_dir / "tls" / "ca.crt"))
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=context)
     try:
         connection.request("GET", "/healthz")
         return connection.getresponse().status
@@ -312,7 +319,7 @@ def test_notifications_badge_tray_and_quit(display, with_tray, tmp_path):
         open_tray_menu(display, "tray-menu.png")
         choose_in_menu(display, "Down", "Down")  # Open Deskchat, Share on the network
         wait_until(lambda: port_open(lan_port), "the shared port")
-        assert healthz(lan_port) == 200
+        assert healthz(lan_port, tls_of=app) == 200
 
         # Closing the window of a sharing host hides it; the chat stays up.
         app.command("close")
@@ -320,7 +327,7 @@ def test_notifications_badge_tray_and_quit(display, with_tray, tmp_path):
         hint = recorder.wait_for(lambda s: s.summary == STILL_RUNNING, what="the tray hint")
         assert "tray" in hint.body
         assert app.process.poll() is None
-        assert healthz(local_port) == 200 and healthz(lan_port) == 200
+        assert healthz(local_port) == 200 and healthz(lan_port, tls_of=app) == 200
         icon = tray_icon(display)
         wait_until(
             lambda: blue_pixels(grab(display, "tray-hidden-window.png"), icon) > 50,
@@ -487,7 +494,7 @@ def test_sigterm_quits_a_host_hidden_in_the_tray(display, with_tray, tmp_path):
         app.wait_page(lambda p: "Create your account" in p["text"])
         app.command("close")  # sharing: hidden, not closed
         wait_until(lambda: not window_visible(display), "the window hidden")
-        assert healthz(lan_port) == 200
+        assert healthz(lan_port, tls_of=app) == 200
         assert app.terminate() == 0  # a session ending: quits, asks nothing
         assert not port_open(lan_port)
     finally:
