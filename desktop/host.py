@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import ConfigError
-from desktop import lan, prefs
+from desktop import lan, prefs, shutdown
 from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
 
@@ -94,6 +94,7 @@ class Host:
             self.lock.acquire()
         except OSError as exc:
             raise ConfigError(f"cannot lock the data folder {self.data_dir}: {exc}") from None
+        shutdown.checkpoint()  # the caller's stop() releases the lock
         self.prefs = prefs.load(self.data_dir)
         if self.options.lan_port:
             self.prefs.lan_port = self.options.lan_port
@@ -108,7 +109,11 @@ class Host:
         return self.options.lan or self.options.host in {"0.0.0.0", ""}
 
     def start(self) -> str:
-        """Set Django up, migrate, serve; returns the local URL once it answers."""
+        """Set Django up, migrate, serve; returns the local URL once it answers.
+
+        A stop signal meanwhile ends it at the next step (``shutdown.StartCancelled``), with
+        everything opened so far closed again.
+        """
         from desktop import bootstrap, logs
 
         assert self.lock is not None and self.data_dir is not None, "prepare() first"
@@ -116,11 +121,13 @@ class Host:
             with bootstrap.paused_gc():
                 # Without --cert, Twisted can leave pyOpenSSL out (see bootstrap).
                 bootstrap.setup_django(tls=bool(self.options.cert))
+                shutdown.checkpoint()
                 # Importing the ASGI app runs django.setup() again, which resets logging: import
                 # it first, then install our handlers.
                 import chatserver.asgi  # noqa: F401
 
                 logs.install(self.data_dir, debug=self.options.debug)
+                shutdown.checkpoint()
                 if self.lock.unclean:
                     logger.info("the last run did not stop cleanly: checking the database")
                     self._damaged = True  # until the check says otherwise
@@ -128,6 +135,7 @@ class Host:
                     self._damaged = False
                 self._watch_database()
                 bootstrap.migrate()
+                shutdown.checkpoint()
                 self.server = EmbeddedServer(
                     ListenConfig(
                         host=self.options.host,
@@ -136,12 +144,13 @@ class Host:
                         key=self.options.key,
                     )
                 )
-                self.url = self.server.start()
+                self.url = self.server.start()  # checks for a stop while it waits
                 if self.options.host in {"0.0.0.0", ""}:
                     # Headless --lan: the one listener is the shared one.
                     self.lan_port = self.server.port
                     self._announce()
                 self.publish()
+                shutdown.checkpoint()
         except BaseException:
             self.stop()
             raise

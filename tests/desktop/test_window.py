@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.desktop.launcher import (
+    ENGINES,
     App,
     free_port,
     port_open,
+    require_engine,
     see_on_screen,
     type_into_window,
     window_env,
@@ -24,16 +26,23 @@ pytestmark = [pytest.mark.window, pytest.mark.process]
 PASSWORD = "correct-horse-battery"
 
 
-def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """Qt WebEngine (the tarball's) and the system's WebKitGTK (the .deb's)."""
+    require_engine(request.param)
+    return request.param
+
+
+def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path, engine):
     data = tmp_path / "data"
-    env = window_env(display)
+    env = window_env(display, engine=engine)
     app = App.launch(data, env)
     try:
         app.wait_control()
         # Fresh install: the launcher's own one-screen "create your account" form.
         page = app.wait_page(lambda p: "Create your account" in p["text"])
         assert page["title"] == "Deskchat"
-        see_on_screen(display, "window-first-run.png", "Create your account")
+        see_on_screen(display, f"window-first-run-{engine}.png", "Create your account")
 
         # The first screen also offers to join someone else's chat instead, and back.
         app.eval("document.getElementById('join-link').click(); 'ok'")
@@ -51,7 +60,7 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         assert "token=" not in page["url"]
         see_on_screen(
             display,
-            "window-signed-in.png",
+            f"window-signed-in-{engine}.png",
             "ROOMS",
             "DIRECT MESSAGES",
             "alice",
@@ -112,8 +121,8 @@ def test_first_run_page_speaks_the_session_language(display, tmp_path):
         app.kill()
 
 
-def test_sigterm_closes_the_window_cleanly(display, tmp_path):
-    app = App.launch(tmp_path / "data", window_env(display))
+def test_sigterm_closes_the_window_cleanly(display, tmp_path, engine):
+    app = App.launch(tmp_path / "data", window_env(display, engine=engine))
     try:
         app.wait_control()
         app.wait_page(lambda p: "Create your account" in p["text"])
