@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not imported for real: this module loads first, on every start
+    import socket
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

@@ -48,7 +48,9 @@ class Stop:
 
     @property
     def clean(self) -> bool:
-        return self.code == 0 and not self.problems and not self.locked_after and not self.record_left
+        return (
+            self.code == 0 and not self.problems and not self.locked_after and not self.record_left
+        )
 
     def __str__(self) -> str:
         return (
