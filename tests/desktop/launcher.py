@@ -313,9 +313,19 @@ def type_into_window(display: str, *keys: str) -> None:
     """Type like a person: each item is text to type, or ``<Key>`` for a key press."""
     xdotool = require_executable("xdotool", "apt-get install xdotool")
     env = {**os.environ, "DISPLAY": display}
-    # No window manager under Xvfb: give the main window the keyboard focus ourselves.
+    # No window manager under Xvfb: give the main window the keyboard focus ourselves. Only a
+    # visible one: GTK's hidden client-leader window carries the program's name too.
     subprocess.run(
-        [xdotool, "search", "--sync", "--name", "^Deskchat$", "windowfocus", "--sync"],
+        [
+            xdotool,
+            "search",
+            "--sync",
+            "--onlyvisible",
+            "--name",
+            "^Deskchat$",
+            "windowfocus",
+            "--sync",
+        ],
         env=env,
         check=True,
         timeout=30,
