@@ -47,6 +47,7 @@ class Launch:
     rss: int  # bytes, app + children
     pss: int
     processes: int
+    parts: str  # each process's name and PSS
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
@@ -138,19 +139,23 @@ def read_control(data: Path, pid: int) -> dict | None:
     return info if info.get("pid") == pid and info.get("control_port") else None
 
 
-def memory(pid: int) -> tuple[int, int, int]:
-    """RSS and PSS summed over the app and all its descendants, and how many processes."""
+def memory(pid: int) -> tuple[int, int, int, str]:
+    """RSS and PSS summed over the app and all its descendants, how many processes, and each
+    one's name and PSS."""
     root = psutil.Process(pid)
     rss = pss = count = 0
+    parts = []
     for process in [root, *root.children(recursive=True)]:
         try:
             info = process.memory_full_info()
+            name = "app" if process.pid == pid else process.name()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         rss += info.rss
         pss += info.pss
         count += 1
-    return rss, pss, count
+        parts.append(f"{name} {info.pss / 2**20:.0f}")
+    return rss, pss, count, ", ".join(parts)
 
 
 def launch(engine: str, data: Path, display: str, frozen: bool, shots: Path) -> Launch:
@@ -190,12 +195,12 @@ def launch(engine: str, data: Path, display: str, frozen: bool, shots: Path) -> 
             if time.monotonic() > deadline:
                 raise SystemExit(f"{engine}: the window stayed blank")
         took = shot_at - started
-        rss, pss, count = memory(process.pid)
+        rss, pss, count, parts = memory(process.pid)
         control.send(info, "close", timeout=20)
         code = process.wait(60)
         if code != 0:
             raise SystemExit(f"{engine}: the app exited with {code} after closing")
-        return Launch(engine, took, rss, pss, count)
+        return Launch(engine, took, rss, pss, count, parts)
     finally:
         if process.poll() is None:
             process.kill()
@@ -231,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(
                         f"{engine:>3}: start {result.start:.2f} s, "
                         f"RSS {result.rss / 2**20:.0f} MiB,"
-                        f" PSS {result.pss / 2**20:.0f} MiB in {result.processes} processes",
+                        f" PSS {result.pss / 2**20:.0f} MiB in {result.processes} processes"
+                        f" (PSS MiB: {result.parts})",
                         flush=True,
                     )
     finally:
