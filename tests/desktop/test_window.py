@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -194,3 +195,34 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
     finally:
         app.kill()
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize("moment", ["handler", "lock", "control"])
+def test_sigterm_while_the_window_starts_stops_cleanly(display, tmp_path, engine, moment):
+    """A stop while starting (desktop/shutdown.py): no window is left waiting, exit 0, the
+    data folder unlocked, and the next launch opens."""
+    from tests.support.stopping import catches_sigterm, lock_is_free, opened_lock
+
+    data = tmp_path / "data"
+    env = window_env(display, engine=engine)
+    app = App.launch(data, env)
+    try:
+        sign = {"handler": catches_sigterm, "lock": opened_lock}.get(moment)
+        if sign is None:
+            app.wait_control()  # published just before the GUI loop starts
+        else:
+            while not sign(app.process.pid):
+                assert app.process.poll() is None, app.console()
+                time.sleep(0.001)  # polling /proc for the sign, not waiting for nothing
+        assert app.terminate() == 0
+        assert lock_is_free(data)
+        assert not (data / "instance.json").exists()
+    finally:
+        app.kill()
+    again = App.launch(data, env)
+    try:
+        again.wait_control()
+        again.wait_page(lambda p: "Create your account" in p["text"])
+        assert again.close() == 0
+    finally:
+        again.kill()
