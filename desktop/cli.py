@@ -431,6 +431,7 @@ def run_join(args: argparse.Namespace) -> int:
     join_info = resolve_data_dir() / JOIN_INFO_NAME
     app = DesktopApp(None, publish=lambda **info: _write_private_json(join_info, info))
     close_on_signals(lambda: app.window.destroy() if app.window is not None else None)
+    shutdown.checkpoint()  # a signal before the line above: no window at all
     try:
         app.run()
     finally:
