@@ -130,11 +130,14 @@ class SharingApi(_Api):
 class ErrorApi(_Api):
     def __init__(self) -> None:
         super().__init__()
-        self.window = None
+        # Private: pywebview walks an API object's public attributes to build the page's
+        # ``pywebview.api``, and walking a window reaches GTK objects it cannot read (it logs
+        # an error for each).
+        self._window = None
 
     def close(self) -> None:
-        if self.window is not None:
-            self.window.destroy()
+        if self._window is not None:
+            self._window.destroy()
 
 
 class DesktopApp:
@@ -432,7 +435,7 @@ def show_error(message: str, *, log_file: str = "") -> None:
     api = ErrorApi()
     with pages.activated():
         title = _("Deskchat could not start")
-    api.window = webview.create_window(
+    api._window = webview.create_window(
         title,
         html=pages.error(message, log_file=log_file),
         js_api=api,

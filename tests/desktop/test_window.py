@@ -148,17 +148,18 @@ def test_no_display_falls_back_to_headless(tmp_path):
 
 
 @pytest.mark.server_errors("start-up failed: cannot listen on", "Listen failure", exit_code=2)
-def test_start_up_error_is_shown_in_a_window(display, tmp_path):
+def test_start_up_error_is_shown_in_a_window(display, tmp_path, engine):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        app = App.launch(tmp_path / "data", window_env(display), "--port", str(port))
+        env = window_env(display, engine=engine)
+        app = App.launch(tmp_path / "data", env, "--port", str(port))
         try:
             # What the person reads: the error in words, where to look, a way out.
             see_on_screen(
                 display,
-                "window-start-error.png",
+                f"window-start-error-{engine}.png",
                 "could not start",
                 f"cannot listen on 127.0.0.1:{port}",
                 "Close",
