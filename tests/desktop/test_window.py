@@ -100,9 +100,11 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path, engine):
         again.kill()
 
 
-def test_first_run_page_speaks_the_session_language(display, tmp_path):
+def test_first_run_page_speaks_the_session_language(display, tmp_path, engine):
     """The launcher's pages follow the desktop session's locale (LANG), like its menus."""
-    env = window_env(display, LANG="ru_RU.UTF-8", LANGUAGE="", LC_ALL="", LC_MESSAGES="")
+    env = window_env(
+        display, engine=engine, LANG="ru_RU.UTF-8", LANGUAGE="", LC_ALL="", LC_MESSAGES=""
+    )
     app = App.launch(tmp_path / "data", env)
     try:
         app.wait_control()
@@ -114,7 +116,7 @@ def test_first_run_page_speaks_the_session_language(display, tmp_path):
         button = app.eval("getComputedStyle(document.getElementById('submit')).backgroundColor")
         assert button == "rgb(37, 99, 235)"  # app.css --accent
         seen = see_on_screen(
-            display, "window-first-run-ru.png", "Создайте учётную запись", lang="rus+eng"
+            display, f"window-first-run-ru-{engine}.png", "Создайте учётную запись", lang="rus+eng"
         )
         assert "Create your account" not in seen
         assert app.close() == 0
@@ -173,9 +175,9 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path, engine):
     assert "Traceback" not in console
 
 
-def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
+def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path, engine):
     port = free_port()
-    env = window_env(display)
+    env = window_env(display, engine=engine)
     server = start_live_server(
         tmp_path / "host",
         args=["--lan", "--port", str(port)],
@@ -187,7 +189,7 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         target = f"http://127.0.0.1:{port}/"
         page = app.wait_page(lambda p: target in p["text"])
         assert "Join a chat on this network" in page["text"]
-        see_on_screen(display, "window-join.png", "Join a chat on this network", target)
+        see_on_screen(display, f"window-join-{engine}.png", "Join a chat on this network", target)
         app.eval("document.querySelector('#servers li').click(); 'ok'")
         page = app.wait_page(lambda p: p["url"].startswith(target))
         # The other server's own page: log-in, or sign-up on a server with no account yet.
