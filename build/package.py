@@ -5,9 +5,11 @@
     python build/package.py --skip-freeze   # re-pack an existing dist/deskchat
     python build/package.py icons           # re-render build/assets/icons from the SVG
 
-PyInstaller works in ``.pyinstaller/work`` and writes ``dist/deskchat``; installers land in
-``dist/`` too. ``build/`` only holds these scripts and their assets. docs/packaging.md explains
-each format.
+PyInstaller works in ``.pyinstaller/`` and writes the app folder under ``dist/``; installers
+land in ``dist/`` too. On Linux there are two app folders, one per web engine: ``dist/gtk/deskchat``
+(the system's WebKitGTK, for the .deb) and ``dist/qt/deskchat`` (Qt WebEngine bundled, for the
+tarball); elsewhere it is ``dist/deskchat``. ``build/`` only holds these scripts and their
+assets. docs/packaging.md explains each format and engine.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ FORMATS = {
     "win32": ("inno",),
     "darwin": ("dmg",),
 }
+# Which web engine each Linux installer carries (docs/packaging.md, "Web engines").
+LINUX_ENGINE = {"deb": "gtk", "tar": "qt"}
 
 
 def version() -> str:
@@ -59,14 +63,25 @@ def run(command: Sequence[str | os.PathLike], **kwargs) -> None:
 # --- the one-folder app ----------------------------------------------------------------------
 
 
-def freeze(*, clean: bool = False) -> Path:
-    """Run PyInstaller on pyinstaller.spec; returns the app folder."""
+def app_dir(engine: str | None) -> Path:
+    """The one-folder app of ``engine`` (Linux), or the only one (Windows, macOS)."""
+    return DIST / engine / APP_NAME if engine else APP_DIR
+
+
+def work_dir(engine: str | None) -> Path:
+    return WORK / (f"work-{engine}" if engine else "work")
+
+
+def freeze(engine: str | None = None, *, clean: bool = False) -> Path:
+    """Run PyInstaller on pyinstaller.spec for ``engine`` (Linux only); returns the app folder."""
     env = dict(os.environ)
     # Importing our packages during analysis must never touch a real data folder.
     scratch = WORK / "data"
     scratch.mkdir(parents=True, exist_ok=True)
     env["DESKCHAT_DATA_DIR"] = str(scratch)
     env.setdefault("PYTHONHASHSEED", "0")
+    if engine:
+        env["DESKCHAT_BUILD_ENGINE"] = engine
     command = [
         sys.executable,
         "-m",
@@ -75,15 +90,15 @@ def freeze(*, clean: bool = False) -> Path:
         "--log-level",
         "WARN",
         "--workpath",
-        WORK / "work",
+        work_dir(engine),
         "--distpath",
-        DIST,
+        app_dir(engine).parent,
         ROOT / "pyinstaller.spec",
     ]
     if clean:
         command.insert(3, "--clean")
     run(command, cwd=ROOT, env=env)
-    return APP_DIR
+    return app_dir(engine)
 
 
 def folder_size(path: Path) -> int:
@@ -123,8 +138,59 @@ def glibc_version() -> str:
     return found if name == "glibc" and found else "2.31"
 
 
+# What the GTK build needs from the system beyond the libraries it leaves out (those are
+# found with dpkg -S, see system_packages): the typelibs PyGObject loads at run time.
+GTK_DEPENDS = (
+    "gir1.2-gtk-3.0",
+    "gir1.2-webkit2-4.1",
+    "libwebkit2gtk-4.1-0",
+    "libgtk-3-0",
+    "libgirepository-1.0-1",
+    "libcairo2",
+    "libglib2.0-0",
+    "fonts-dejavu-core | fonts-liberation",
+)
+
+
+def system_packages(libraries: list[str]) -> list[str]:
+    """The Debian packages that ship these library files (``dpkg -S``), without ``libc6``
+    (its version bound is set apart). A library no package owns stops the build: the .deb
+    would install without it."""
+    packages: set[str] = set()
+    for library in libraries:
+        path = Path(library)
+        candidates = {str(path), os.path.realpath(path)}
+        candidates |= {c.removeprefix("/usr") for c in list(candidates) if c.startswith("/usr/")}
+        candidates |= {"/usr" + c for c in list(candidates) if not c.startswith("/usr/")}
+        owner = ""
+        for candidate in sorted(candidates):
+            found = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+            if found.returncode == 0:
+                owner = found.stdout.split(":", 1)[0].strip()
+                break
+        if not owner:
+            raise SystemExit(f"no Debian package owns {library}; cannot depend on it")
+        packages.update(name.strip() for name in owner.split(","))
+    packages.discard("libc6")
+    return sorted(packages)
+
+
+def deb_depends(app: Path) -> str:
+    """``Depends`` of the .deb: glibc, the engine's packages, and the owners of the system
+    libraries pyinstaller.spec left out (listed in the GTK build's work folder)."""
+    # PyInstaller's work folder for pyinstaller.spec (it appends the spec's name).
+    listed = work_dir("gtk") / "pyinstaller" / "system-libraries.txt"
+    if not (app / "_internal" / "gi").is_dir() or not listed.exists():
+        raise SystemExit(f"{app} is not the GTK build (build it with the deb format)")
+    libraries = [line for line in listed.read_text(encoding="utf-8").splitlines() if line]
+    names = [f"libc6 (>= {glibc_version()})", *GTK_DEPENDS]
+    names += [name for name in system_packages(libraries) if name not in GTK_DEPENDS]
+    return ", ".join(names)
+
+
 def build_deb(app: Path, ver: str, *, compression: str = "xz") -> Path:
-    """A .deb that installs to /opt/deskchat with /usr/bin/deskchat, menu entry and icons."""
+    """A .deb that installs to /opt/deskchat with /usr/bin/deskchat, menu entry and icons; its
+    window is the system's WebKitGTK (the GTK build)."""
     arch = deb_arch()
     stage = WORK / "deb" / f"{APP_NAME}_{ver}_{arch}"
     if stage.exists():
@@ -146,7 +212,7 @@ def build_deb(app: Path, ver: str, *, compression: str = "xz") -> Path:
         control.replace("@VERSION@", ver)
         .replace("@ARCH@", arch)
         .replace("@INSTALLED_SIZE@", str(installed_kib))
-        .replace("@GLIBC@", glibc_version())
+        .replace("@DEPENDS@", deb_depends(app))
     )
     (debian / "control").write_text(control, encoding="utf-8")
     for script in ("postinst", "postrm"):
@@ -191,6 +257,8 @@ def build_tarball(app: Path, ver: str, **_: object) -> Path:
             arcname=f"{top}/deskchat.desktop",
         )
         tar.add(ICONS / "deskchat-256.png", arcname=f"{top}/deskchat.png")
+        # It bundles PyQt6: the licence terms that come with it (docs/packaging.md).
+        tar.add(BUILD / "linux" / "copyright-qt", arcname=f"{top}/copyright")
     shutil.rmtree(extras)
     return output
 
@@ -298,15 +366,22 @@ def time_to_health(
 
 
 def measure(runs: int = 5) -> None:
-    """Bundle and installer sizes, and start-up time (median of ``runs``) of dist/deskchat."""
+    """Bundle and installer sizes, and start-up time (median of ``runs``) of each app folder."""
+    for installer in sorted(DIST.glob("*.deb")) + sorted(DIST.glob("*.tar.gz")):
+        print(f"{installer.name}: {installer.stat().st_size / 2**20:.1f} MiB")
+    engines = ("gtk", "qt") if platform_key() == "linux" else (None,)
+    for engine in engines:
+        if app_dir(engine).is_dir():
+            measure_app(app_dir(engine), runs)
+
+
+def measure_app(app: Path, runs: int) -> None:
     import statistics
     import tempfile
 
     # On Windows the console twin prints; the windowed Deskchat.exe has no stdout.
-    executable = APP_DIR / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)
-    print(f"app folder: {folder_size(APP_DIR) / 2**20:.1f} MiB ({APP_DIR})")
-    for installer in sorted(DIST.glob("*.deb")) + sorted(DIST.glob("*.tar.gz")):
-        print(f"{installer.name}: {installer.stat().st_size / 2**20:.1f} MiB")
+    executable = app / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)
+    print(f"app folder: {folder_size(app) / 2**20:.1f} MiB ({app})")
     with tempfile.TemporaryDirectory(prefix="deskchat-measure-") as scratch:
         data = Path(scratch) / "data"
         first, _ = time_to_health(executable, data)  # creates the database and migrates
@@ -427,11 +502,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"unknown format(s): {', '.join(sorted(unknown))}")
     ver = version()
-    app = APP_DIR if args.skip_freeze else freeze(clean=args.clean)
-    if not (app / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)).exists():
-        raise SystemExit(f"no frozen app in {app}: run without --skip-freeze")
-    print(f"app folder: {app} ({folder_size(app) / 2**20:.1f} MiB)")
+    if platform_key() == "linux":
+        # One app folder per engine the chosen installers carry (both for 'none').
+        engines = sorted({LINUX_ENGINE[name] for name in formats} or set(LINUX_ENGINE.values()))
+    else:
+        engines = [None]
+    apps = {}
+    for engine in engines:
+        app = app_dir(engine) if args.skip_freeze else freeze(engine, clean=args.clean)
+        if not (app / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)).exists():
+            raise SystemExit(f"no frozen app in {app}: run without --skip-freeze")
+        print(f"app folder: {app} ({folder_size(app) / 2**20:.1f} MiB)")
+        apps[engine] = app
     for name in formats:
+        app = apps[LINUX_ENGINE[name] if platform_key() == "linux" else None]
         output = BUILDERS[name](app, ver, compression=args.compression)
         print(f"{name}: {output} ({output.stat().st_size / 2**20:.1f} MiB)")
     return 0

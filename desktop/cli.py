@@ -13,15 +13,14 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
 from chatserver import __version__
 from chatserver.config import ConfigError
+from desktop import shutdown
 from desktop.lan import DEFAULT_LAN_PORT
 
 logger = logging.getLogger("desktop")
@@ -128,9 +127,15 @@ def launch_options(args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the process's own entry (the console script): stop signals from now on
+        shutdown.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(argv)
+    except shutdown.StartCancelled:
+        # Whatever start-up had opened was closed on the way here (see desktop/shutdown.py).
+        logger.info("stopped by %s before start-up finished", shutdown.reason())
+        return 0
     except ConfigError as error:
         print(f"deskchat: {one_line(str(error))}", file=sys.stderr)
         return 2
@@ -160,6 +165,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return run_probe()
     args = parse_args(argv)
+    shutdown.checkpoint()
     if args.debug:
         _console_logging(debug=True)
     if args.join:
@@ -245,21 +251,6 @@ def start_host(args: argparse.Namespace):
     return host
 
 
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event):
-    """While inside, SIGINT/SIGTERM set ``stop`` instead of killing the process."""
-
-    def request_stop(signum, frame) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run_headless(args: argparse.Namespace) -> int:
     from desktop.lock import AlreadyRunning
 
@@ -301,19 +292,22 @@ def live_record(info: dict) -> dict:
 
 
 def serve_until_signal(host, *, open_browser: bool = False) -> int:
-    """Print the URL (and join addresses), then serve until SIGINT/SIGTERM."""
-    stop = threading.Event()
-    host.server.on_finished.append(stop.set)  # the server ended on its own
+    """Print the URL (and join addresses), then serve until SIGINT/SIGTERM.
+
+    The handlers have been in place since the process started (``desktop/__main__.py``), so
+    a signal that came while starting, or right after the URL went out, is already noted.
+    """
+    shutdown.install()  # when called from a program that did not install them
+    host.server.on_finished.append(shutdown.request)  # the server ended on its own
     try:
-        # Handlers first: whoever reads the URL may signal us right away.
-        with stop_on_signals(stop):
-            print(host.url, flush=True)
-            for entry in host.sharing_status()["join"]:
-                print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
-            if open_browser:
-                _open_browser(host)
-            while not stop.wait(0.5):
-                pass
+        print(host.url, flush=True)
+        for entry in host.sharing_status()["join"]:
+            print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
+        if open_browser:
+            _open_browser(host)
+        while not shutdown.requested.wait(0.5):
+            pass
+        logger.info("stopping (%s)", shutdown.reason())
     finally:
         host.stop()
     return 0
@@ -336,16 +330,21 @@ def run_window(args: argparse.Namespace) -> int:
     from desktop import guicheck
     from desktop.lock import AlreadyRunning
 
-    guicheck.configure_qt_environment()
+    guicheck.configure_gui_environment()
     probe = guicheck.GuiProbe()  # runs while the server starts
     try:
         host = start_host(args)
     except AlreadyRunning as running:
+        probe.cancel()
         return hand_over(running.info)
     except ConfigError as error:
         return report_start_error(str(error), probe, args)
+    except shutdown.StartCancelled:
+        probe.cancel()
+        raise
     try:
         reason = probe.result()
+        shutdown.checkpoint()
         if reason:
             print(
                 f"deskchat: cannot open a window: {reason}. Serving in the browser instead.",
@@ -367,6 +366,7 @@ def run_window(args: argparse.Namespace) -> int:
 
         app = DesktopApp(host, open_sharing=args.lan)
         close_on_signals(app.quit)  # quits: never hides to the tray
+        shutdown.checkpoint()  # a signal before the line above: no window at all
         app.run()
     finally:
         host.stop()
@@ -428,7 +428,7 @@ def run_join(args: argparse.Namespace) -> int:
         return _join_link(args)
     gui = None
     if not args.headless:
-        guicheck.configure_qt_environment()
+        guicheck.configure_gui_environment()
         gui = guicheck.GuiProbe()
         if gui.result() is not None:
             print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
@@ -450,6 +450,7 @@ def run_join(args: argparse.Namespace) -> int:
         pins_dir=resolve_data_dir(),
     )
     close_on_signals(app.quit)  # quits: never hides to the tray
+    shutdown.checkpoint()  # a signal before the line above: no window at all
     try:
         app.run()
     finally:
@@ -466,7 +467,7 @@ def _join_link(args: argparse.Namespace) -> int:
     server = args.join_link
     gui = None
     if not args.headless:
-        guicheck.configure_qt_environment()
+        guicheck.configure_gui_environment()
         gui = guicheck.GuiProbe()
         if gui.result() is not None:
             print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
@@ -497,6 +498,7 @@ def _join_link(args: argparse.Namespace) -> int:
         open_link=server,
     )
     close_on_signals(app.quit)  # quits: never hides to the tray
+    shutdown.checkpoint()  # a signal before the line above: no window at all
     try:
         app.run()
     finally:

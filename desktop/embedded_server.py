@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatserver.config import ConfigError
+from desktop import shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,11 @@ class EmbeddedServer:
     # --- start ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> str:
-        """Start serving and return the base URL once ``/healthz`` answers."""
+        """Start serving and return the base URL once ``/healthz`` answers.
+
+        A stop requested meanwhile (``desktop.shutdown``) raises ``StartCancelled``; the
+        caller's ``stop()`` then ends the reactor this started.
+        """
         from daphne.server import Server
         from django.conf import settings
 
@@ -95,12 +100,17 @@ class EmbeddedServer:
         self._thread = threading.Thread(target=self._run, name="daphne", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
-        if not self._running.wait(timeout) or self._server.abort_start:
+        while not self._running.wait(0.05):
+            shutdown.checkpoint()  # the caller's stop() ends the reactor it started
+            if time.monotonic() > deadline:
+                break
+        if not self._running.is_set() or self._server.abort_start:
             self._thread.join(5)
             raise ConfigError(self._listen_failure_text())
         while not self._server.listening_addresses:
             if self._finished.is_set() or time.monotonic() > deadline:
                 raise ConfigError(self._listen_failure_text())
+            shutdown.checkpoint()
             self._finished.wait(0.01)
         self.port = self._server.listening_addresses[0][1]
         url = self.local_url
@@ -257,6 +267,7 @@ def wait_for_health(url: str, timeout: float) -> None:
     last_error: Exception | None = None
     delay = 0.005
     while time.monotonic() < deadline:
+        shutdown.checkpoint()
         try:
             with urllib.request.urlopen(url + "healthz", timeout=2, context=context) as reply:
                 if reply.status == 200:

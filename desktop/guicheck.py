@@ -1,5 +1,12 @@
-"""Can a window open here? Asked before the window is tried, because Qt aborts the whole
-process (not an exception) when it cannot reach a display or load its platform plugin."""
+"""Can a window open here, and with which web engine? Asked before the window is tried,
+because Qt aborts the whole process (not an exception) when it cannot reach a display or load
+its platform plugin.
+
+On Linux pywebview has two engines: ``qt`` (Qt WebEngine, a bundled Chromium, through PyQt6)
+and ``gtk`` (the system's WebKitGTK through PyGObject). ``PYWEBVIEW_GUI`` chooses; a frozen
+build sets it to the engine it bundles (build/pyi_rth_deskchat.py), a source run defaults to
+``qt``. docs/packaging.md says which build uses which, and why.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,23 @@ import sys
 from chatserver.paths import is_frozen
 
 PROBE_FLAG = "--gui-probe"
+LINUX_ENGINES = ("qt", "gtk")
+DEFAULT_LINUX_ENGINE = "qt"
 
 
-def configure_qt_environment() -> None:
-    """Qt backend through pywebview[qt] on Linux (see docs: STACK-NOTES)."""
-    if sys.platform.startswith("linux"):
-        os.environ.setdefault("PYWEBVIEW_GUI", "qt")
+def web_engine() -> str:
+    """The pywebview backend this launch uses on Linux: ``qt`` or ``gtk``."""
+    chosen = os.environ.get("PYWEBVIEW_GUI", "").strip().lower()
+    return chosen if chosen in LINUX_ENGINES else DEFAULT_LINUX_ENGINE
+
+
+def configure_gui_environment() -> None:
+    """Name the backend for pywebview (it would otherwise probe GTK, then Qt) and set the
+    chosen engine's environment on Linux."""
+    if not sys.platform.startswith("linux"):
+        return
+    os.environ["PYWEBVIEW_GUI"] = web_engine()
+    if web_engine() == "qt":
         os.environ.setdefault("QT_API", "pyqt6")
         os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--disable-gpu")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -56,6 +74,13 @@ class GuiProbe:
             self._process = None
         return self.reason
 
+    def cancel(self) -> None:
+        """Stop the check (start-up was stopped): no child process is left behind."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.communicate()
+            self._process = None
+
 
 def _static_reason() -> str | None:
     if sys.platform.startswith("linux") and not (
@@ -66,10 +91,25 @@ def _static_reason() -> str | None:
         import webview  # noqa: F401
 
         if sys.platform.startswith("linux"):
-            from qtpy import QtWebEngineWidgets  # noqa: F401
+            _import_engine(web_engine())
     except Exception as exc:
         return f"the window toolkit cannot load ({exc.__class__.__name__}: {exc})"
     return None
+
+
+def _import_engine(engine: str) -> None:
+    """Import the engine's bindings; raises what a missing library raises."""
+    if engine == "gtk":
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        try:  # what pywebview's GTK backend asks for, in its order
+            gi.require_version("WebKit2", "4.1")
+        except ValueError:
+            gi.require_version("WebKit2", "4.0")
+        from gi.repository import Gtk, WebKit2  # noqa: F401
+    else:
+        from qtpy import QtWebEngineWidgets  # noqa: F401
 
 
 def x_display_problem() -> str | None:
@@ -107,12 +147,22 @@ def x_display_problem() -> str | None:
 
 
 def run_probe() -> int:
-    """Child process: create the Qt application and quit; a crash here is the answer."""
-    configure_qt_environment()
+    """Child process: start the toolkit and quit; a crash here is the answer."""
+    configure_gui_environment()
     problem = x_display_problem()
     if problem:
         print(problem, flush=True)
         return 1
+    if web_engine() == "gtk":
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import Gtk
+
+        if not Gtk.init_check([])[0]:
+            print("GTK cannot open the display", flush=True)
+            return 1
+        return 0
     from qtpy.QtWidgets import QApplication
 
     app = QApplication([sys.argv[0]])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatserver.config import ConfigError
-from desktop import lan, logs, pinning, prefs
+from desktop import lan, logs, pinning, prefs, shutdown
 from desktop.certificates import LanCertificate
 from desktop.embedded_server import EmbeddedServer, ListenConfig
 from desktop.lock import InstanceLock
@@ -112,6 +112,7 @@ class Host:
             self.lock.acquire()
         except OSError as exc:
             raise ConfigError(f"cannot lock the data folder {self.data_dir}: {exc}") from None
+        shutdown.checkpoint()  # the caller's stop() releases the lock
         self.prefs = prefs.load(self.data_dir)
         if self.options.lan_port:
             self.prefs.lan_port = self.options.lan_port
@@ -126,7 +127,11 @@ class Host:
         return self.options.lan or self.options.host in WILDCARD_HOSTS
 
     def start(self) -> str:
-        """Set Django up, migrate, serve; returns the local URL once it answers."""
+        """Set Django up, migrate, serve; returns the local URL once it answers.
+
+        A stop signal meanwhile ends it at the next step (``shutdown.StartCancelled``), with
+        everything opened so far closed again.
+        """
         from desktop import bootstrap
 
         assert self.lock is not None and self.data_dir is not None, "prepare() first"
@@ -134,11 +139,13 @@ class Host:
             with bootstrap.paused_gc():
                 # Without --cert, Twisted can leave pyOpenSSL out (see bootstrap).
                 bootstrap.setup_django(tls=bool(self.options.cert) or self.options.can_share)
+                shutdown.checkpoint()
                 # Importing the ASGI app runs django.setup() again, which resets logging: import
                 # it first, then install our handlers.
                 import chatserver.asgi  # noqa: F401
 
                 logs.install(self.data_dir, debug=self.options.debug)
+                shutdown.checkpoint()
                 if self.lock.unclean:
                     logger.info("the last run did not stop cleanly: checking the database")
                     self._damaged = True  # until the check says otherwise
@@ -147,6 +154,7 @@ class Host:
                 self._watch_database()
                 bootstrap.migrate()
                 shared = self.options.host in WILDCARD_HOSTS
+                shutdown.checkpoint()
                 self.server = EmbeddedServer(
                     ListenConfig(
                         # Headless --lan: this computer on loopback (plain HTTP is fine there:
@@ -157,12 +165,13 @@ class Host:
                         key=self.options.key,
                     )
                 )
-                self.url = self.server.start()
+                self.url = self.server.start()  # checks for a stop while it waits
                 if shared:
                     self.set_lan(True, port=self.options.port)
                     if self.lan_error:
                         raise ConfigError(self.lan_error)
                 self.publish()
+                shutdown.checkpoint()
         except BaseException:
             self.stop()
             raise

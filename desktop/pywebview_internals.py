@@ -1,6 +1,7 @@
 """The one place Deskchat reaches into pywebview's private internals.
 
-What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebview[qt]``):
+What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebview[qt]``, and
+the GTK backend on WebKitGTK 2.50):
 
 - ``window.native`` (public) is the backend's window object; for Qt, the ``BrowserView`` of
   ``webview/platforms/qt.py``.
@@ -31,6 +32,9 @@ What it relies on (checked against pywebview 6.2.1 with the Qt backend, ``pywebv
   ``webview`` (``self.webview = BrowserView.WebView(self)``) and gives it one page for its life;
   Qt WebEngine's ``QWebEnginePage.certificateError`` signal lets a slot accept a certificate
   before the page shows its error (pywebview connects nothing to it).
+- ``webview.util.inject_pywebview`` (private) builds the page's ``window.pywebview.api`` after
+  every page load from ``dir(js_api)``, skipping names that start with ``_``, and the page then
+  compiles each function with ``new Function`` (``webview/js/api.js``).
 
 pywebview has no public way to cancel those waits: its GTK and WinForms backends release them
 on close (pywebview PR #987), its Qt backend does not (6.2.1's ``closeEvent`` leaves them).
@@ -166,6 +170,18 @@ def accept_pinned_certificates(window, accept: Callable[[str, list[bytes]], bool
     # there that never runs; Qt WebEngine also wants the answer before the signal returns.
     page.certificateError.connect(on_error, type=Qt.ConnectionType.DirectConnection)
     return True
+
+
+def api_names(names: list[str], *, exposed: bool) -> list[str]:
+    """What a JS API object's ``dir()`` answers: no public name while it is not ``exposed``.
+
+    Compiling the API's functions is an ``eval``, which a page whose CSP lacks
+    ``'unsafe-eval'`` refuses (the chat's, another server's). Qt WebEngine only prints that
+    on the page's console; WebKitGTK fails the whole injection script, and pywebview logs it
+    as an ERROR with a traceback on every such page. An API with nothing public to offer is
+    compiled into nothing, so pywebview never asks the page to eval.
+    """
+    return list(names) if exposed else [name for name in names if name.startswith("_")]
 
 
 def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatserver.config import ConfigError
+from desktop import shutdown
 
 logger = logging.getLogger("desktop.supervisor")
 
@@ -105,24 +106,19 @@ def run_worker(args: argparse.Namespace) -> int:
     from desktop import bootstrap
     from desktop.embedded_server import EmbeddedServer, ListenConfig
 
+    shutdown.install()  # (already, when started as ``python -m desktop``)
     bootstrap.setup_django()
+    shutdown.checkpoint()
     server = EmbeddedServer(ListenConfig(host=args.host, port=args.port))
-    stop = threading.Event()
-    server.on_finished.append(stop.set)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    server.on_finished.append(shutdown.request)
     try:
         url = server.start()
         print(url, flush=True)
-        while not stop.wait(0.5):
+        while not shutdown.requested.wait(0.5):
             pass
     finally:
         server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _die_with_parent() -> None:
@@ -176,6 +172,7 @@ def run_supervisor(args: argparse.Namespace) -> int:
                 "in-memory channel layer cannot carry messages between processes"
             )
         bootstrap.migrate()
+        shutdown.checkpoint()
         from django.db import connections
 
         connections.close_all()
@@ -225,17 +222,18 @@ class Supervisor:
         self.host = host
         self.data_dir = data_dir
         self.slots = [WorkerSlot(i + 1, port + i if port else 0) for i in range(workers)]
-        self.stop_event = threading.Event()
+        # SIGTERM/SIGINT, from the moment the process started (desktop/shutdown.py).
+        self.stop_event = shutdown.requested
 
     def run(self, on_ready=None) -> int:
-        previous = {
-            sig: signal.signal(sig, lambda *_: self.stop_event.set()) for sig in _STOP_SIGNALS
-        }
+        shutdown.install()  # (already, when started as ``python -m desktop``)
         try:
             for slot in self.slots:
                 self._spawn(slot)
             for slot in self.slots:
+                shutdown.checkpoint()
                 self._await_url(slot)
+            shutdown.checkpoint()
             urls = [slot.url for slot in self.slots]
             for url in urls:
                 print(url, flush=True)
@@ -245,8 +243,6 @@ class Supervisor:
                 self._watch()
         finally:
             clean = self._stop_all()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         # A worker that fails its own stop (an error at shutdown, a hang) fails the command,
         # so a service manager and the tests see it.
         return 0 if clean else 1

@@ -70,6 +70,10 @@ class _Api:
     def __init__(self) -> None:
         self.active = True
 
+    def __dir__(self) -> list[str]:
+        # pywebview offers the page what dir() lists: nothing, once the page is not ours.
+        return pywebview_internals.api_names(super().__dir__(), exposed=self.active)
+
     def ping(self) -> bool:
         return self.active
 
@@ -176,11 +180,14 @@ class SharingApi(_Api):
 class ErrorApi(_Api):
     def __init__(self) -> None:
         super().__init__()
-        self.window = None
+        # Private: pywebview walks an API object's public attributes to build the page's
+        # ``pywebview.api``, and walking a window reaches GTK objects it cannot read (it logs
+        # an error for each).
+        self._window = None
 
     def close(self) -> None:
-        if self.window is not None:
-            self.window.destroy()
+        if self._window is not None:
+            self._window.destroy()
 
 
 class DesktopApp:
@@ -261,13 +268,16 @@ class DesktopApp:
         # unless told, and then asks where to save each one.
         webview.settings["ALLOW_DOWNLOADS"] = True
         first = self.first_page()
+        # GTK has one menu bar for the application, not one per window (pywebview warns and
+        # drops a window's own): there it goes to start(), and the sharing window shares it.
+        app_wide = _app_wide_menu()
         self.window = webview.create_window(
             TITLE,
             js_api=self.api,
             width=SIZE[0],
             height=SIZE[1],
             min_size=MIN_SIZE,
-            menu=self.menu(),
+            menu=[] if app_wide else self.menu(),
             background_color="#f3f4f6",
             text_select=True,
             **first,
@@ -285,6 +295,7 @@ class DesktopApp:
             debug=self.debug,
             icon=icon_path(),
             private_mode=True,
+            menu=self.menu() if app_wide else [],
         )
         logger.info("window loop ended")
         abandoned = pywebview_internals.release_pending_scripts(self._all_windows)
@@ -714,6 +725,13 @@ def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:
     os._exit(code)
 
 
+def _app_wide_menu() -> bool:
+    """Whether this backend takes its menu at ``webview.start`` (GTK) instead of per window."""
+    from desktop import guicheck
+
+    return sys.platform.startswith("linux") and guicheck.web_engine() == "gtk"
+
+
 def _name_the_application() -> None:
     """Qt names the X11 window class after ``argv[0]`` ("__main__.py" under ``-m``); desktop
     files match on it (StartupWMClass=deskchat)."""
@@ -730,7 +748,7 @@ def show_error(message: str, *, log_file: str = "") -> None:
     api = ErrorApi()
     with pages.activated():
         title = _("Deskchat could not start")
-    api.window = webview.create_window(
+    api._window = webview.create_window(
         title,
         html=pages.error(message, log_file=log_file),
         js_api=api,
@@ -744,29 +762,38 @@ def show_error(message: str, *, log_file: str = "") -> None:
 
 
 def close_on_signals(close: Callable[[], None]) -> None:
-    """SIGINT/SIGTERM close the window like its close button would.
+    """SIGINT/SIGTERM close the window like its close button would; a small thread watches a
+    socket and closes the window.
 
-    While Qt's loop runs, Python signal handlers only run when Qt calls back into Python, so a
-    handler alone may wait forever. The C-level handler also writes the signal number to a
-    wake-up socket, which a small thread watches.
+    Two ways reach that socket, one per toolkit. While Qt's loop runs, Python signal handlers
+    only run when Qt calls back into Python, so a handler alone may wait forever: the C-level
+    handler writes the signal number to the wake-up fd. PyGObject puts its own wake-up fd in
+    place while GTK's loop runs (so that Python handlers run promptly) and ours never hears:
+    there the Python handler (``desktop.shutdown``) writes to the socket itself.
     """
     import signal
     import socket
+
+    from desktop import shutdown
 
     if threading.current_thread() is not threading.main_thread():
         return
     reader, writer = socket.socketpair()
     writer.setblocking(False)
     signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: None)
+    shutdown.install()
+    shutdown.wake_on_request(writer)
 
     def watch() -> None:
+        closed = False  # one signal can arrive both ways (Qt): close once
         with reader:
             while reader.recv(1):
+                if closed:
+                    continue
                 logger.info("signal received: closing the window")
                 try:
                     close()
+                    closed = True
                 except Exception:
                     logger.debug("close on signal failed", exc_info=True)
 

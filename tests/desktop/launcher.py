@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.support import health
 from tests.support.server import ROOT, server_env
-from tests.support.tools import require_executable
+from tests.support.tools import require, require_executable
 
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
@@ -44,11 +44,40 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     return process, ":" + data.decode().strip()
 
 
-def window_env(display: str, **extra: str) -> dict:
+ENGINES = ("qt", "gtk")
+
+
+def require_engine(engine: str) -> None:
+    """Skip (fail in CI) when this machine lacks the engine's bindings or system libraries."""
+    from desktop import guicheck
+
+    previous = os.environ.get("PYWEBVIEW_GUI")
+    os.environ["PYWEBVIEW_GUI"] = engine
+    try:
+        guicheck._import_engine(engine)
+        problem = ""
+    except Exception as exc:
+        problem = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        if previous is None:
+            os.environ.pop("PYWEBVIEW_GUI", None)
+        else:
+            os.environ["PYWEBVIEW_GUI"] = previous
+    hint = (
+        "apt-get install gir1.2-webkit2-4.1 libgirepository1.0-dev libcairo2-dev; "
+        "pip install 'PyGObject<3.51'"
+        if engine == "gtk"
+        else "pip install 'pywebview[qt]'"
+    )
+    require(not problem, f"the {engine} web engine cannot load ({problem}; {hint})")
+
+
+def window_env(display: str, *, engine: str = "qt", **extra: str) -> dict:
+    """The app's environment for a window on ``display`` with pywebview's ``engine``."""
     env = server_env(
         {
             "DISPLAY": display,
-            "PYWEBVIEW_GUI": "qt",
+            "PYWEBVIEW_GUI": engine,
             "QT_API": "pyqt6",
             "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
             "DESKCHAT_TEST_PROBE": "1",
@@ -290,9 +319,19 @@ def type_into_window(display: str, *keys: str) -> None:
     """Type like a person: each item is text to type, or ``<Key>`` for a key press."""
     xdotool = require_executable("xdotool", "apt-get install xdotool")
     env = {**os.environ, "DISPLAY": display}
-    # No window manager under Xvfb: give the main window the keyboard focus ourselves.
+    # No window manager under Xvfb: give the main window the keyboard focus ourselves. Only a
+    # visible one: GTK's hidden client-leader window carries the program's name too.
     subprocess.run(
-        [xdotool, "search", "--sync", "--name", "^Deskchat$", "windowfocus", "--sync"],
+        [
+            xdotool,
+            "search",
+            "--sync",
+            "--onlyvisible",
+            "--name",
+            "^Deskchat$",
+            "windowfocus",
+            "--sync",
+        ],
         env=env,
         check=True,
         timeout=30,

@@ -242,3 +242,22 @@ promise.then(function (value) {{
         "value": {"ok": True},
         "nested": "function",
     }
+
+
+def test_the_page_api_is_built_from_dir_of_the_js_api_object():
+    """api_names hides a turned-off API through dir(): pywebview must still look there."""
+    from webview import util
+
+    injected = inspect.getsource(util.inject_pywebview)
+    assert "for name in dir(obj):" in injected
+    assert "if name.startswith('_'):" in injected
+
+
+def test_a_turned_off_api_offers_the_page_nothing():
+    from desktop.window import MainApi
+
+    api = MainApi(app=None)
+    assert {"create_account", "servers", "ping"} <= set(dir(api))
+    api.active = False
+    assert not [name for name in dir(api) if not name.startswith("_")]
+    assert api.ping() is False  # still callable by a page that kept an old reference

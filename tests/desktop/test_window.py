@@ -14,9 +14,11 @@ import pytest
 
 from chatserver import tls
 from tests.desktop.launcher import (
+    ENGINES,
     App,
     free_port,
     port_open,
+    require_engine,
     see_on_screen,
     type_into_window,
     window_env,
@@ -28,16 +30,23 @@ pytestmark = [pytest.mark.window, pytest.mark.process]
 PASSWORD = "correct-horse-battery"
 
 
-def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """Qt WebEngine (the tarball's) and the system's WebKitGTK (the .deb's)."""
+    require_engine(request.param)
+    return request.param
+
+
+def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path, engine):
     data = tmp_path / "data"
-    env = window_env(display)
+    env = window_env(display, engine=engine)
     app = App.launch(data, env)
     try:
         app.wait_control()
         # Fresh install: the launcher's own one-screen "create your account" form.
         page = app.wait_page(lambda p: "Create your account" in p["text"])
         assert page["title"] == "Deskchat"
-        see_on_screen(display, "window-first-run.png", "Create your account")
+        see_on_screen(display, f"window-first-run-{engine}.png", "Create your account")
 
         # The first screen also offers to join someone else's chat instead, and back.
         app.eval("document.getElementById('join-link').click(); 'ok'")
@@ -55,7 +64,7 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         assert "token=" not in page["url"]
         see_on_screen(
             display,
-            "window-signed-in.png",
+            f"window-signed-in-{engine}.png",
             "ROOMS",
             "DIRECT MESSAGES",
             "alice",
@@ -94,9 +103,11 @@ def test_first_run_sign_up_then_automatic_sign_in(display, tmp_path):
         again.kill()
 
 
-def test_first_run_page_speaks_the_session_language(display, tmp_path):
+def test_first_run_page_speaks_the_session_language(display, tmp_path, engine):
     """The launcher's pages follow the desktop session's locale (LANG), like its menus."""
-    env = window_env(display, LANG="ru_RU.UTF-8", LANGUAGE="", LC_ALL="", LC_MESSAGES="")
+    env = window_env(
+        display, engine=engine, LANG="ru_RU.UTF-8", LANGUAGE="", LC_ALL="", LC_MESSAGES=""
+    )
     app = App.launch(tmp_path / "data", env)
     try:
         app.wait_control()
@@ -108,7 +119,7 @@ def test_first_run_page_speaks_the_session_language(display, tmp_path):
         button = app.eval("getComputedStyle(document.getElementById('submit')).backgroundColor")
         assert button == "rgb(37, 99, 235)"  # app.css --accent
         seen = see_on_screen(
-            display, "window-first-run-ru.png", "Создайте учётную запись", lang="rus+eng"
+            display, f"window-first-run-ru-{engine}.png", "Создайте учётную запись", lang="rus+eng"
         )
         assert "Create your account" not in seen
         assert app.close() == 0
@@ -116,8 +127,8 @@ def test_first_run_page_speaks_the_session_language(display, tmp_path):
         app.kill()
 
 
-def test_sigterm_closes_the_window_cleanly(display, tmp_path):
-    app = App.launch(tmp_path / "data", window_env(display))
+def test_sigterm_closes_the_window_cleanly(display, tmp_path, engine):
+    app = App.launch(tmp_path / "data", window_env(display, engine=engine))
     try:
         app.wait_control()
         app.wait_page(lambda p: "Create your account" in p["text"])
@@ -142,17 +153,18 @@ def test_no_display_falls_back_to_headless(tmp_path):
 
 
 @pytest.mark.server_errors("start-up failed: cannot listen on", "Listen failure", exit_code=2)
-def test_start_up_error_is_shown_in_a_window(display, tmp_path):
+def test_start_up_error_is_shown_in_a_window(display, tmp_path, engine):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        app = App.launch(tmp_path / "data", window_env(display), "--port", str(port))
+        env = window_env(display, engine=engine)
+        app = App.launch(tmp_path / "data", env, "--port", str(port))
         try:
             # What the person reads: the error in words, where to look, a way out.
             see_on_screen(
                 display,
-                "window-start-error.png",
+                f"window-start-error-{engine}.png",
                 "could not start",
                 f"cannot listen on 127.0.0.1:{port}",
                 "Close",
@@ -254,3 +266,34 @@ def choose_server(app: App, url: str, timeout: float = 60) -> None:
     while app.eval(script) != "ok":
         assert time.monotonic() < deadline, f"{url} never listed to choose"
         time.sleep(0.2)
+
+
+@pytest.mark.parametrize("moment", ["handler", "lock", "control"])
+def test_sigterm_while_the_window_starts_stops_cleanly(display, tmp_path, engine, moment):
+    """A stop while starting (desktop/shutdown.py): no window is left waiting, exit 0, the
+    data folder unlocked, and the next launch opens."""
+    from tests.support.stopping import catches_sigterm, lock_is_free, opened_lock
+
+    data = tmp_path / "data"
+    env = window_env(display, engine=engine)
+    app = App.launch(data, env)
+    try:
+        sign = {"handler": catches_sigterm, "lock": opened_lock}.get(moment)
+        if sign is None:
+            app.wait_control()  # published just before the GUI loop starts
+        else:
+            while not sign(app.process.pid):
+                assert app.process.poll() is None, app.console()
+                time.sleep(0.001)  # polling /proc for the sign, not waiting for nothing
+        assert app.terminate() == 0
+        assert lock_is_free(data)
+        assert not (data / "instance.json").exists()
+    finally:
+        app.kill()
+    again = App.launch(data, env)
+    try:
+        again.wait_control()
+        again.wait_page(lambda p: "Create your account" in p["text"])
+        assert again.close() == 0
+    finally:
+        again.kill()

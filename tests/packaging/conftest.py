@@ -1,6 +1,7 @@
-"""Build the frozen app and its installers once per test session, and install the .deb.
+"""Build the frozen apps and their installers once per test session, and install the .deb.
 
-Building takes a minute or two on two cores, so every packaging test shares one build. Set
+Building takes a few minutes on two cores (two one-folder apps: the .deb's on the system's
+WebKitGTK, the tarball's with Qt WebEngine), so every packaging test shares one build. Set
 ``DESKCHAT_PACKAGING_REUSE=1`` to test an existing ``dist/`` instead (while iterating on tests).
 """
 
@@ -26,13 +27,18 @@ INSTALL_DIR = Path("/opt/deskchat")
 
 @dataclass(frozen=True)
 class Build:
-    app: Path  # dist/deskchat, the one-folder app
+    gtk_app: Path  # dist/gtk/deskchat: the .deb's one-folder app (system WebKitGTK)
+    qt_app: Path  # dist/qt/deskchat: the tarball's (Qt WebEngine bundled)
     deb: Path
     tarball: Path
 
     @property
-    def executable(self) -> Path:
-        return self.app / "deskchat"
+    def gtk_executable(self) -> Path:
+        return self.gtk_app / "deskchat"
+
+    @property
+    def qt_executable(self) -> Path:
+        return self.qt_app / "deskchat"
 
 
 def _version() -> str:
@@ -78,22 +84,49 @@ def package_build() -> Build:
             pytest.fail(f"build/package.py failed ({result.returncode}):\n{tail}", pytrace=False)
     deb, tarball = _find(deb_glob), _find(tar_glob)
     assert deb and tarball, f"no installers in {DIST}: {sorted(p.name for p in DIST.iterdir())}"
-    return Build(app=DIST / "deskchat", deb=deb, tarball=tarball)
+    return Build(
+        gtk_app=DIST / "gtk" / "deskchat", qt_app=DIST / "qt" / "deskchat", deb=deb, tarball=tarball
+    )
+
+
+def _apt_get(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+
+
+def installed_status() -> str:
+    """dpkg's status line for the package ("" when dpkg does not know it at all)."""
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", PACKAGE], capture_output=True, text=True
+    )
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 @pytest.fixture(scope="session")
 def installed(package_build: Build) -> Path:
-    """The .deb installed with ``dpkg -i`` (root only: CI's throwaway machine), removed after."""
-    require(hasattr(os, "geteuid") and os.geteuid() == 0, "dpkg -i needs root (CI runs as root)")
-    dpkg = require_executable("dpkg")
-    result = subprocess.run([dpkg, "-i", str(package_build.deb)], capture_output=True, text=True)
+    """The .deb installed as a person installs it, ``apt-get install ./deskchat_*.deb`` (apt
+    resolves its Depends: WebKitGTK and the rest), removed and purged after; root only (CI's
+    throwaway machine)."""
+    require(hasattr(os, "geteuid") and os.geteuid() == 0, "apt-get needs root (CI runs as root)")
+    require_executable("apt-get")
+    result = _apt_get("install", str(package_build.deb.resolve()))
     if result.returncode != 0:
-        subprocess.run([dpkg, "-r", PACKAGE], capture_output=True)
-        pytest.fail(f"dpkg -i failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+        _apt_get("purge", PACKAGE)
+        pytest.fail(f"apt-get install failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    assert installed_status() == "install ok installed", installed_status()
     yield BINARY
-    removed = subprocess.run([dpkg, "-r", PACKAGE], capture_output=True, text=True)
+    removed = _apt_get("remove", PACKAGE)
     assert removed.returncode == 0, removed.stderr
-    subprocess.run([dpkg, "--purge", PACKAGE], capture_output=True)  # forget it entirely
+    purged = _apt_get("purge", PACKAGE)  # forget it entirely
+    assert purged.returncode == 0, purged.stderr
+    assert installed_status() in {"", "unknown ok not-installed"}, installed_status()
     assert not BINARY.exists() and not BINARY.is_symlink()
     assert not INSTALL_DIR.exists(), sorted(str(p) for p in INSTALL_DIR.rglob("*"))[:10]
     assert not Path("/usr/share/applications/deskchat.desktop").exists()
+    assert not Path("/usr/share/icons/hicolor/256x256/apps/deskchat.png").exists()

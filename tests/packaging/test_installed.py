@@ -138,13 +138,26 @@ def test_websocket_send_ack_message_between_two_users(server: LiveServer):
 
 
 @pytest.mark.window
-def test_installed_app_opens_its_window(installed: Path, tmp_path):
-    from tests.desktop.launcher import App, screenshot, start_xvfb, window_env
+def test_installed_app_signs_up_and_chats_in_a_webkitgtk_window(installed: Path, tmp_path):
+    """As a person: the menu's Deskchat opens a window on the system's WebKitGTK (the .deb
+    bundles no engine), the first screen creates the account, and the chat shows."""
+    import psutil
+
+    from tests.desktop.launcher import (
+        App,
+        see_on_screen,
+        start_xvfb,
+        type_into_window,
+        window_env,
+    )
 
     xvfb, display = start_xvfb()
     data = tmp_path / "data"
     env = window_env(display)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # What a desktop session has: no engine named, no test settings. The frozen app picks
+    # the engine it was built with (build/pyi_rth_deskchat.py).
+    for name in ("PYWEBVIEW_GUI", "QT_API", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)
     try:
         # Its console and log are health-checked after the test (App.launch).
         app = App.launch(data, env, program=[str(installed)])
@@ -152,8 +165,24 @@ def test_installed_app_opens_its_window(installed: Path, tmp_path):
             app.wait_control()
             page = app.wait_page(lambda p: "Create your account" in p["text"])
             assert page["title"] == "Deskchat"
-            shot = screenshot(display, "packaged-window.png")
-            assert shot.stat().st_size > 0
+            agent = app.eval("navigator.userAgent")
+            assert "AppleWebKit" in agent and "Chrome" not in agent, agent  # not Chromium/Qt
+            engine = {child.name() for child in psutil.Process(app.process.pid).children(True)}
+            assert "WebKitWebProcess" in engine, engine
+            see_on_screen(display, "packaged-window-first-run.png", "Create your account")
+
+            app.eval("document.getElementById('username').focus(); 'ok'")
+            type_into_window(display, "dora", "<Tab>", PASSWORD, "<Tab>", PASSWORD, "<Return>")
+            page = app.wait_page(lambda p: p["user"] == "dora" and p["state"] == "connected")
+            assert page["url"].startswith(app.url) and "token=" not in page["url"]
+            see_on_screen(
+                display,
+                "packaged-window-signed-in.png",
+                "ROOMS",
+                "DIRECT MESSAGES",
+                "dora",
+                absent=("Connecting",),
+            )
             assert app.close() == 0
         finally:
             app.kill()
