@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -172,8 +172,10 @@ def accept_pinned_certificates(window, accept: Callable[[str, list[bytes]], bool
     return True
 
 
-def api_names(names: list[str], *, exposed: bool) -> list[str]:
-    """What a JS API object's ``dir()`` answers: no public name while it is not ``exposed``.
+def api_names(names: list[str], *, exposed: bool, still: Collection[str] = ()) -> list[str]:
+    """What a JS API object's ``dir()`` answers: no public name while it is not ``exposed``
+    but those in ``still`` (the chat page's own calls, which ``bridge_without_eval`` lets it
+    build without eval).
 
     Compiling the API's functions is an ``eval``, which a page whose CSP lacks
     ``'unsafe-eval'`` refuses (the chat's, another server's). Qt WebEngine only prints that
@@ -181,7 +183,9 @@ def api_names(names: list[str], *, exposed: bool) -> list[str]:
     as an ERROR with a traceback on every such page. An API with nothing public to offer is
     compiled into nothing, so pywebview never asks the page to eval.
     """
-    return list(names) if exposed else [name for name in names if name.startswith("_")]
+    if exposed:
+        return list(names)
+    return [name for name in names if name.startswith("_") or name in still]
 
 
 def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:

@@ -71,8 +71,14 @@ class _Api:
         self.active = True
 
     def __dir__(self) -> list[str]:
-        # pywebview offers the page what dir() lists: nothing, once the page is not ours.
-        return pywebview_internals.api_names(super().__dir__(), exposed=self.active)
+        # pywebview offers the page what dir() lists: nothing, once the page is not ours,
+        # but the chat page's own calls while the window shows a chat.
+        return pywebview_internals.api_names(
+            super().__dir__(), exposed=self.active, still=self._chat_calls()
+        )
+
+    def _chat_calls(self) -> tuple[str, ...]:
+        return ()
 
     def ping(self) -> bool:
         return self.active
@@ -123,6 +129,9 @@ class MainApi(_Api):
             pywebview_internals.after_answer(lambda: self._app.open_remote(found))
 
     # The chat page's calls (ui/static/js/notify.js): checked like any input from a page.
+
+    def _chat_calls(self) -> tuple[str, ...]:
+        return ("notify", "set_unread") if self._app is not None and self._app.chat_open else ()
 
     def notify(self, payload: Any) -> dict:
         """A native notification: ``{title, body, conversation: {room} | {with}, sound}``."""
