@@ -155,6 +155,8 @@ DESKCHAT = {
     "LOGIN_LOCKOUT_SECONDS": env_int("DESKCHAT_LOGIN_LOCKOUT_SECONDS", 300),
     "PRESENCE_HEARTBEAT_SECONDS": env_int("DESKCHAT_PRESENCE_HEARTBEAT_SECONDS", 10),
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
+    # Idle time after which a client shows its user as away by itself (0: never).
+    "AWAY_AFTER_SECONDS": env_int("DESKCHAT_AWAY_AFTER_SECONDS", 600),
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
     "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),

@@ -21,8 +21,23 @@ MAX_HISTORY_LIMIT = 100
 DEFAULT_HISTORY_LIMIT = 50
 
 CLIENT_TYPES = frozenset(
-    {"join", "leave", "send", "history", "resume", "typing", "read", "conversations", "ping"}
+    {
+        "join",
+        "leave",
+        "send",
+        "history",
+        "resume",
+        "typing",
+        "read",
+        "conversations",
+        "ping",
+        "notify",
+        "status",
+        "members",
+    }
 )
+NOTIFY_LEVELS = ("all", "mentions", "none")
+STATUSES = ("available", "away", "dnd")
 
 
 class ProtocolError(Exception):
@@ -55,6 +70,8 @@ class Command:
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
     create: bool = True
+    level: str | None = None
+    status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -211,7 +228,24 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
             with_user=with_user,
             id=_int(data, "id", ref, required=True),
         )
+    if kind == "notify":
+        room, with_user = _target(data, ref, dm_key="with")
+        level = _choice(data, "level", NOTIFY_LEVELS, ref)
+        return Command(kind, ref or kind, room=room, with_user=with_user, level=level)
+    if kind == "status":
+        return Command(kind, ref or kind, status=_choice(data, "status", STATUSES, ref))
+    if kind == "members":
+        return Command(kind, ref or kind, room=_string(data, "room", ref))
     return Command(kind, ref or kind)
+
+
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], ref: str | None) -> str:
+    value = _string(data, key, ref)
+    if value not in choices:
+        raise ProtocolError(
+            "bad_field", f"The field '{key}' must be one of: {', '.join(choices)}.", ref
+        )
+    return value
 
 
 def parse_pm(body: str) -> tuple[str, str] | None:

@@ -15,16 +15,24 @@ Page = tuple[list[frames.Frame], bool]  # message objects oldest first, and whet
 
 
 def message_objects(messages: list[Message]) -> list[frames.Frame]:
-    """Message objects for stored rows, with the names fetched in two queries, not per row."""
+    """Message objects for stored rows, with the names fetched in three queries, not per row."""
     names = usernames(
         list({m.sender_id for m in messages} | {m.recipient_id for m in messages if m.recipient_id})
     )
     rooms = room_names(list({m.room_id for m in messages if m.room_id}))
-    return [message_object(m, usernames=names, room_name=rooms.get(m.room_id)) for m in messages]
+    mentions = mentions_of([m.pk for m in messages])
+    return [
+        message_object(
+            m, usernames=names, room_name=rooms.get(m.room_id), mentions=mentions.get(m.pk, [])
+        )
+        for m in messages
+    ]
 
 
-def message_object(message: Message, *, usernames: dict[int, str], room_name: str | None) -> dict:
-    """One stored row as a message object, its names already known."""
+def message_object(
+    message: Message, *, usernames: dict[int, str], room_name: str | None, mentions: list[str]
+) -> dict:
+    """One stored row as a message object, its names and mentions already known."""
     return frames.message(
         id=message.pk,
         user=usernames[message.sender_id],
@@ -33,7 +41,28 @@ def message_object(message: Message, *, usernames: dict[int, str], room_name: st
         client_id=message.client_id,
         room=room_name,
         to=usernames[message.recipient_id] if message.recipient_id is not None else None,
+        mentions=mentions,
     )
+
+
+def mentions_of(message_ids: list[int]) -> dict[int, list[str]]:
+    """The usernames each of these messages mentions (absent: none), sorted as people read.
+
+    One query through the ``mention_message`` index for a whole page.
+    """
+    if not message_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    for message_id, username in sql.rows(
+        f"SELECT mn.message_id, u.username FROM {sql.MENTION} mn"
+        f" JOIN {sql.USER} u ON u.id = mn.user_id"
+        f" WHERE mn.message_id IN ({sql.placeholders(message_ids)})",
+        list(message_ids),
+    ):
+        found.setdefault(message_id, []).append(username)
+    for names in found.values():
+        names.sort(key=str.casefold)
+    return found
 
 
 def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
@@ -53,9 +82,17 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
         " ORDER BY m.id DESC LIMIT %s"
     )
     found = sql.rows(query, [param, *([before] if before is not None else []), limit + 1])
+    mentions = mentions_of([row[0] for row in found[:limit]])
     page = [
         frames.message(
-            id=pk, user=user, body=body, created=created, client_id=client_id, room=room, to=to
+            id=pk,
+            user=user,
+            body=body,
+            created=created,
+            client_id=client_id,
+            room=room,
+            to=to,
+            mentions=mentions.get(pk, []),
         )
         for pk, user, body, created, client_id, room, to in reversed(found[:limit])
     ]

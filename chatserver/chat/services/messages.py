@@ -18,6 +18,7 @@ from chatserver.chat.protocol import Command, ProtocolError, parse_pm
 from chatserver.chat.selectors.messages import message_object, message_objects, stored_client_ids
 from chatserver.chat.selectors.rooms import RoomRef, require_member
 from chatserver.chat.selectors.users import require_peer
+from chatserver.chat.services.mentions import mentions_store
 
 # A batch meets another worker's copy of one of its client_ids at most this often in a row
 # before it gives up (each meeting means that copy is committed and found by the next try).
@@ -82,7 +83,9 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
             new[key] = _message_for(request, rooms)
         except ProtocolError as error:
             outcomes[index] = error
-    _insert([message for message, _, _ in new.values()])
+    inserted = [message for message, _, _ in new.values()]
+    _insert(inserted)
+    mentioned = mentions_store(messages=inserted)
     retried: dict[tuple[int, str], frames.Frame] = {}
     if stored:  # rare: one query for the names of every retried original
         keys_retried = [key for key in keys if key in stored]
@@ -96,7 +99,8 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
             outcomes[index] = _outcome(stored[key], retried[key], created=False)
         else:
             message, names, room_name = new[key]
-            frame = message_object(message, usernames=names, room_name=room_name)
+            mentions = mentioned.get(message.pk, [])
+            frame = message_object(message, usernames=names, room_name=room_name, mentions=mentions)
             outcomes[index] = _outcome(message, frame, created=key not in seen)
         seen.add(key)
     return outcomes  # type: ignore[return-value]  # every slot is filled by now

@@ -18,7 +18,12 @@ from chatserver.chat import frames, sql
 from chatserver.chat.durability import presence_commits
 from chatserver.chat.models import Connection, ConnectionRoom, Membership, Worker
 from chatserver.chat.selectors.conversations import Sidebar, opened_room, sidebar
-from chatserver.chat.selectors.presence import online_in_rooms, online_user_ids, rooms_online_in
+from chatserver.chat.selectors.presence import (
+    online_in_rooms,
+    online_user_ids,
+    rooms_online_in,
+    user_status,
+)
 from chatserver.chat.selectors.rooms import joined_rooms
 
 
@@ -42,6 +47,7 @@ class ConnectionStart:
     change: PresenceChange
     rooms: list[tuple[int, str]]
     sidebar: Sidebar
+    status: str  # the user's own, for ``hello``
 
 
 def connection_start(
@@ -65,6 +71,7 @@ def connection_start(
         change=change,
         rooms=[(room.room_id, room.name) for room in joined],
         sidebar=sidebar(user_id=user_id, joined=joined),
+        status=user_status(user_id),
     )
 
 
