@@ -2,8 +2,9 @@
 // the same author, the "new messages" divider, pending/failed states, and scroll keeping.
 // The list is an ARIA live region (role="log"), so new messages are appended, never re-drawn.
 
-import { avatar, h, linkify } from "./dom.js";
+import { avatar, h } from "./dom.js";
 import { dayKey, formatDay, formatFull, formatTime, t } from "./i18n.js";
+import { bodyNodes } from "./mentions.js";
 import { errorText } from "./notices.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -103,12 +104,13 @@ export class MessageView {
     const classes = ["msg"];
     if (continued) classes.push("continued");
     if (msg.user === this.conv.me) classes.push("own");
+    else if ((msg.mentions || []).includes(this.conv.me)) classes.push("mentioned");
     if (msg.state === "pending") classes.push("pending");
     if (msg.state === "failed") classes.push("failed");
     const meta = continued
       ? h("span", { class: "visually-hidden" }, `${msg.user}, `, time)
       : h("div", { class: "msg-meta" }, h("span", { class: "author", dir: "auto", text: msg.user }), time);
-    const main = h("div", { class: "msg-main" }, meta, h("div", { class: "msg-body", dir: "auto" }, linkify(msg.body)));
+    const main = h("div", { class: "msg-main" }, meta, h("div", { class: "msg-body", dir: "auto" }, bodyNodes(msg, this.conv.me)));
     const status = this.statusFor(msg);
     if (status) main.append(status);
     const gutter = continued
