@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.ui.conftest import axe_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 
 RECORDING = """
@@ -41,8 +43,8 @@ BRIDGE = """
 (() => {
   window.__bridge = [];
   window.pywebview = { api: {
-    notify: (payload) => { window.__bridge.push(["notify", payload]); return Promise.resolve(); },
-    set_unread: (count) => { window.__bridge.push(["set_unread", count]); return Promise.resolve(); },
+    notify: async (payload) => { window.__bridge.push(["notify", payload]); },
+    set_unread: async (count) => { window.__bridge.push(["set_unread", count]); },
   } };
 })();
 """
@@ -177,6 +179,7 @@ def test_permission_is_asked_only_from_the_bell_and_a_denial_is_explained(people
     alice.page.click("#bell-button")
     expect(alice.page.locator("#bell-panel")).to_be_visible()
     shoot(alice.page, "bell-panel")
+    assert axe_violations(alice.page) == []
     alice.page.click("#bell-enable")
     expect(alice.page.locator("#bell-state")).to_contain_text("blocks notifications")
     assert alice.page.evaluate("() => window.__asked.length") == 1
@@ -246,11 +249,14 @@ def test_the_composer_completes_mentions_from_the_members(people):
     page.locator("#composer-input").press_sequentially("hi @c")
     options = page.locator("#mention-list [role=option]")
     expect(options).to_have_text(["@carol"])
-    expect(page.locator("#composer-input")).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#composer-input")).to_have_attribute(
+        "aria-activedescendant", "mention-option-0"
+    )
     page.keyboard.press("Enter")
     expect(page.locator("#composer-input")).to_have_value("hi @carol ")
     page.locator("#composer-input").press_sequentially("and @")
     expect(options).to_have_text(["@room", "@bob", "@carol"])
+    assert axe_violations(page) == []
     page.keyboard.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Tab")

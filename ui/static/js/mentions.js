@@ -88,7 +88,6 @@ function close() {
   ui.list.replaceChildren();
   current = null;
   items = [];
-  ui.input.setAttribute("aria-expanded", "false");
   ui.input.removeAttribute("aria-activedescendant");
 }
 
@@ -119,7 +118,6 @@ function refresh() {
   if (items.join("\n") !== offered.join("\n")) selected = 0;
   items = offered;
   ui.list.hidden = false;
-  ui.input.setAttribute("aria-expanded", "true");
   draw();
 }
 
@@ -141,9 +139,10 @@ export function init() {
   const input = document.getElementById("composer-input");
   const list = document.getElementById("mention-list");
   ui = { input, list };
+  // A textarea cannot be a combobox (no aria-expanded on a textbox): it names the list it
+  // controls and the option in focus (aria-activedescendant), which screen readers follow.
   input.setAttribute("aria-autocomplete", "list");
   input.setAttribute("aria-controls", "mention-list");
-  input.setAttribute("aria-expanded", "false");
   input.addEventListener("input", refresh);
   input.addEventListener("click", refresh);
   input.addEventListener("blur", close);
