@@ -121,6 +121,9 @@ STATICFILES_DIRS = [paths.static_dir()]
 # which keeps the frozen app and `python -m desktop` identical.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise's own table has no .wav (it would go out as application/octet-stream): the
+# notification sound, ui/static/sound/notify.wav.
+WHITENOISE_MIMETYPES = {".wav": "audio/wav"}
 
 # Browser-facing hardening (docs/security.md explains each choice).
 SESSION_COOKIE_HTTPONLY = True

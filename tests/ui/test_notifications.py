@@ -36,6 +36,11 @@ RECORDING = """
     close() { this.closed = true; }
   }
   window.Notification = RecordingNotification;
+  window.__played = [];
+  HTMLMediaElement.prototype.play = function play() {
+    window.__played.push(this.src);
+    return Promise.resolve();
+  };
 })();
 """
 
@@ -198,6 +203,7 @@ def test_permission_granted_from_the_bell_then_levels_decide(people, shoot):
     alice.page.click("#bell-enable")
     expect(alice.page.locator("#bell-button")).to_have_attribute("aria-label", "Notifications: on")
     expect(alice.page.locator("#bell-enable")).to_be_hidden()
+    alice.page.check("#sound-toggle")  # kept in the browser for the next visit
     shoot(alice.page, "bell-on")
     alice.page.keyboard.press("Escape")
     expect(alice.page.locator("#bell-panel")).to_be_hidden()
@@ -205,6 +211,9 @@ def test_permission_granted_from_the_bell_then_levels_decide(people, shoot):
     bob.say("@alice now you hear me")
     alice.page.wait_for_function("() => window.__made.length >= 1")
     assert made(alice) == [{"title": "bob in #general", "body": "@alice now you hear me"}]
+    played = alice.page.evaluate("() => window.__played")
+    assert len(played) == 1 and played[0].endswith("/static/sound/notify.wav")
+    assert alice.page.request.get(played[0]).headers["content-type"].startswith("audio/")
     alice.assert_clean()
 
 
