@@ -97,7 +97,10 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.subscriptions.start(start.rooms)
         await self.send_frame(
             frames.hello(
-                user=self.username, version=settings.VERSION, limits=LIMITS, status=start.status
+                user=self.username,
+                version=settings.VERSION,
+                limits=LIMITS,
+                status=start.sidebar.status,
             )
         )
         await self.send_frame(

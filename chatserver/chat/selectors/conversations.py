@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatserver.chat import frames, sql
-from chatserver.chat.selectors.mentions import (
-    dm_mention_counts,
-    room_mention_count,
-    room_mention_counts,
+from chatserver.chat.selectors.mentions import dm_mention_counts, room_mention_count
+from chatserver.chat.selectors.messages import (
+    UNREAD_COUNT_LIMIT,
+    dm_unread,
+    room_messages,
+    room_unread,
 )
-from chatserver.chat.selectors.messages import dm_unread, room_messages, room_unread
-from chatserver.chat.selectors.presence import online_user_ids, room_online, statuses
+from chatserver.chat.selectors.presence import (
+    online_user_ids,
+    room_online,
+    statuses,
+    statuses_by_id,
+)
 from chatserver.chat.selectors.rooms import JoinedRoom, joined_rooms
 
 JOINED_PAGE = 50  # messages a ``joined`` frame carries
@@ -29,13 +35,13 @@ class Sidebar:
 
     rooms: list[dict[str, Any]]
     dms: list[dict[str, Any]]
+    status: str  # the user's own (``hello``), read in the same trip
 
 
 def sidebar(*, user_id: int, joined: list[JoinedRoom] | None = None) -> Sidebar:
     """Joined rooms and DM partners, each with unread count and last message id."""
     if joined is None:
-        joined = joined_rooms(user_id=user_id)
-    room_mentions = room_mention_counts(user_id=user_id) if joined else {}
+        joined = joined_rooms(user_id=user_id, mention_cap=UNREAD_COUNT_LIMIT)
     rooms = [
         {
             "room": room.name,
@@ -44,7 +50,7 @@ def sidebar(*, user_id: int, joined: list[JoinedRoom] | None = None) -> Sidebar:
             ),
             "last_id": room.last_id,
             "last_read_id": room.last_read_id,
-            "mentions": room_mentions.get(room.room_id, 0),
+            "mentions": room.mentions,
             "notify": room.notify,
         }
         for room in joined
@@ -62,7 +68,7 @@ def sidebar(*, user_id: int, joined: list[JoinedRoom] | None = None) -> Sidebar:
         for peer, last_id in sql.rows(query, [user_id]):
             partners[peer] = max(partners.get(peer, 0), last_id)
     if not partners:
-        return Sidebar(rooms=rooms, dms=[])
+        return Sidebar(rooms=rooms, dms=[], status=statuses_by_id([user_id])[user_id])
     peers = list(partners)
     reads: dict[int, int] = {}
     levels: dict[int, str] = {}
@@ -78,7 +84,7 @@ def sidebar(*, user_id: int, joined: list[JoinedRoom] | None = None) -> Sidebar:
         )
     )
     online = online_user_ids(peers)  # only the partners': all online users would be O(online)
-    status = statuses(list(names.values()))
+    status = statuses_by_id([*peers, user_id])  # the partners' and the user's own
     dms = [
         {
             "with": names[peer_id],
@@ -88,14 +94,14 @@ def sidebar(*, user_id: int, joined: list[JoinedRoom] | None = None) -> Sidebar:
             "last_id": last_id,
             "last_read_id": reads.get(peer_id, 0),
             "online": peer_id in online,
-            "status": status[names[peer_id]],
+            "status": status[peer_id],
             "mentions": dm_mentions.get(peer_id, 0),
             "notify": levels.get(peer_id, "all"),
         }
         for peer_id, last_id in partners.items()
     ]
     dms.sort(key=lambda d: -d["last_id"])
-    return Sidebar(rooms=rooms, dms=dms)
+    return Sidebar(rooms=rooms, dms=dms, status=status[user_id])
 
 
 def opened_room(*, user_id: int, room_id: int, name: str) -> frames.Frame:

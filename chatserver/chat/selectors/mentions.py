@@ -10,19 +10,6 @@ from chatserver.chat import sql
 from chatserver.chat.selectors.messages import UNREAD_COUNT_LIMIT
 
 
-def room_mention_counts(*, user_id: int) -> dict[int, int]:
-    """Unread messages mentioning the user in each of their rooms (capped like unread)."""
-    return dict(
-        sql.rows(
-            f"SELECT ms.room_id, (SELECT COUNT(*) FROM (SELECT 1 FROM {sql.MENTION} x"
-            " WHERE x.user_id = ms.user_id AND x.room_id = ms.room_id"
-            " AND x.message_id > ms.last_read_id LIMIT %s) capped)"
-            f" FROM {sql.MEMBERSHIP} ms WHERE ms.user_id = %s",
-            [UNREAD_COUNT_LIMIT, user_id],
-        )
-    )
-
-
 def room_mention_count(*, user_id: int, room_id: int, last_read_id: int) -> int:
     """Unread messages mentioning the user in one room (capped like unread)."""
     return sql.rows(

@@ -95,9 +95,18 @@ def statuses(names: list[str]) -> dict[str, str]:
     return found
 
 
-def user_status(user_id: int) -> str:
-    found = sql.rows(f"SELECT status FROM {sql.USER_STATUS} WHERE user_id = %s", [user_id])
-    return found[0][0] if found else AVAILABLE
+def statuses_by_id(user_ids: list[int]) -> dict[int, str]:
+    """:func:`statuses` for users known by id (no join with the user table)."""
+    found: dict[int, str] = dict.fromkeys(user_ids, AVAILABLE)
+    if user_ids:
+        found.update(
+            sql.rows(
+                f"SELECT user_id, status FROM {sql.USER_STATUS}"
+                f" WHERE user_id IN ({sql.placeholders(user_ids)})",
+                list(user_ids),
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True)
