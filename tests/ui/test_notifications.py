@@ -272,5 +272,22 @@ def test_the_composer_completes_mentions_from_the_members(people):
     expect(page.locator("#composer-input")).to_have_value("hi @carol and @bob ")
     page.keyboard.press("Enter")
     expect(bob.page.locator(".msg.mentioned .mention-me")).to_have_text("@bob")
+    # Her own copy shows whom the server found mentioned once its frame came (after the ack).
+    expect(page.locator(".msg.own .mention")).to_have_text(["@carol", "@bob"])
     alice.assert_clean()
     bob.assert_clean()
+
+
+def test_the_bell_speaks_russian(people, shoot):
+    olga = people("olga", locale="ru-RU")
+    olga.page.click("#bell-button")
+    panel = olga.page.locator("#bell-panel")
+    expect(panel.locator("#bell-title")).to_have_text("Уведомления и статус")
+    expect(olga.page.locator("#status-select option:checked")).to_have_text("На месте")
+    expect(panel.locator("#bell-state")).to_contain_text("Уведомления выключены")
+    expect(olga.page.locator("#bell-button")).to_have_attribute(
+        "aria-label", "Уведомления: выключены"
+    )
+    expect(olga.page.locator("#conv-notify option:checked")).to_have_text("Только об упоминаниях")
+    shoot(olga.page, "bell-panel-ru")
+    olga.assert_clean()

@@ -74,6 +74,9 @@ export class MessageView {
     node.classList.toggle("failed", msg.state === "failed");
     node.classList.toggle("waiting", Boolean(msg.waiting));
     if (msg.id) node.dataset.id = msg.id;
+    if ((msg.mentions || []).length && !node.querySelector(".mention")) {
+      node.querySelector(".msg-body").replaceChildren(bodyNodes(msg, this.conv.me));
+    }
     node.querySelector(".msg-status")?.remove();
     const status = this.statusFor(msg);
     if (status) node.querySelector(".msg-main").append(status);

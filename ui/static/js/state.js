@@ -382,7 +382,15 @@ function receive(frame, live = true) {
   noteSeen(frame.id);
   const mine = frame.user === me;
   if (mine && frame.client_id) outbox.ack(frame.client_id, frame.id);
-  if (conv.byId.has(frame.id)) return;
+  const known = conv.byId.get(frame.id);
+  if (known) {
+    // The person's own message, acked before its frame came: the server's mentions now.
+    if (frame.mentions && frame.mentions.length && !(known.mentions || []).length) {
+      known.mentions = frame.mentions;
+      emit("outbox", conv, known);
+    }
+    return;
+  }
   const isNew = frame.id > conv.lastId;
   conv.member = true;
   if (conv.typing.has(frame.user)) {
