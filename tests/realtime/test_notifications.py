@@ -230,3 +230,20 @@ async def test_hello_carries_the_status_and_the_idle_time(monkeypatch):
     again = await ChatClient.connect(alice)
     assert again.hello["status"] == "away"
     await close(a, again)
+
+
+async def test_a_third_party_sets_only_their_own_level_and_learns_nothing():
+    """carol naming bob in ``notify`` sets carol's own level for a DM with bob: alice and bob's
+    DM keeps its levels, and neither of them hears of it."""
+    a, b, c = await clients("alice", "bob", "carol")
+    await a.say("just us", client_id="p1", to="bob")
+    await c.send({"type": "notify", "with": "bob", "level": "none"})
+    assert await c.expect("notify") == {"type": "notify", "with": "bob", "level": "none"}
+    await c.say("marker", client_id="p2", to="bob")
+    seen = await b.frames_until("message", body="marker")
+    assert all(frame["type"] != "notify" for frame in seen)
+    for client in (a, b):
+        await client.send({"type": "conversations"})
+        sidebar = await client.expect("conversations")
+        assert all(entry["notify"] == "all" for entry in sidebar["dms"])
+    await close(a, b, c)
