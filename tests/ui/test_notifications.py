@@ -243,6 +243,10 @@ def test_in_the_desktop_window_the_bridge_notifies_and_opens(people):
     assert alice.page.evaluate("() => window.deskchat.openConversation({room: 'general'})")
     expect(alice.page.locator("#conv-title")).to_have_text("general")
     alice.page.wait_for_function("() => window.__bridge[window.__bridge.length - 1][1] === 0")
+    # A bridge that appears late (pywebview injects it after load) is told the count then.
+    alice.page.evaluate("() => { window.__bridge.length = 0; }")
+    alice.page.evaluate("() => window.dispatchEvent(new Event('pywebviewready'))")
+    assert alice.page.evaluate("() => window.__bridge") == [["set_unread", 0]]
     # Nothing the person is not in opens.
     assert not alice.page.evaluate("() => window.deskchat.openConversation({room: 'nowhere'})")
     alice.assert_clean()

@@ -39,7 +39,7 @@ function render() {
       type: "button", class: "member-row", title: t("Open a direct message with {user}", { user }),
       "aria-label": t("Open a direct message with {user}", { user }), dataset: { user },
       on: { click: () => { if (!wideEnough.matches) setOpen(false); openDm(user); } },
-    }, ...who, h("span", { class: `presence on ${state.statusOf(user)}`, "aria-hidden": "true" }), statusWord(user)));
+    }, ...who, h("span", { class: `presence on ${state.statusOf(user)}`.replace(" available", ""), "aria-hidden": "true" }), statusWord(user)));
   });
   if (online.length <= 1) items.push(h("li", { class: "empty-hint", text: t("Nobody else is here right now.") }));
   ui.list.replaceChildren(...items);

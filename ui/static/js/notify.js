@@ -161,6 +161,11 @@ export function init({ open, t, sound }) {
     }
   });
   state.on("synced", updateCount);
+  // pywebview injects its bridge after the page has loaded: tell it the count once it is there.
+  window.addEventListener("pywebviewready", () => {
+    lastCount = null;
+    updateCount();
+  });
   // The launcher calls this when a native notification is clicked (evaluate_js).
   window.deskchat = {
     ...(window.deskchat || {}),

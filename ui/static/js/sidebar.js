@@ -59,7 +59,7 @@ function fill(entry) {
   const lead = conv.kind === "room"
     ? icon("hash", "conv-icon")
     : h("span", { class: "avatar-wrap" }, avatar(conv.name, "avatar-sm"),
-      h("span", { class: `presence ${online ? `on ${status}` : "off"}`, title: online ? t("online") : t("offline") }));
+      h("span", { class: `presence ${online ? `on${status === "available" ? "" : ` ${status}`}` : "off"}`, title: online ? t("online") : t("offline") }));
   const name = h("span", { class: "conv-name", text: conv.name });
   if (conv.unread > 0) {
     const count = conv.unread > 99 ? "99+" : String(conv.unread);
