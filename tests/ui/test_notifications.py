@@ -137,6 +137,9 @@ def test_a_muted_conversation_and_the_one_on_screen_stay_quiet(people):
     # The muted room counts in no title: only the DM does.
     expect(alice.page).to_have_title("(1) #general · Deskchat")
     expect(alice.conversation_link("side")).to_have_class("conv-link muted")
+    expect(alice.conversation_link("side")).to_have_attribute(
+        "aria-label", "side, 1 unread, mentioned, muted"
+    )
     alice.assert_clean()
 
 
@@ -168,6 +171,9 @@ def test_do_not_disturb_silences_every_tab(people):
     # bob's view of alice says so too.
     expect(bob.page.locator(".conv-link", has_text="alice").locator(".presence")).to_have_class(
         "presence on dnd"
+    )
+    expect(bob.conversation_link("alice")).to_have_attribute(
+        "aria-label", "alice, online, Do not disturb"
     )
     alice.assert_clean()
 

@@ -69,6 +69,7 @@ const CATALOGUES = {
     "Online — {n}": ["В сети — {n}", "В сети — {n}", "В сети — {n}"],
     "{user} in #{room}": "{user} в #{room}",
     "Available": "На месте",
+    "muted": "без уведомлений",
     "Away": "Отошёл",
     "Do not disturb": "Не беспокоить",
     "Notifications: on": "Уведомления: включены",

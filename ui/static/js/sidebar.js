@@ -38,8 +38,13 @@ function label(conv, online) {
       : tn("{user}, {n} unread", "{user}, {n} unread", conv.unread, { user: conv.name }))
     : null;
   if (conv.kind === "dm") text = `${text || conv.name}, ${online ? t("online") : t("offline")}`;
+  const word = online && conv.kind === "dm" ? STATUS_WORDS[state.statusOf(conv.name)] : null;
+  if (word) text = `${text}, ${t(word)}`;
+  if (conv.notify === "none") text = `${text || conv.name}, ${t("muted")}`;
   return text;
 }
+
+const STATUS_WORDS = { away: "Away", dnd: "Do not disturb" };
 
 function fill(entry) {
   const { conv, link } = entry;
