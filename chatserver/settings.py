@@ -123,6 +123,9 @@ STATICFILES_DIRS = [paths.static_dir()]
 # which keeps the frozen app and `python -m desktop` identical.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise's own table has no .wav (it would go out as application/octet-stream): the
+# notification sound, ui/static/sound/notify.wav.
+WHITENOISE_MIMETYPES = {".wav": "audio/wav"}
 
 # Browser-facing hardening (docs/security.md explains each choice).
 SESSION_COOKIE_HTTPONLY = True
@@ -157,6 +160,8 @@ DESKCHAT = {
     "LOGIN_LOCKOUT_SECONDS": env_int("DESKCHAT_LOGIN_LOCKOUT_SECONDS", 300),
     "PRESENCE_HEARTBEAT_SECONDS": env_int("DESKCHAT_PRESENCE_HEARTBEAT_SECONDS", 10),
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
+    # Idle time after which a client shows its user as away by itself (0: never).
+    "AWAY_AFTER_SECONDS": env_int("DESKCHAT_AWAY_AFTER_SECONDS", 600),
     # Several server processes share this database (Redis layer): presence rows are then
     # swept per worker by heartbeat instead of all cleared at start.
     # Share on the LAN over plain HTTP instead of HTTPS with Deskchat's own CA (the sharing

@@ -34,6 +34,7 @@ def message(
     client_id: str | None,
     room: str | None,
     to: str | None,
+    mentions: list[str],
     files: list[Frame] | None = None,
 ) -> Frame:
     """The ``message`` object: a room message, or a DM when ``to`` is set.
@@ -51,6 +52,7 @@ def message(
         "ts": created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "client_id": client_id,
         "files": files or [],
+        "mentions": mentions,
     }
     if to is None:
         frame["room"] = room
@@ -78,11 +80,12 @@ def file(
 # --- answers to one client ------------------------------------------------------------------
 
 
-def hello(*, user: str, version: str, limits: dict[str, Any]) -> Frame:
+def hello(*, user: str, version: str, limits: dict[str, Any], status: str) -> Frame:
     return {
         "type": "hello",
         "user": user,
         "version": version,
+        "status": status,
         "limits": {
             "max_body_chars": limits["MAX_BODY_CHARS"],
             "max_frame_bytes": limits["MAX_FRAME_BYTES"],
@@ -93,6 +96,7 @@ def hello(*, user: str, version: str, limits: dict[str, Any]) -> Frame:
             "max_room_name_chars": 64,
             # So the page can refuse a too-large file before uploading any of it.
             "max_upload_bytes": limits["MAX_UPLOAD_BYTES"],
+            "away_after_seconds": limits["AWAY_AFTER_SECONDS"],
         },
     }
 
@@ -110,15 +114,21 @@ def joined(
     has_more: bool,
     last_read_id: int,
     unread: int,
+    mentions: int,
+    notify: str,
+    status: dict[str, str],
 ) -> Frame:
     return {
         "type": "joined",
         "room": room,
         "online": online,
+        "status": status,
         "messages": messages,
         "has_more": has_more,
         "last_read_id": last_read_id,
         "unread": unread,
+        "mentions": mentions,
+        "notify": notify,
     }
 
 
@@ -188,9 +198,20 @@ def membership(*, action: str, room: str) -> Frame:
     return {"type": "membership", "action": action, "room": room}
 
 
-def presence(*, room: str, online: list[str]) -> Frame:
-    return {"type": "presence", "room": room, "online": online}
+def presence(*, room: str, online: list[str], status: dict[str, str]) -> Frame:
+    return {"type": "presence", "room": room, "online": online, "status": status}
 
 
-def user_presence(*, users: dict[str, bool]) -> Frame:
-    return {"type": "user_presence", "users": users}
+def user_presence(*, users: dict[str, bool], status: dict[str, str]) -> Frame:
+    return {"type": "user_presence", "users": users, "status": status}
+
+
+def notify(*, room: str | None, with_user: str | None, level: str) -> Frame:
+    """A conversation's notification level was set: to every tab of its user."""
+    target = {"room": room} if room is not None else {"with": with_user}
+    return {"type": "notify", **target, "level": level}
+
+
+def members(*, room: str, members: list[str]) -> Frame:
+    """A room's members, for the composer's ``@`` completion."""
+    return {"type": "members", "room": room, "members": members}

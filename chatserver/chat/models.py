@@ -68,6 +68,8 @@ class Membership(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_id = models.BigIntegerField(default=0)
+    # Which of the room's messages notify this member: one of protocol.NOTIFY_LEVELS.
+    notify = models.CharField(max_length=8, default="mentions")
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "room", name="membership_unique")]
@@ -149,12 +151,58 @@ class DirectRead(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     peer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     last_read_id = models.BigIntegerField(default=0)
+    # Which of the peer's messages notify ``user`` (docs/protocol.md, "notify").
+    notify = models.CharField(max_length=8, default="all")
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "peer", name="directread_unique")]
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.peer_id} to #{self.last_read_id}"
+
+
+class Mention(models.Model):
+    """``user`` is mentioned by ``message`` (``@name``, or ``@room`` expanded at send time).
+
+    ``room`` and ``sender`` repeat the message's, so a conversation's unread mentions are an
+    index range (``mention_room``, ``mention_dm``), not a scan of its messages.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mention_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "room", "message"], name="mention_room"),
+            models.Index(
+                fields=["user", "sender", "message"],
+                condition=Q(room__isnull=True),
+                name="mention_dm",
+            ),
+            # Message objects list their mentions: history pages read them by message.
+            models.Index(fields=["message"], name="mention_message"),
+        ]
+        constraints = [models.UniqueConstraint("user", "message", name="mention_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in #{self.message_id}"
+
+
+class UserStatus(models.Model):
+    """What a user told others about being reachable: available, away or do not disturb."""
+
+    # One of protocol.STATUSES.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, default="available")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status}"
 
 
 class Connection(models.Model):

@@ -33,8 +33,13 @@ CLIENT_TYPES = frozenset(
         "conversations",
         "ping",
         "rename",
+        "notify",
+        "status",
+        "members",
     }
 )
+NOTIFY_LEVELS = ("all", "mentions", "none")
+STATUSES = ("available", "away", "dnd")
 
 
 class ProtocolError(Exception):
@@ -69,6 +74,8 @@ class Command:
     files: tuple[int, ...] = ()
     create: bool = True
     name: str | None = None  # a room's new name (``rename``)
+    level: str | None = None
+    status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -234,6 +241,14 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
             with_user=with_user,
             id=_int(data, "id", ref, required=True),
         )
+    if kind == "notify":
+        room, with_user = _target(data, ref, dm_key="with")
+        level = _choice(data, "level", NOTIFY_LEVELS, ref)
+        return Command(kind, ref or kind, room=room, with_user=with_user, level=level)
+    if kind == "status":
+        return Command(kind, ref or kind, status=_choice(data, "status", STATUSES, ref))
+    if kind == "members":
+        return Command(kind, ref or kind, room=_string(data, "room", ref))
     return Command(kind, ref or kind)
 
 
@@ -253,6 +268,15 @@ def _file_ids(data: dict[str, Any], ref: str | None) -> tuple[int, ...]:
     if len(set(value)) != len(value):
         raise ProtocolError("bad_field", "'files' names a file twice.", ref)
     return tuple(value)
+
+
+def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], ref: str | None) -> str:
+    value = _string(data, key, ref)
+    if value not in choices:
+        raise ProtocolError(
+            "bad_field", f"The field '{key}' must be one of: {', '.join(choices)}.", ref
+        )
+    return value
 
 
 def parse_pm(body: str) -> tuple[str, str] | None:

@@ -19,8 +19,10 @@ from chatserver.chat.models import (
     ConnectionRoom,
     DirectRead,
     Membership,
+    Mention,
     Message,
     Room,
+    UserStatus,
 )
 
 MESSAGE = Message._meta.db_table
@@ -28,6 +30,8 @@ ATTACHMENT = Attachment._meta.db_table
 MEMBERSHIP = Membership._meta.db_table
 ROOM = Room._meta.db_table
 DIRECT_READ = DirectRead._meta.db_table
+MENTION = Mention._meta.db_table
+USER_STATUS = UserStatus._meta.db_table
 CONNECTION = Connection._meta.db_table
 CONNECTION_ROOM = ConnectionRoom._meta.db_table
 USER = get_user_model()._meta.db_table

@@ -23,10 +23,13 @@ from chatserver.chat import frames, health
 from chatserver.chat.protocol import Command, ProtocolError, decode, parse
 from chatserver.chat.selectors.conversations import sidebar
 from chatserver.chat.selectors.messages import history, visible_messages_since
+from chatserver.chat.selectors.rooms import room_members
 from chatserver.chat.selectors.users import require_peer
+from chatserver.chat.services.notify import notify_set
 from chatserver.chat.services.presence import TooManyConnections, room_enter
 from chatserver.chat.services.read_markers import read_mark
 from chatserver.chat.services.rooms import membership_join, membership_leave, room_rename
+from chatserver.chat.services.status import status_set
 from chatserver.realtime import connects, presence_broadcast
 from chatserver.realtime.access import ends_this_socket
 from chatserver.realtime.channels_internals import DirectDispatch
@@ -96,7 +99,12 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
             self.channel_layer.attach(self.channel_name, self._deliver_inline)
         await self.subscriptions.start(start.rooms)
         await self.send_frame(
-            frames.hello(user=self.username, version=settings.VERSION, limits=LIMITS)
+            frames.hello(
+                user=self.username,
+                version=settings.VERSION,
+                limits=LIMITS,
+                status=start.sidebar.status,
+            )
         )
         await self.send_frame(
             frames.conversations(rooms=start.sidebar.rooms, dms=start.sidebar.dms)
@@ -262,6 +270,35 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         frame = frames.read(room=marker.room, with_user=marker.with_user, id=marker.id)
         # Every tab of this user clears the same badge.
         await self.channel_layer.group_send(user_group(self.user_id), frame_event(frame))
+
+    async def on_notify(self, command: Command) -> None:
+        assert command.level is not None
+        level = await database_sync_to_async(notify_set)(
+            user_id=self.user_id,
+            room_name=command.room,
+            with_username=command.with_user,
+            level=command.level,
+            ref=command.ref,
+        )
+        frame = frames.notify(room=level.room, with_user=level.with_user, level=level.level)
+        # Every tab of this user follows the same level.
+        await self.channel_layer.group_send(user_group(self.user_id), frame_event(frame))
+
+    async def on_status(self, command: Command) -> None:
+        """Store the status; everyone (this user's tabs included) learns it from the next
+        presence batch, as ``user_presence`` and the ``presence`` of the rooms they are in."""
+        assert command.status is not None
+        change = await database_sync_to_async(status_set)(
+            user_id=self.user_id, status=command.status
+        )
+        await presence_broadcast.announce(self.channel_layer, change)
+
+    async def on_members(self, command: Command) -> None:
+        assert command.room is not None
+        room, names = await database_sync_to_async(room_members)(
+            user_id=self.user_id, name=command.room, ref=command.ref
+        )
+        await self.send_frame(frames.members(room=room.name, members=names))
 
     async def on_conversations(self, command: Command) -> None:
         found = await database_sync_to_async(sidebar)(user_id=self.user_id)

@@ -72,10 +72,12 @@ class PresenceAnnouncer:
                 room_ids=sorted(room_ids), user_ids=sorted(user_ids)
             )
             for room_id, (name, online) in snapshot.rooms.items():
-                frame = frames.presence(room=name, online=online)
+                status = {user: snapshot.statuses[user] for user in online}
+                frame = frames.presence(room=name, online=online, status=status)
                 await self.channel_layer.group_send(room_group(room_id), frame_event(frame))
             if snapshot.users:
-                frame = frames.user_presence(users=snapshot.users)
+                status = {user: snapshot.statuses[user] for user in snapshot.users}
+                frame = frames.user_presence(users=snapshot.users, status=status)
                 await self.channel_layer.group_send(LOBBY_GROUP, frame_event(frame))
         except Exception:  # a lost presence update must not take anything else down
             logger.exception("presence announcement failed")

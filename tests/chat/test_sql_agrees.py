@@ -11,8 +11,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Q
 
-from chatserver.chat.models import Connection, ConnectionRoom, DirectRead, Membership, Message, Room
-from chatserver.chat.selectors import conversations, messages, presence, rooms
+from chatserver.chat.models import (
+    Connection,
+    ConnectionRoom,
+    DirectRead,
+    Membership,
+    Mention,
+    Message,
+    Room,
+)
+from chatserver.chat.selectors import conversations, mentions, messages, presence, rooms
 from chatserver.chat.services import presence as registry
 from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.chat.services.read_markers import read_mark
@@ -38,6 +46,14 @@ def office():
         sends.append(SendRequest(sender.pk, sender.username, f"m{n}", f"c{n}", room_name=room))
     for n, (a, b) in enumerate([(alice, bob), (bob, alice), (carol, alice), (dave, carol)]):
         sends.append(SendRequest(a.pk, a.username, f"dm{n}", f"d{n}", to_username=b.username))
+    # Mentions (issue 17): named, @room, in a DM, and of someone who cannot read the room.
+    sends += [
+        SendRequest(bob.pk, "Bob", "@alice and @Ёлка, see @carol", "x1", room_name="general"),
+        SendRequest(carol.pk, "carol", "@room standup", "x2", room_name="ops"),
+        SendRequest(yolka.pk, "Ёлка", "@alice @dave", "x3", room_name="Отдел продаж"),
+        SendRequest(bob.pk, "Bob", "@alice ping", "x4", to_username="alice"),
+        SendRequest(carol.pk, "carol", "@room @alice", "x5", room_name="general"),
+    ]
     message_create_many(requests=sends)
     last = Message.objects.aggregate(Max("id"))["id__max"]
     read_mark(user_id=alice.pk, room_name="general", with_username=None, message_id=20, ref="r")
@@ -74,7 +90,7 @@ def test_joined_rooms(office):
         }
         found = {
             r.room_id: (r.name, r.last_read_id, r.last_id)
-            for r in rooms.joined_rooms(user_id=user.pk)
+            for r in rooms.joined_rooms(user_id=user.pk, mention_cap=1000)
         }
         assert found == by_orm
 
@@ -194,3 +210,35 @@ def test_message_files(office):
     assert message_files(ids) == by_orm
     assert [f["name"] for f in by_orm[first.pk]] == ["b.png", "a.txt"]
     assert message_files([]) == {}
+
+
+def test_mentions_and_their_counts(office):
+    """Who each message mentions, and each conversation's unread mentions, as the ORM says."""
+    for message in Message.objects.all():
+        by_orm = sorted(
+            Mention.objects.filter(message=message).values_list("user__username", flat=True),
+            key=str.casefold,
+        )
+        assert messages.mentions_of([message.pk]).get(message.pk, []) == by_orm
+    alice = office[0]
+    assert Mention.objects.filter(user=alice).count() == 4  # named twice, @room once, in a DM
+    assert not Mention.objects.filter(user__username="dave", room__name="Отдел продаж").exists()
+    for user in office:
+        by_room = {}
+        for membership in Membership.objects.filter(user=user):
+            by_room[membership.room_id] = Mention.objects.filter(
+                user=user, room=membership.room, message_id__gt=membership.last_read_id
+            ).count()
+        found = {
+            r.room_id: r.mentions for r in rooms.joined_rooms(user_id=user.pk, mention_cap=1000)
+        }
+        assert found == by_room
+        by_peer = {}
+        for row in Mention.objects.filter(user=user, room__isnull=True):
+            marker = DirectRead.objects.filter(user=user, peer_id=row.sender_id).first()
+            if row.message_id > (marker.last_read_id if marker else 0):
+                by_peer[row.sender_id] = by_peer.get(row.sender_id, 0) + 1
+        assert mentions.dm_mention_counts(user_id=user.pk) == by_peer
+        for entry in conversations.sidebar(user_id=user.pk).rooms:
+            room = Room.objects.get(name=entry["room"])
+            assert entry["mentions"] == by_room[room.pk]

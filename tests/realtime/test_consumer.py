@@ -339,7 +339,14 @@ async def test_read_marker_clears_unread_in_conversations():
     await b.send({"type": "conversations"})
     conv = await b.expect("conversations")
     assert conv["rooms"] == [
-        {"room": "general", "unread": 3, "last_id": last["id"], "last_read_id": 0}
+        {
+            "room": "general",
+            "unread": 3,
+            "last_id": last["id"],
+            "last_read_id": 0,
+            "mentions": 0,
+            "notify": "mentions",
+        }
     ]
     assert conv["dms"][0]["with"] == "alice" and conv["dms"][0]["unread"] == 1
     assert conv["dms"][0]["online"] is True

@@ -36,7 +36,9 @@ async def test_a_slow_batch_lengthens_the_next_window(monkeypatch):
         import time
 
         time.sleep(cost["seconds"])  # runs in the database thread, as the real one does
-        return PresenceSnapshot(rooms={1: ("general", ["alice"])}, users={})
+        return PresenceSnapshot(
+            rooms={1: ("general", ["alice"])}, users={}, statuses={"alice": "available"}
+        )
 
     monkeypatch.setattr(presence, "presence_snapshot", snapshot)
     monkeypatch.setattr(presence, "database_sync_to_async", lambda f: _to_thread(f))

@@ -36,6 +36,8 @@ SERVER_TYPES = {
     "membership",
     "error",
     "pong",
+    "notify",
+    "members",
 }
 FIELDS = [
     "type",
@@ -49,6 +51,8 @@ FIELDS = [
     "limit",
     "id",
     "ref",
+    "level",
+    "status",
 ]
 TRICKY_TEXT = [
     "",
@@ -115,6 +119,10 @@ valid = st.sampled_from(
         {"type": "read", "with": "alice", "id": 1},
         {"type": "typing", "room": "general"},
         {"type": "leave", "room": "general"},
+        {"type": "notify", "room": "general", "level": "none"},
+        {"type": "notify", "with": "alice", "level": "all"},
+        {"type": "status", "status": "dnd"},
+        {"type": "members", "room": "general"},
     ]
 )
 

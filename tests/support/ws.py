@@ -36,6 +36,7 @@ class ChatClient:
     def __init__(self, communicator: WebsocketCommunicator, username: str) -> None:
         self.communicator = communicator
         self.username = username
+        self.hello: dict[str, Any] = {}
 
     @classmethod
     async def connect(
@@ -64,6 +65,7 @@ class ChatClient:
         client = cls(communicator, user.username)
         hello = await client.expect("hello")
         assert hello["user"] == user.username
+        client.hello = hello
         await client.expect("conversations")
         return client
 

@@ -101,7 +101,8 @@ def test_a_message_redraws_only_its_conversations_sidebar_entry(people, shoot):
     page.evaluate(WATCH_SIDEBAR)
     bob.say("the beta build is green")
     expect(alice.conversation_link("beta").locator(".badge")).to_have_text("1")
-    expect(page).to_have_title("(1) #alpha · Deskchat")
+    # The title counts mentions and DMs (issue 17): a room message mentioning nobody, not.
+    expect(page).to_have_title("#alpha · Deskchat")
     changes = page.evaluate(SIDEBAR_CHANGES)
     assert changes == {"touched": ["beta"], "sameNodes": True}
     expect(alice.conversation_link("alpha")).to_have_attribute("aria-current", "page")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0004_room_joined_on_signup'),
+        ('chat', '0005_notifications'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

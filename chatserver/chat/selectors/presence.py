@@ -75,16 +75,53 @@ def online_user_ids(user_ids: list[int]) -> set[int]:
     return {user_id for (user_id,) in found}
 
 
+AVAILABLE = "available"
+
+
+def statuses(names: list[str]) -> dict[str, str]:
+    """Each of these users' status (``available`` when they never set one)."""
+    found: dict[str, str] = dict.fromkeys(names, AVAILABLE)
+    if not names:
+        return found
+    unique = sorted(set(names))
+    found.update(
+        sql.rows(
+            f"SELECT u.username, s.status FROM {sql.USER_STATUS} s"
+            f" JOIN {sql.USER} u ON u.id = s.user_id"
+            f" WHERE u.username IN ({sql.placeholders(unique)})",
+            unique,
+        )
+    )
+    return found
+
+
+def statuses_by_id(user_ids: list[int]) -> dict[int, str]:
+    """:func:`statuses` for users known by id (no join with the user table)."""
+    found: dict[int, str] = dict.fromkeys(user_ids, AVAILABLE)
+    if user_ids:
+        found.update(
+            sql.rows(
+                f"SELECT user_id, status FROM {sql.USER_STATUS}"
+                f" WHERE user_id IN ({sql.placeholders(user_ids)})",
+                list(user_ids),
+            )
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class PresenceSnapshot:
     rooms: dict[int, tuple[str, list[str]]]  # room id -> (name, online usernames)
     users: dict[str, bool]  # username -> online now
+    statuses: dict[str, str]  # username -> status, for everyone named above
 
 
 def presence_snapshot(*, room_ids: list[int], user_ids: list[int]) -> PresenceSnapshot:
-    """Who is online now in these rooms, and whether these users are online at all."""
+    """Who is online now in these rooms, whether these users are online at all, and the
+    status of everyone either names."""
     names = room_names(room_ids)
     rooms = {room_id: (name, room_online(room_id=room_id)) for room_id, name in names.items()}
     online = online_user_ids(user_ids)
     users = {name: pk in online for pk, name in usernames(user_ids).items()}
-    return PresenceSnapshot(rooms=rooms, users=users)
+    everyone = {name for _, listed in rooms.values() for name in listed} | set(users)
+    return PresenceSnapshot(rooms=rooms, users=users, statuses=statuses(sorted(everyone)))

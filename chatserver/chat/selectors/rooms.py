@@ -68,17 +68,45 @@ class JoinedRoom:
     name: str
     last_read_id: int
     last_id: int  # the room's newest message, 0 when empty
+    notify: str = "mentions"  # the member's notification level
+    mentions: int = 0  # unread messages mentioning the member, capped like unread counts
 
 
-def joined_rooms(*, user_id: int) -> list[JoinedRoom]:
-    """The user's rooms with their read markers and newest message ids, in one query."""
+# Unread mentions of the member, from the ``mention_room`` index; capped as unread counts are
+# (selectors/messages.py, UNREAD_COUNT_LIMIT, which is passed in).
+_UNREAD_MENTIONS = (
+    f"(SELECT COUNT(*) FROM (SELECT 1 FROM {sql.MENTION} mn WHERE mn.user_id = m.user_id"
+    " AND mn.room_id = m.room_id AND mn.message_id > m.last_read_id LIMIT %s) capped)"
+)
+
+
+def joined_rooms(*, user_id: int, mention_cap: int) -> list[JoinedRoom]:
+    """The user's rooms with their read markers, newest message ids, notification levels
+    and unread mentions, in one query (every connect reads it: a query more costs each
+    connect of a storm ~60 µs of the one database thread, docs/benchmarks.md)."""
     found = sql.rows(
         f"SELECT m.room_id, r.name, m.last_read_id,"
-        f" (SELECT MAX(x.id) FROM {sql.MESSAGE} x WHERE x.room_id = m.room_id)"
+        f" (SELECT MAX(x.id) FROM {sql.MESSAGE} x WHERE x.room_id = m.room_id), m.notify,"
+        f" {_UNREAD_MENTIONS}"
         f" FROM {sql.MEMBERSHIP} m JOIN {sql.ROOM} r ON r.id = m.room_id WHERE m.user_id = %s",
-        [user_id],
+        [mention_cap, user_id],
     )
-    return [JoinedRoom(room_id, name, read, last or 0) for room_id, name, read, last in found]
+    return [
+        JoinedRoom(room_id, name, read, last or 0, notify, mentions)
+        for room_id, name, read, last, notify, mentions in found
+    ]
+
+
+def room_members(*, user_id: int, name: str, ref: str | None) -> tuple[RoomRef, list[str]]:
+    """A room the user is a member of and its active members' usernames, sorted as people
+    read them (the composer completes ``@`` from these)."""
+    room = require_member(user_id=user_id, name=name, ref=ref)
+    found = sql.rows(
+        f"SELECT u.username FROM {sql.MEMBERSHIP} m JOIN {sql.USER} u ON u.id = m.user_id"
+        " WHERE m.room_id = %s AND u.is_active = %s",
+        [room.pk, True],
+    )
+    return room, sorted((username for (username,) in found), key=str.casefold)
 
 
 def all_rooms() -> list[RoomRef]:

@@ -19,6 +19,7 @@ from chatserver.chat.selectors.files import attachable_files, file_object
 from chatserver.chat.selectors.messages import message_object, message_objects, stored_client_ids
 from chatserver.chat.selectors.rooms import RoomRef, require_member
 from chatserver.chat.selectors.users import require_peer
+from chatserver.chat.services.mentions import mentions_store
 
 # A batch meets another worker's copy of one of its client_ids at most this often in a row
 # before it gives up (each meeting means that copy is committed and found by the next try).
@@ -92,9 +93,11 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
     attached = _files_for(new, wanted, refused) if wanted else {}
     for key in attached:
         new[key][0].has_files = True
-    _insert([message for message, _, _ in new.values()])
+    inserted = [message for message, _, _ in new.values()]
+    _insert(inserted)
     for key, files in attached.items():
         _attach(new[key][0], files)
+    mentioned = mentions_store(messages=inserted)
     retried: dict[tuple[int, str], frames.Frame] = {}
     if stored:  # rare: one query for the names of every retried original
         keys_retried = [key for key in keys if key in stored]
@@ -111,7 +114,10 @@ def _store(requests: list[SendRequest]) -> list[StoredMessage | ProtocolError]:
         else:
             message, names, room_name = new[key]
             files = [file_object(a) for a in attached[key]] if key in attached else None
-            frame = message_object(message, usernames=names, room_name=room_name, files=files)
+            mentions = mentioned.get(message.pk, [])
+            frame = message_object(
+                message, usernames=names, room_name=room_name, mentions=mentions, files=files
+            )
             outcomes[index] = _outcome(message, frame, created=key not in seen)
         seen.add(key)
     return outcomes  # type: ignore[return-value]  # every slot is filled by now

@@ -18,6 +18,7 @@ from chatserver.chat import frames, sql
 from chatserver.chat.durability import presence_commits
 from chatserver.chat.models import Connection, ConnectionRoom, Membership, Worker
 from chatserver.chat.selectors.conversations import Sidebar, opened_room, sidebar
+from chatserver.chat.selectors.messages import UNREAD_COUNT_LIMIT
 from chatserver.chat.selectors.presence import online_in_rooms, online_user_ids, rooms_online_in
 from chatserver.chat.selectors.rooms import joined_rooms
 
@@ -52,7 +53,7 @@ def connection_start(
     One ``database_sync_to_async`` call instead of three: connects queue on the single
     database thread, so each hop a connect makes is paid by every connect behind it.
     """
-    joined = joined_rooms(user_id=user_id)
+    joined = joined_rooms(user_id=user_id, mention_cap=UNREAD_COUNT_LIMIT)
     with presence_commits():
         change = connection_open(
             channel_name=channel_name,

@@ -3,16 +3,22 @@
 // the sidebar, the conversation pane, the members panel and the composer each listen for the
 // changes they show and redraw just those.
 
+import * as away from "./away.js";
+import * as bell from "./bell.js";
 import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
 import * as files from "./files.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as faults from "./faults.js";
+import { t } from "./i18n.js";
+import * as levels from "./levels.js";
+import * as mentions from "./mentions.js";
 import * as members from "./members.js";
 import * as navigation from "./navigation.js";
 import * as rename from "./rename.js";
 import { makeNoticesDismissable, onRetryNow, showConnectionState } from "./notices.js";
+import * as notify from "./notify.js";
 import * as sidebar from "./sidebar.js";
 import * as state from "./state.js";
 import * as switcher from "./switcher.js";
@@ -40,6 +46,11 @@ files.init({ ownMessage: navigation.ownMessage });
 navigation.init();
 switcher.init({ open: navigation.open });
 rename.init();
+mentions.init();
+levels.init();
+notify.init({ open: navigation.open, t, sound: root.dataset.sound });
+away.init();
+bell.init({ setStatus: away.choose });
 onRetryNow(() => connection.retryNow());
 faults.init({ retryNow: () => connection.retryNow() });
 

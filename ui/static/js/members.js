@@ -15,6 +15,14 @@ let openDm = () => {};
 
 const isOpen = () => ui.root.dataset.members === "open";
 
+const STATUS_WORDS = { away: "Away", dnd: "Do not disturb" };
+
+/** "Away" or "Do not disturb" beside a name (nothing when available). */
+function statusWord(user) {
+  const word = STATUS_WORDS[state.statusOf(user)];
+  return word ? h("span", { class: "member-status", text: t(word) }) : null;
+}
+
 function render() {
   const conv = state.active();
   if (!conv || conv.kind !== "room") {
@@ -31,7 +39,7 @@ function render() {
       type: "button", class: "member-row", title: t("Open a direct message with {user}", { user }),
       "aria-label": t("Open a direct message with {user}", { user }), dataset: { user },
       on: { click: () => { if (!wideEnough.matches) setOpen(false); openDm(user); } },
-    }, ...who, h("span", { class: "presence on", "aria-hidden": "true" })));
+    }, ...who, h("span", { class: `presence on ${state.statusOf(user)}`.replace(" available", ""), "aria-hidden": "true" }), statusWord(user)));
   });
   if (online.length <= 1) items.push(h("li", { class: "empty-hint", text: t("Nobody else is here right now.") }));
   ui.list.replaceChildren(...items);
@@ -52,6 +60,7 @@ export function init(callbacks) {
   });
   state.on("online", (conv) => { if (conv === state.active()) render(); });
   state.on("presence", () => { if (isOpen()) render(); });
+  state.on("status", () => { if (isOpen()) render(); });
   ui.button.addEventListener("click", () => setOpen(!isOpen()));
   ui.close.addEventListener("click", () => {
     setOpen(false);

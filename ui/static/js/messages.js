@@ -2,9 +2,10 @@
 // the same author, the "new messages" divider, pending/failed states, and scroll keeping.
 // The list is an ARIA live region (role="log"), so new messages are appended, never re-drawn.
 
-import { avatar, h, linkify } from "./dom.js";
+import { avatar, h } from "./dom.js";
 import { dayKey, formatDay, formatFull, formatTime, t } from "./i18n.js";
 import { filesNode } from "./files.js";
+import { bodyNodes } from "./mentions.js";
 import { errorText } from "./notices.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
@@ -74,6 +75,9 @@ export class MessageView {
     node.classList.toggle("failed", msg.state === "failed");
     node.classList.toggle("waiting", Boolean(msg.waiting));
     if (msg.id) node.dataset.id = msg.id;
+    if ((msg.mentions || []).length && !node.querySelector(".mention")) {
+      node.querySelector(".msg-body").replaceChildren(bodyNodes(msg, this.conv.me));
+    }
     node.querySelector(".msg-status")?.remove();
     const status = this.statusFor(msg);
     if (status) node.querySelector(".msg-main").append(status);
@@ -104,12 +108,13 @@ export class MessageView {
     const classes = ["msg"];
     if (continued) classes.push("continued");
     if (msg.user === this.conv.me) classes.push("own");
+    else if ((msg.mentions || []).includes(this.conv.me)) classes.push("mentioned");
     if (msg.state === "pending") classes.push("pending");
     if (msg.state === "failed") classes.push("failed");
     const meta = continued
       ? h("span", { class: "visually-hidden" }, `${msg.user}, `, time)
       : h("div", { class: "msg-meta" }, h("span", { class: "author", dir: "auto", text: msg.user }), time);
-    const body = msg.body ? h("div", { class: "msg-body", dir: "auto" }, linkify(msg.body)) : null;
+    const body = msg.body ? h("div", { class: "msg-body", dir: "auto" }, bodyNodes(msg, this.conv.me)) : null;
     const main = h("div", { class: "msg-main" }, meta, body, filesNode(msg.files));
     const status = this.statusFor(msg);
     if (status) main.append(status);

@@ -7,6 +7,7 @@
 import { avatar, h, icon } from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { errorText } from "./notices.js";
+import { titleCount } from "./notify.js";
 import { joinRoom } from "./requests.js";
 import * as state from "./state.js";
 
@@ -29,23 +30,32 @@ function shown(conv) {
 }
 
 function label(conv, online) {
-  let text = conv.unread > 0
+  let text = conv.unread > 0 && conv.mentions > 0
+    ? tn("{name}, {n} unread, mentioned", "{name}, {n} unread, mentioned", conv.unread, { name: conv.name })
+    : conv.unread > 0
     ? (conv.kind === "room"
       ? tn("{room}, {n} unread", "{room}, {n} unread", conv.unread, { room: conv.name })
       : tn("{user}, {n} unread", "{user}, {n} unread", conv.unread, { user: conv.name }))
     : null;
   if (conv.kind === "dm") text = `${text || conv.name}, ${online ? t("online") : t("offline")}`;
+  const word = online && conv.kind === "dm" ? STATUS_WORDS[state.statusOf(conv.name)] : null;
+  if (word) text = `${text}, ${t(word)}`;
+  if (conv.notify === "none") text = `${text || conv.name}, ${t("muted")}`;
   return text;
 }
+
+const STATUS_WORDS = { away: "Away", dnd: "Do not disturb" };
 
 function fill(entry) {
   const { conv, link } = entry;
   const isActive = conv === state.active();
   const online = conv.kind === "dm" && state.isOnline(conv.name);
-  const signature = JSON.stringify([conv.name, isActive, conv.unread, online]);
+  const status = online ? state.statusOf(conv.name) : "";
+  const signature = JSON.stringify([conv.name, isActive, conv.unread, online, conv.mentions, conv.notify, status]);
   if (signature === entry.signature) return;
   entry.signature = signature;
-  link.className = `conv-link${isActive ? " active" : ""}${conv.unread > 0 ? " has-unread" : ""}`;
+  const muted = conv.notify === "none";
+  link.className = `conv-link${isActive ? " active" : ""}${conv.unread > 0 && !muted ? " has-unread" : ""}${muted ? " muted" : ""}`;
   if (isActive) link.setAttribute("aria-current", "page");
   else link.removeAttribute("aria-current");
   const text = label(conv, online);
@@ -54,11 +64,13 @@ function fill(entry) {
   const lead = conv.kind === "room"
     ? icon("hash", "conv-icon")
     : h("span", { class: "avatar-wrap" }, avatar(conv.name, "avatar-sm"),
-      h("span", { class: `presence ${online ? "on" : "off"}`, title: online ? t("online") : t("offline") }));
+      h("span", { class: `presence ${online ? `on${status === "available" ? "" : ` ${status}`}` : "off"}`, title: online ? t("online") : t("offline") }));
   const name = h("span", { class: "conv-name", text: conv.name });
   if (conv.unread > 0) {
     const count = conv.unread > 99 ? "99+" : String(conv.unread);
-    link.replaceChildren(lead, name, h("span", { class: "badge", "aria-hidden": "true", text: count }));
+    const badges = [h("span", { class: "badge", "aria-hidden": "true", text: count })];
+    if (conv.mentions > 0 && !muted) badges.unshift(h("span", { class: "badge mention-badge", "aria-hidden": "true", text: "@" }));
+    link.replaceChildren(lead, name, ...badges);
   } else {
     link.replaceChildren(lead, name);
   }
@@ -117,7 +129,7 @@ export function firstRoomKey() {
 }
 
 function updateTitle() {
-  const total = state.totalUnread();
+  const total = titleCount(); // mentions and DMs, muted conversations left out (notify.js)
   const conv = state.active();
   const place = conv ? (conv.kind === "room" ? `#${conv.name}` : conv.name) : "";
   document.title = `${total > 0 ? `(${total}) ` : ""}${place ? `${place} · ` : ""}Deskchat`;
@@ -159,6 +171,12 @@ export function init(callbacks) {
       entries.delete(oldKey);
     }
     update(conv);
+  });
+  state.on("status", (users) => {
+    for (const user of users) {
+      const conv = state.getConv(state.dmKey(user));
+      if (conv) update(conv);
+    }
   });
   state.on("presence", (users) => {
     for (const user of users) {

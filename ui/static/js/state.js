@@ -15,6 +15,8 @@ const listeners = new Map();
  * "fault" and "fault-over" (a server_error, and the end of it: an ack or a new connection),
  * "renamed" (a room's new name: conv, its old key, its old name), "rename-error" and
  * "join-renamed" (a join by a name the room had before). */
+ * "status" (people whose status changed, the user's own included), "members" (a room's member
+ * list came), "incoming" (a live message from someone else, not yet read: notify.js decides). */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -31,12 +33,13 @@ const convs = new Map(); // "r:<room as the server spells it>" or "d:<username>"
 // rename may still name the room as it was, and belongs to it, not to a new conversation.
 const renamedFrom = new Map();
 const userOnline = new Map(); // username -> bool
+const userStatus = new Map(); // username -> "available" | "away" | "dnd"
 let me = "";
 let send = () => false;
 let activeKey = null;
 let maxSeenId = 0; // the newest message id this page has seen: `resume` starts after it
 let connectedOnce = false; // set by the first `conversations`: later ones mean "reconnected"
-let limits = { max_body_chars: 4000, max_room_name_chars: 64 };
+let limits = { max_body_chars: 4000, max_room_name_chars: 64, away_after_seconds: 600 };
 
 export function init(options) {
   me = options.me;
@@ -54,6 +57,12 @@ export const isOnline = (user) => Boolean(userOnline.get(user));
 /** Who of a room's online list is online by that same answer (a stale list never disagrees). */
 export const onlineIn = (conv) => conv.online.filter((user) => user === me || isOnline(user));
 export const getLimits = () => limits;
+/** A user's status as the server last said ("available" until told otherwise). */
+export const statusOf = (user) => userStatus.get(user) || "available";
+/** Whether a message object (or stored message) mentions this page's user. */
+export const mentionsMe = (msg) => Array.isArray(msg.mentions) && msg.mentions.includes(me);
+/** The conversations in the sidebar. */
+export const members = () => [...convs.values()].filter((conv) => conv.member);
 export const sendFrame = (frame) => send(frame);
 export const noteSeen = (id) => { maxSeenId = Math.max(maxSeenId, id); };
 export const target = (conv, dmField = "to") => (conv.kind === "room" ? { room: conv.name } : { [dmField]: conv.name });
@@ -67,6 +76,17 @@ function setOnline(entries) {
     changed.push(user);
   }
   if (changed.length) emit("presence", changed);
+}
+
+/** Record statuses ({name: status}); tell every panel whose changed. */
+function setStatus(entries) {
+  const changed = [];
+  for (const [user, status] of Object.entries(entries || {})) {
+    if (statusOf(user) === status && userStatus.has(user)) continue;
+    userStatus.set(user, status);
+    changed.push(user);
+  }
+  if (changed.length) emit("status", changed);
 }
 
 /** The person's own messages, in one line for the whole page (outbox.js). */
@@ -120,6 +140,9 @@ export function conversation(kind, name) {
       key, kind, name, me,
       member: false, // shown in the sidebar
       unread: 0, lastId: 0, lastReadId: 0,
+      mentions: 0, // unread messages that mention this user
+      notify: kind === "room" ? "mentions" : "all", // the server's default until it says
+      roomMembers: null, // a room's members, asked for by the @ completion
       messages: [], byId: new Map(), outbox: [],
       loaded: false, loading: false, hasMore: false, historyLoading: false,
       online: [], typing: new Map(), dividerAfter: null, unseen: 0,
@@ -163,7 +186,7 @@ function merge(conv, frames) {
   if (added) conv.messages.sort((a, b) => a.id - b.id);
 }
 
-const toMessage = (frame) => ({ id: frame.id, user: frame.user, body: frame.body, ts: new Date(frame.ts), client_id: frame.client_id, files: frame.files || [], state: "sent" });
+const toMessage = (frame) => ({ id: frame.id, user: frame.user, body: frame.body, ts: new Date(frame.ts), client_id: frame.client_id, files: frame.files || [], mentions: frame.mentions || [], state: "sent" });
 
 function frameConv(frame, dmField) {
   return frame.room !== undefined && frame.room !== null ? conversation("room", frame.room) : conversation("dm", frame[dmField]);
@@ -172,6 +195,8 @@ function frameConv(frame, dmField) {
 function updateSummary(conv, item) {
   conv.member = true;
   conv.unread = item.unread;
+  conv.mentions = item.mentions || 0;
+  if (item.notify) conv.notify = item.notify;
   conv.lastId = Math.max(conv.lastId, item.last_id);
   conv.lastReadId = Math.max(conv.lastReadId, item.last_read_id);
 }
@@ -182,6 +207,7 @@ const handlers = {
     forgetRequests(); // a new socket: whatever the old one was asked died with it
     limits = { ...limits, ...frame.limits };
     emit("limits", limits);
+    if (frame.status) setStatus({ [me]: frame.status });
   },
   conversations(frame) {
     const changed = new Set();
@@ -198,6 +224,7 @@ const handlers = {
       changed.add(conv);
     }
     setOnline(frame.dms.map((item) => [item.with, item.online]));
+    setStatus(Object.fromEntries(frame.dms.filter((item) => item.status).map((item) => [item.with, item.status])));
     for (const conv of convs.values()) {
       if (conv.kind === "room" && conv.member && !seenRooms.has(conv.key)) {
         conv.member = false;
@@ -228,10 +255,13 @@ const handlers = {
     conv.loading = false;
     conv.online = frame.online;
     setOnline(frame.online.map((user) => [user, true]));
+    setStatus(frame.status);
+    if (frame.notify) conv.notify = frame.notify;
     if (!conv.loaded) {
       conv.hasMore = frame.has_more;
       conv.lastReadId = Math.max(conv.lastReadId, frame.last_read_id);
       conv.unread = frame.unread;
+      conv.mentions = frame.mentions || 0;
       // A first visit has read nothing: everything would be "new", so no divider then.
       conv.dividerAfter = frame.unread > 0 && frame.last_read_id > 0 ? frame.last_read_id : null;
     }
@@ -268,7 +298,8 @@ const handlers = {
     receive(frame);
   },
   resumed(frame) {
-    for (const message of frame.messages) receive({ type: "message", ...message });
+    // Caught up after a drop: counted, but not announced one by one as news.
+    for (const message of frame.messages) receive({ type: "message", ...message }, false);
   },
   ack(frame) {
     emit("fault-over"); // stored: whatever fault there was is over
@@ -280,11 +311,23 @@ const handlers = {
     // Someone in a room's list is online; someone gone from it may only have left the room,
     // so going offline is learnt from `user_presence` alone.
     setOnline(frame.online.map((user) => [user, true]));
+    setStatus(frame.status);
     emit("online", conv);
   },
   user_presence(frame) {
     // {users: {name: online}} names everyone whose state changed in one batch.
     setOnline(Object.entries(frame.users));
+    setStatus(frame.status);
+  },
+  notify(frame) {
+    const conv = frameConv(frame, "with");
+    conv.notify = frame.level;
+    emit("conv", conv);
+  },
+  members(frame) {
+    const conv = conversation("room", frame.room);
+    conv.roomMembers = frame.members;
+    emit("members", conv);
   },
   typing(frame) {
     if (frame.user === me) return;
@@ -301,8 +344,12 @@ const handlers = {
     const conv = convs.get(frame.room !== undefined ? roomKey(frame.room) : dmKey(frame.with));
     if (!conv) return;
     conv.lastReadId = Math.max(conv.lastReadId, frame.id);
-    if (conv.lastReadId >= conv.lastId) conv.unread = 0;
-    else if (conv.loaded) conv.unread = conv.messages.filter((m) => m.id > conv.lastReadId && m.user !== me).length;
+    if (conv.lastReadId >= conv.lastId) conv.unread = conv.mentions = 0;
+    else if (conv.loaded) {
+      const unread = conv.messages.filter((m) => m.id > conv.lastReadId && m.user !== me);
+      conv.unread = unread.length;
+      conv.mentions = unread.filter(mentionsMe).length;
+    }
     emit("conv", conv);
   },
   renamed(frame) {
@@ -358,8 +405,8 @@ export function apply(frame) {
   if (handler) handler(frame);
 }
 
-/** A message frame, live or from `resume`. */
-function receive(frame) {
+/** A message frame, live or from `resume` (``live`` false). */
+function receive(frame, live = true) {
   const isRoom = frame.room !== undefined && frame.room !== null;
   const conv = isRoom
     ? convs.get(roomKey(frame.room)) ?? renamedFrom.get(roomKey(frame.room)) ?? conversation("room", frame.room)
@@ -367,7 +414,15 @@ function receive(frame) {
   noteSeen(frame.id);
   const mine = frame.user === me;
   if (mine && frame.client_id) outbox.ack(frame.client_id, frame.id);
-  if (conv.byId.has(frame.id)) return;
+  const known = conv.byId.get(frame.id);
+  if (known) {
+    // The person's own message, acked before its frame came: the server's mentions now.
+    if (frame.mentions && frame.mentions.length && !(known.mentions || []).length) {
+      known.mentions = frame.mentions;
+      emit("outbox", conv, known);
+    }
+    return;
+  }
   const isNew = frame.id > conv.lastId;
   conv.member = true;
   if (conv.typing.has(frame.user)) {
@@ -376,9 +431,12 @@ function receive(frame) {
     emit("typing", conv);
   }
   conv.lastId = Math.max(conv.lastId, frame.id);
+  const counts = isNew && !mine && frame.id > conv.lastReadId;
+  if (counts && mentionsMe(frame)) conv.mentions += 1;
   if (!conv.loaded) {
-    if (isNew && !mine) conv.unread += 1;
+    if (counts) conv.unread += 1;
     emit("conv", conv);
+    if (counts && live) emit("incoming", conv, frame);
     return;
   }
   const msg = toMessage(frame);
@@ -387,4 +445,5 @@ function receive(frame) {
   else if (isNew) conv.unread += 1;
   emit("messages", conv, { live: msg, inOrder, isNew, mine });
   emit("conv", conv);
+  if (counts && live) emit("incoming", conv, frame);
 }
