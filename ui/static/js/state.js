@@ -14,7 +14,7 @@ const listeners = new Map();
  * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error",
  * "fault" and "fault-over" (a server_error, and the end of it: an ack or a new connection),
  * "renamed" (a room's new name: conv, its old key, its old name), "rename-error" and
- * "join-renamed" (a join by a name the room had before). */
+ * "join-renamed" (a join by a name the room had before),
  * "status" (people whose status changed, the user's own included), "members" (a room's member
  * list came), "incoming" (a live message from someone else, not yet read: notify.js decides). */
 export function on(type, fn) {
