@@ -1,0 +1,107 @@
+"""Search: the messages a user may read now that match what they typed, newest first.
+
+SQLite answers from the FTS5 table ``chat_message_fts`` and PostgreSQL from the GIN index on
+``to_tsvector('simple', body)`` (both made by migration 0007_search). Which messages a user
+may read is the same rule as ``resume``'s: rooms they are a member of now, and their own
+DMs. Matching ids come from one SQL query; the message objects are built by the same code as
+every other read (``message_objects``), so search results carry whatever fields messages do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from chatserver.chat import frames, sql
+from chatserver.chat.models import Message, dm_key
+from chatserver.chat.protocol import ProtocolError
+from chatserver.chat.search_query import SearchQuery, fts5_match, parse_query, tsquery
+from chatserver.chat.selectors.messages import message_objects
+from chatserver.chat.selectors.rooms import require_member
+from chatserver.chat.selectors.users import User, require_peer
+
+FTS = "chat_message_fts"
+
+
+def search(
+    *,
+    user_id: int,
+    q: str,
+    room: str | None,
+    with_user: str | None,
+    before: int | None,
+    limit: int,
+    ref: str | None,
+) -> frames.Frame:
+    """The ``search_results`` frame for one ``search`` request."""
+    query = parse_query(q, ref)
+    room = room if room is not None else query.room
+    if room is not None and with_user is not None:
+        raise ProtocolError("bad_query", "Search one room or one person's messages, not both.", ref)
+    where, params = _scope(user_id=user_id, room=room, with_user=with_user, ref=ref)
+    if query.sender is not None:
+        sender = User.objects.filter(username=query.sender).values_list("pk", flat=True).first()
+        if sender is None:
+            raise ProtocolError(
+                "unknown_user", f"There is no user called '{query.sender[:150]}'.", ref
+            )
+        where, params = f"{where} AND m.sender_id = %s", [*params, sender]
+    if before is not None:
+        where, params = f"{where} AND m.id < %s", [*params, before]
+    ids = _matching_ids(query, where, params, limit + 1)
+    found = message_objects(list(Message.objects.filter(pk__in=ids[:limit])))
+    found.sort(key=lambda message: -message["id"])
+    return frames.search_results(q=q, before=before, results=found, has_more=len(ids) > limit)
+
+
+def _scope(
+    *, user_id: int, room: str | None, with_user: str | None, ref: str | None
+) -> tuple[str, list[Any]]:
+    """The condition on ``m`` for the conversations searched: one room the user is a member
+    of, their DM with one person, or everything they may read now."""
+    if room is not None:
+        return "m.room_id = %s", [require_member(user_id=user_id, name=room, ref=ref).pk]
+    if with_user is not None:
+        peer = require_peer(user_id=user_id, username=with_user, ref=ref)
+        return "m.dm_key = %s", [dm_key(user_id, peer.pk)]
+    return (
+        f"(m.room_id IN (SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s)"
+        " OR m.recipient_id = %s OR (m.sender_id = %s AND m.recipient_id IS NOT NULL))",
+        [user_id, user_id, user_id],
+    )
+
+
+def _matching_ids(query: SearchQuery, where: str, params: list[Any], limit: int) -> list[int]:
+    """Up to ``limit`` ids of messages matching ``query`` and ``where``, newest first.
+
+    ``where`` is built by this module from fixed conditions; the user's words only ever
+    travel as parameters.
+    """
+    if not query.terms:  # only filters (``from:alice``): the newest of what they allow
+        return [
+            pk
+            for (pk,) in sql.rows(
+                f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s",
+                [*params, limit],
+            )
+        ]
+    if connection.vendor == "sqlite":
+        # FTS5 walks a term's matches in rowid order, so ORDER BY rowid DESC with a LIMIT
+        # stops after the newest matches instead of collecting them all.
+        statement = (
+            f"SELECT {FTS}.rowid FROM {FTS} JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
+            f" WHERE {FTS} MATCH %s AND {where} ORDER BY {FTS}.rowid DESC LIMIT %s"
+        )
+        match = fts5_match(query.terms)
+    else:
+        statement = (
+            f"SELECT m.id FROM {sql.MESSAGE} m"
+            " WHERE to_tsvector('simple'::regconfig, m.body)"
+            " @@ to_tsquery('simple'::regconfig, %s)"
+            f" AND {where} ORDER BY m.id DESC LIMIT %s"
+        )
+        match = tsquery(query.terms)
+        if not match:
+            return []
+    return [pk for (pk,) in sql.rows(statement, [match, *params, limit])]
