@@ -9,6 +9,7 @@ urlpatterns = [
     path("", chat_views.app, name="app"),
     path("healthz", chat_views.healthz, name="healthz"),
     path("chat/", include("chatserver.chat.urls")),
+    path("export/", chat_views.export, name="export"),
     path("accounts/", include("chatserver.accounts.urls")),
     # The language switch is also on the log-in and sign-up pages, before anyone is logged in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
