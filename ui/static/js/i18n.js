@@ -67,6 +67,12 @@ const CATALOGUES = {
     "{n} new message": ["{n} новое сообщение", "{n} новых сообщения", "{n} новых сообщений"],
     "{n} online": ["{n} в сети", "{n} в сети", "{n} в сети"],
     "Online — {n}": ["В сети — {n}", "В сети — {n}", "В сети — {n}"],
+    "Searching…": "Поиск…",
+    "Nothing found.": "Ничего не найдено.",
+    "Only in #{room}": "Только в #{room}",
+    "Only with {user}": "Только с {user}",
+    "That search cannot be run: type at least one word, up to 12 words and 256 characters.": "Такой поиск невозможен: введите хотя бы одно слово, не больше 12 слов и 256 символов.",
+    "{n} message found": ["Найдено {n} сообщение", "Найдено {n} сообщения", "Найдено {n} сообщений"],
   },
 };
 

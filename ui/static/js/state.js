@@ -11,7 +11,8 @@ const listeners = new Map();
 /** Call ``fn`` on every ``type`` change: "conv" (a sidebar entry's data), "active", "messages",
  * "queued", "outbox" and "requeued" (own messages), "online" (a room's online list),
  * "presence" (people who came or went: the one truth for every dot and word), "typing",
- * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error". */
+ * "synced", "opened", "join-error", "dm-found", "unknown-user", "left", "limits", "error",
+ * "search-results", "search-error". */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -115,6 +116,7 @@ export function conversation(kind, name) {
       loaded: false, loading: false, hasMore: false, historyLoading: false,
       online: [], typing: new Map(), dividerAfter: null, unseen: 0,
       opening: null, // a DM being checked before it opens: {origin, body}
+      newerGap: false, // showing a page around a search result: newer messages not loaded
     };
     convs.set(key, conv);
   }
@@ -218,6 +220,12 @@ const handlers = {
     conv.loading = false;
     conv.online = frame.online;
     setOnline(frame.online.map((user) => [user, true]));
+    if (conv.newerGap) {
+      // Reading around a search result: the newest page would leave a hole in between.
+      emit("conv", conv);
+      emit("online", conv);
+      return;
+    }
     if (!conv.loaded) {
       conv.hasMore = frame.has_more;
       conv.lastReadId = Math.max(conv.lastReadId, frame.last_read_id);
@@ -236,6 +244,7 @@ const handlers = {
   history(frame) {
     historyAnswered();
     const conv = frameConv(frame, "with");
+    if (frame.around !== undefined && frame.around !== null) return around(conv, frame);
     const older = frame.before !== null && frame.before !== undefined;
     conv.historyLoading = false;
     conv.loading = false;
@@ -311,6 +320,7 @@ const handlers = {
       if (answered?.conv) answered.conv.loading = false;
     }
     if (frame.ref === "typing") return; // a typing hint that could not be delivered is no news
+    if (frame.ref === "search") return emit("search-error", frame);
     if (frame.ref === "history") {
       const conv = historyAnswered()?.conv;
       if (conv) conv.historyLoading = conv.loading = false;
@@ -319,7 +329,42 @@ const handlers = {
     emit("error", frame);
   },
   pong() {},
+  search_results(frame) {
+    emit("search-results", frame);
+  },
 };
+
+/** A page around one message (a search result opened): joined to what is shown when the
+ * two meet, else shown alone, with the newer messages marked as not loaded (``newerGap``). */
+function around(conv, frame) {
+  conv.historyLoading = false;
+  conv.loading = false;
+  const page = frame.messages;
+  const meets = conv.loaded && !conv.newerGap && conv.messages.length > 0 && page.length > 0
+    && page[page.length - 1].id >= conv.messages[0].id;
+  if (meets) {
+    if (page[0].id < conv.messages[0].id) conv.hasMore = frame.has_more;
+  } else {
+    conv.messages = [];
+    conv.byId = new Map();
+    conv.hasMore = frame.has_more;
+    conv.newerGap = frame.has_newer;
+    conv.dividerAfter = null;
+  }
+  merge(conv, page);
+  conv.loaded = true;
+  emit("messages", conv, { reset: true, focus: frame.around });
+}
+
+/** Leave a page around a search result for the newest messages (loaded again from the
+ * server by the caller). */
+export function forgetLoaded(conv) {
+  conv.messages = [];
+  conv.byId = new Map();
+  conv.loaded = false;
+  conv.newerGap = false;
+  conv.hasMore = false;
+}
 
 /** Apply one server frame to the state; the listeners hear what changed. */
 export function apply(frame) {
@@ -344,7 +389,7 @@ function receive(frame) {
     emit("typing", conv);
   }
   conv.lastId = Math.max(conv.lastId, frame.id);
-  if (!conv.loaded) {
+  if (!conv.loaded || conv.newerGap) {
     if (isNew && !mine) conv.unread += 1;
     emit("conv", conv);
     return;
