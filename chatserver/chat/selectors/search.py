@@ -47,9 +47,7 @@ def search(
                 "unknown_user", f"There is no user called '{query.sender[:150]}'.", ref
             )
         where, params = f"{where} AND m.sender_id = %s", [*params, sender]
-    if before is not None:
-        where, params = f"{where} AND m.id < %s", [*params, before]
-    ids = _matching_ids(query, where, params, limit + 1)
+    ids = _matching_ids(query, where, params, before=before, limit=limit + 1)
     found = message_objects(list(Message.objects.filter(pk__in=ids[:limit])))
     found.sort(key=lambda message: -message["id"])
     return frames.search_results(q=q, before=before, results=found, has_more=len(ids) > limit)
@@ -72,21 +70,24 @@ def _scope(
     )
 
 
-def _matching_ids(query: SearchQuery, where: str, params: list[Any], limit: int) -> list[int]:
-    """Up to ``limit`` ids of messages matching ``query`` and ``where``, newest first.
+def _matching_ids(
+    query: SearchQuery, where: str, params: list[Any], *, before: int | None, limit: int
+) -> list[int]:
+    """Up to ``limit`` ids of messages matching ``query`` and ``where``, newest first, below
+    ``before`` when given.
 
     ``where`` is built by this module from fixed conditions; the user's words only ever
     travel as parameters.
     """
+    sqlite = connection.vendor == "sqlite"
+    # On SQLite the id bound goes on the FTS table's rowid, where FTS5 can seek to it.
+    newest = f"{FTS}.rowid" if sqlite and query.terms else "m.id"
+    if before is not None:
+        where, params = f"{where} AND {newest} < %s", [*params, before]
     if not query.terms:  # only filters (``from:alice``): the newest of what they allow
-        return [
-            pk
-            for (pk,) in sql.rows(
-                f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s",
-                [*params, limit],
-            )
-        ]
-    if connection.vendor == "sqlite":
+        statement = f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s"
+        return [pk for (pk,) in sql.rows(statement, [*params, limit])]
+    if sqlite:
         # FTS5 walks a term's matches in rowid order, so ORDER BY rowid DESC with a LIMIT
         # stops after the newest matches instead of collecting them all.
         statement = (
