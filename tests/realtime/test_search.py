@@ -57,6 +57,9 @@ async def test_cyrillic_latin_and_mixed_text_match_without_case_and_by_prefix():
     assert bodies(await search(a, "text ПРОВЕРКА")) == ["смешанный Text: проверка Deskchat"]
     assert bodies(await search(a, "deskchat смеш")) == ["смешанный Text: проверка Deskchat"]
     assert bodies(await search(a, "report квартал")) == []  # every word must occur
+    # The last word may be the start of one (it is being typed); earlier ones are whole words.
+    assert bodies(await search(a, "смеш deskchat")) == []
+    assert bodies(await search(a, "смешанный desk")) == ["смешанный Text: проверка Deskchat"]
     found = await search(a, "Квартал")
     assert found["q"] == "Квартал"
     assert found["has_more"] is False
