@@ -1,9 +1,9 @@
 """Full-text search over message bodies: FTS5 on SQLite, a GIN index on PostgreSQL.
 
 Each engine gets its own operations (``vendor`` checked at run time), so one migration
-chain serves both. On SQLite the index is a contentless FTS5 table kept in step with
-``chat_message`` by triggers (every insert, edit and delete, whatever writes it) and
-filled for the rows already there by one ``INSERT ... SELECT``. docs/protocol.md (Search) says what
+chain serves both. On SQLite the index is an external-content FTS5 table kept in step with
+``chat_message`` by triggers (every insert, body edit and delete, whatever writes it) and
+built for the rows already there by FTS5's ``rebuild``. docs/protocol.md (Search) says what
 matches; docs/benchmarks.md has what building it costs on a million messages.
 """
 
@@ -12,35 +12,20 @@ from django.db import migrations
 # Unicode case folding (Cyrillic and Latin alike) and Latin diacritics removed ("cafe" finds
 # "café"; unicode61 leaves Cyrillic ё and й alone, so "мой" never finds "мои"); tokens split
 # on anything that is not a letter or digit.
-#
-# Contentless (content=''): the bodies stay in chat_message only. Besides ``body`` each row
-# has ``conv``, tokens saying where the message lives and who sent it ("r<room id>
-# s<sender id>" for a room, "u<sender id> u<recipient id> s<sender id>" for a DM), so which
-# conversations a search may look at is decided inside the index (selectors/search.py)
-# instead of by reading every matching message row.
-CONV = (
-    "CASE WHEN {row}.room_id IS NOT NULL THEN 'r' || {row}.room_id || ' s' || {row}.sender_id"
-    " ELSE 'u' || {row}.sender_id || ' u' || {row}.recipient_id || ' s' || {row}.sender_id END"
-)
 SQLITE_FORWARD = [
     "CREATE VIRTUAL TABLE chat_message_fts USING fts5("
-    " body, conv, content='', tokenize='unicode61 remove_diacritics 2')",
+    " body, content='chat_message', content_rowid='id',"
+    " tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER chat_message_fts_insert AFTER INSERT ON chat_message BEGIN"
-    " INSERT INTO chat_message_fts(rowid, body, conv)"
-    f" VALUES (new.id, new.body, {CONV.format(row='new')}); END",
-    # A contentless table forgets a row only when told its exact indexed values.
+    " INSERT INTO chat_message_fts(rowid, body) VALUES (new.id, new.body); END",
     "CREATE TRIGGER chat_message_fts_delete AFTER DELETE ON chat_message BEGIN"
-    " INSERT INTO chat_message_fts(chat_message_fts, rowid, body, conv)"
-    f" VALUES ('delete', old.id, old.body, {CONV.format(row='old')}); END",
-    "CREATE TRIGGER chat_message_fts_update"
-    " AFTER UPDATE OF body, room_id, recipient_id, sender_id ON chat_message BEGIN"
-    " INSERT INTO chat_message_fts(chat_message_fts, rowid, body, conv)"
-    f" VALUES ('delete', old.id, old.body, {CONV.format(row='old')});"
-    " INSERT INTO chat_message_fts(rowid, body, conv)"
-    f" VALUES (new.id, new.body, {CONV.format(row='new')}); END",
-    # The messages already there, in one statement.
-    "INSERT INTO chat_message_fts(rowid, body, conv)"
-    f" SELECT id, body, {CONV.format(row='chat_message')} FROM chat_message",
+    " INSERT INTO chat_message_fts(chat_message_fts, rowid, body)"
+    " VALUES ('delete', old.id, old.body); END",
+    "CREATE TRIGGER chat_message_fts_update AFTER UPDATE OF body ON chat_message BEGIN"
+    " INSERT INTO chat_message_fts(chat_message_fts, rowid, body)"
+    " VALUES ('delete', old.id, old.body);"
+    " INSERT INTO chat_message_fts(rowid, body) VALUES (new.id, new.body); END",
+    "INSERT INTO chat_message_fts(chat_message_fts) VALUES ('rebuild')",
 ]
 SQLITE_BACKWARD = [
     "DROP TRIGGER IF EXISTS chat_message_fts_update",

@@ -10,7 +10,6 @@ every other read (``message_objects``), so search results carry whatever fields 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -41,94 +40,74 @@ def search(
     room = room if room is not None else query.room
     if room is not None and with_user is not None:
         raise ProtocolError("bad_query", "Search one room or one person's messages, not both.", ref)
-    scope = _scope(user_id=user_id, room=room, with_user=with_user, ref=ref)
-    sender = None
+    where, params = _scope(user_id=user_id, room=room, with_user=with_user, ref=ref)
     if query.sender is not None:
         sender = User.objects.filter(username=query.sender).values_list("pk", flat=True).first()
         if sender is None:
-            name = query.sender[:150]
-            raise ProtocolError("unknown_user", f"There is no user called '{name}'.", ref)
-    if connection.vendor == "sqlite" and query.terms:
-        ids = _fts5_ids(query, scope, sender, before=before, limit=limit + 1)
-    else:
-        ids = _sql_ids(query, scope, sender, before=before, limit=limit + 1)
+            raise ProtocolError(
+                "unknown_user", f"There is no user called '{query.sender[:150]}'.", ref
+            )
+        where, params = f"{where} AND m.sender_id = %s", [*params, sender]
+    ids = _matching_ids(query, where, params, before=before, limit=limit + 1)
     found = message_objects(list(Message.objects.filter(pk__in=ids[:limit])))
     found.sort(key=lambda message: -message["id"])
     return frames.search_results(q=q, before=before, results=found, has_more=len(ids) > limit)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The conversations searched: one room, the DM with one person, or everything the user
-    may read now (their rooms and their DMs)."""
-
-    user_id: int
-    room_ids: tuple[int, ...] = ()
-    peer_id: int | None = None
-    everything: bool = False
-
-
-def _scope(*, user_id: int, room: str | None, with_user: str | None, ref: str | None) -> Scope:
+def _scope(
+    *, user_id: int, room: str | None, with_user: str | None, ref: str | None
+) -> tuple[str, list[Any]]:
+    """The condition on ``m`` for the conversations searched: one room the user is a member
+    of, their DM with one person, or everything they may read now."""
     if room is not None:
-        found = require_member(user_id=user_id, name=room, ref=ref)
-        return Scope(user_id, room_ids=(found.pk,))
+        return "m.room_id = %s", [require_member(user_id=user_id, name=room, ref=ref).pk]
     if with_user is not None:
         peer = require_peer(user_id=user_id, username=with_user, ref=ref)
-        return Scope(user_id, peer_id=peer.pk)
-    rooms = sql.rows(f"SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s", [user_id])
-    return Scope(user_id, room_ids=tuple(room_id for (room_id,) in rooms), everything=True)
+        return "m.dm_key = %s", [dm_key(user_id, peer.pk)]
+    return (
+        f"(m.room_id IN (SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s)"
+        " OR m.recipient_id = %s OR (m.sender_id = %s AND m.recipient_id IS NOT NULL))",
+        [user_id, user_id, user_id],
+    )
 
 
-def _fts5_ids(
-    query: SearchQuery, scope: Scope, sender: int | None, *, before: int | None, limit: int
+def _matching_ids(
+    query: SearchQuery, where: str, params: list[Any], *, before: int | None, limit: int
 ) -> list[int]:
-    """SQLite: everything in the FTS5 index, ``conv`` tokens included (migration
-    0007_search), so messages outside the scope are never read. FTS5 walks matches in
-    rowid order, so ``ORDER BY rowid DESC`` with a ``LIMIT`` stops at the newest ones."""
-    if scope.peer_id is not None:
-        where = f'conv : "u{scope.user_id}" AND conv : "u{scope.peer_id}"'
-    else:
-        tokens = [f'"r{room_id}"' for room_id in scope.room_ids]
-        if scope.everything:
-            tokens.append(f'"u{scope.user_id}"')
-        where = f"conv : ({' OR '.join(tokens)})"
-    match = f"body : ({fts5_match(query.terms)}) AND {where}"
-    if sender is not None:
-        match += f' AND conv : "s{sender}"'
-    statement = f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH %s"
-    params: list[Any] = [match]
+    """Up to ``limit`` ids of messages matching ``query`` and ``where``, newest first, below
+    ``before`` when given.
+
+    ``where`` is built by this module from fixed conditions; the user's words only ever
+    travel as parameters.
+    """
+    sqlite = connection.vendor == "sqlite"
+    # On SQLite the id bound goes on the FTS table's rowid, where FTS5 can seek to it.
+    newest = f"{FTS}.rowid" if sqlite and query.terms else "m.id"
     if before is not None:
-        statement, params = f"{statement} AND rowid < %s", [*params, before]
-    return [pk for (pk,) in sql.rows(f"{statement} ORDER BY rowid DESC LIMIT %s", [*params, limit])]
-
-
-def _sql_ids(
-    query: SearchQuery, scope: Scope, sender: int | None, *, before: int | None, limit: int
-) -> list[int]:
-    """PostgreSQL (the GIN index on ``to_tsvector('simple', body)``), and searches with
-    only filters (``from:alice``) on either engine: the newest matching ids."""
-    if scope.peer_id is not None:
-        where, params = "m.dm_key = %s", [dm_key(scope.user_id, scope.peer_id)]
-    elif not scope.everything:
-        where, params = "m.room_id = %s", [scope.room_ids[0]]
-    else:
-        where = (
-            f"(m.room_id IN (SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s)"
-            " OR m.recipient_id = %s OR (m.sender_id = %s AND m.recipient_id IS NOT NULL))"
+        where, params = f"{where} AND {newest} < %s", [*params, before]
+    if not query.terms:  # only filters (``from:alice``): the newest of what they allow
+        statement = f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s"
+        return [pk for (pk,) in sql.rows(statement, [*params, limit])]
+    if sqlite:
+        # FTS5 walks a term's matches in rowid order, so ORDER BY rowid DESC with a LIMIT
+        # stops after the newest matches instead of collecting them all. Which rows the
+        # user may read is checked on each match: it costs a word frequent only in others'
+        # rooms a look at each of its rows (33 ms of CPU for 23,500 of them), where putting
+        # the conversations in the index as tokens cost every rare word 50 times more
+        # (docs/benchmarks.md, "Search and export").
+        statement = (
+            f"SELECT {FTS}.rowid FROM {FTS} JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
+            f" WHERE {FTS} MATCH %s AND {where} ORDER BY {FTS}.rowid DESC LIMIT %s"
         )
-        params = [scope.user_id] * 3
-    if sender is not None:
-        where, params = f"{where} AND m.sender_id = %s", [*params, sender]
-    if before is not None:
-        where, params = f"{where} AND m.id < %s", [*params, before]
-    if query.terms:
+        match = fts5_match(query.terms)
+    else:
+        statement = (
+            f"SELECT m.id FROM {sql.MESSAGE} m"
+            " WHERE to_tsvector('simple'::regconfig, m.body)"
+            " @@ to_tsquery('simple'::regconfig, %s)"
+            f" AND {where} ORDER BY m.id DESC LIMIT %s"
+        )
         match = tsquery(query.terms)
         if not match:
             return []
-        where = (
-            "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, %s)"
-            f" AND {where}"
-        )
-        params = [match, *params]
-    statement = f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s"
-    return [pk for (pk,) in sql.rows(statement, [*params, limit])]
+    return [pk for (pk,) in sql.rows(statement, [match, *params, limit])]
