@@ -9,7 +9,9 @@ Three figures (docs/benchmarks.md, "Search and export"):
 2. **Search latency** through the real server: a client sends ``search`` frames over its
    WebSocket and times each answer (p50/p99), by kind of query: common, rare, prefix, two
    words, Cyrillic, filters, paging, and the worst case, a word frequent only in rooms the
-   searcher is not in (every match must be looked at and refused).
+   searcher is not in (every match must be looked at and refused). The same queries then
+   go through the search selector in-process, timed in CPU and wall time: on a machine
+   shared with other work the CPU time is the figure that does not move with the load.
 3. **The write path**: ``message_create_many`` (the one storage path) on that database, in
    batches of 1 and of 50, with the index triggers on and dropped, interleaved rounds; and
    S1 itself is run with ``python -m bench S1 --runs 3`` and ``--variant no-search-index``.
@@ -369,6 +371,60 @@ def write_path() -> None:
     print(MARKER + json.dumps(result), flush=True)
 
 
+def query_cost() -> None:
+    """Each planned query through the search selector itself (what the server's database
+    thread runs per ``search`` frame, message objects included), in this process: its CPU
+    time, which the machine's other load does not inflate, next to its wall time."""
+    from django.contrib.auth import get_user_model
+
+    from chatserver.chat.selectors.search import search
+
+    rounds = json.loads(os.environ["BENCH_COST"])["rounds"]
+    user = get_user_model().objects.get(username="u00000")
+    plan = queries(random.Random(3))
+    cpu: dict[str, list[float]] = {kind: [] for kind in plan}
+    wall: dict[str, list[float]] = {kind: [] for kind in plan}
+    for frames in plan.values():  # warm the page cache, as the server's would be
+        for frame in frames:
+            search(
+                user_id=user.pk,
+                q=frame["q"],
+                room=None,
+                with_user=None,
+                before=None,
+                limit=20,
+                ref=None,
+            )
+    for _ in range(rounds):
+        for kind, frames in plan.items():
+            for frame in frames:
+                started_cpu, started = time.process_time(), time.perf_counter()
+                search(
+                    user_id=user.pk,
+                    q=frame["q"],
+                    room=None,
+                    with_user=None,
+                    before=None,
+                    limit=20,
+                    ref=None,
+                )
+                cpu[kind].append(time.process_time() - started_cpu)
+                wall[kind].append(time.perf_counter() - started)
+    every_cpu = [t for values in cpu.values() for t in values]
+    every_wall = [t for values in wall.values() for t in values]
+    result = {
+        "queries": len(every_cpu),
+        "cpu_p50_ms": ms(statistics.median(every_cpu)),
+        "cpu_p99_ms": ms(percentile(every_cpu, 0.99)),
+        "wall_p50_ms": ms(statistics.median(every_wall)),
+        "wall_p99_ms": ms(percentile(every_wall, 0.99)),
+        "by_kind_cpu_p50_max_ms": {
+            kind: [ms(statistics.median(values)), ms(max(values))] for kind, values in cpu.items()
+        },
+    }
+    print(MARKER + json.dumps(result), flush=True)
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -402,6 +458,15 @@ def run(count: int, rounds: int, write_rounds: int, keep: bool) -> dict[str, Any
     finally:
         figures["server_exit"] = server.stop()
     figures["server"] = monitor.figures()
+
+    out = manage(
+        data_dir,
+        "shell",
+        "-c",
+        "from bench.search import query_cost; query_cost()",
+        env={"BENCH_COST": json.dumps({"rounds": rounds})},
+    )
+    figures["selector_in_process"] = json.loads(out.split(MARKER, 1)[1])
 
     spec = {"rounds": write_rounds, "batches": [1, 50], "messages": 1000}
     out = manage(

@@ -53,6 +53,8 @@ def test_the_search_bench_runs_end_to_end(tmp_path):
         assert kinds["common word (rank 1)"]["results"] == 20
         assert kinds["Cyrillic, upper case"]["results"] > 0
         assert kinds["hidden word (matches only elsewhere)"]["results"] == 0  # never leaks
+        cost = figures["selector_in_process"]
+        assert cost["queries"] == 77 and cost["cpu_p99_ms"] > 0
         writes = figures["write_path_us_per_message"]
         assert {"batch 1, indexed", "batch 1, no index", "batch 50, indexed"} <= set(writes)
     finally:
