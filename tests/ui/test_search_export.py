@@ -54,6 +54,17 @@ def test_a_result_opens_its_message_among_its_neighbours(people, live_server, sh
     expect(page.locator("#search-status")).to_have_text("Найдено 1 сообщение")
     shoot(page, "search-results")
 
+    # Limited to the open conversation: the same one result (the seeder wrote nowhere else).
+    scope = page.get_by_label("Только в #Отдел продаж")
+    scope.check()
+    expect(results).to_have_count(1)
+    scope.uncheck()
+    # Escape closes the dialog; Ctrl+Shift+F opens it again, on the same words.
+    page.keyboard.press("Escape")
+    expect(page.locator("#search")).to_be_hidden()
+    page.keyboard.press("Control+Shift+F")
+    expect(box).to_be_focused()
+    expect(results).to_have_count(1)
     box.fill("нет такого слова")
     expect(page.locator("#search-status")).to_have_text("Ничего не найдено.")
     box.fill("КВАРТ from:seeder")

@@ -40,12 +40,10 @@ class Command(BaseCommand):
         usernames = tuple(options["dm"]) if options["dm"] else None
         conversation = any_conversation(room=options["room"], usernames=usernames)
         if conversation is None:
-            what = (
-                f"room '{options['room']}'"
-                if options["room"]
-                else "conversation between " + " and ".join(options["dm"])
-            )
-            raise CommandError(f"There is no {what} (or it has no messages).")
+            if options["room"]:
+                raise CommandError(f"There is no room '{options['room']}'.")
+            first, second = options["dm"]
+            raise CommandError(f"There are no messages between {first} and {second}.")
         document = EXPORTS[options["format"]](
             conversation,
             exported_by=None,
