@@ -318,3 +318,29 @@ async def test_history_around_an_id_opens_a_result_with_its_neighbours():
     assert (await c.expect("error"))["code"] == "bad_field"
     await a.close()
     await c.close()
+
+
+async def test_postgresql_switches_plans_when_the_newest_first_walk_is_slow(monkeypatch):
+    """The second plan answers, with the same results, when the first runs out of time
+    (here made slow on purpose); the connection lives on for the next frame."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner only (tests/scale reruns this file there: MUST_RUN)")
+    from chatserver.chat.selectors import search as selector
+
+    alice = await make_user("alice")
+    a = await ChatClient.connect(alice)
+    ids = await room_with(a, "r", ["walrus one", "walrus two", "other"])
+    expected = [m["id"] for m in (await search(a, "walrus"))["results"]]
+    assert expected == ids[1::-1]
+    monkeypatch.setattr(selector, "NEWEST_FIRST_MS", 50)
+    monkeypatch.setattr(
+        selector,
+        "_newest_first",
+        lambda words: (
+            f"SELECT found.id FROM ({words} ORDER BY m.id DESC LIMIT %s) found, pg_sleep(2)"
+        ),
+    )
+    assert [m["id"] for m in (await search(a, "walrus"))["results"]] == expected
+    await a.send({"type": "ping"})
+    await a.expect("pong")
+    await a.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from chatserver.chat import frames, sql
 from chatserver.chat.models import Message, dm_key
@@ -101,13 +101,48 @@ def _matching_ids(
         )
         match = fts5_match(query.terms)
     else:
-        statement = (
-            f"SELECT m.id FROM {sql.MESSAGE} m"
-            " WHERE to_tsvector('simple'::regconfig, m.body)"
-            " @@ to_tsquery('simple'::regconfig, %s)"
-            f" AND {where} ORDER BY m.id DESC LIMIT %s"
-        )
         match = tsquery(query.terms)
         if not match:
             return []
+        return _postgresql_ids(where, [match, *params, limit])
     return [pk for (pk,) in sql.rows(statement, [match, *params, limit])]
+
+
+# How long PostgreSQL may walk the newest messages before the search switches plans.
+NEWEST_FIRST_MS = 150
+
+
+def _postgresql_ids(where: str, params: list[Any]) -> list[int]:
+    """PostgreSQL's two ways to the newest matches, the second taken when the first is slow.
+
+    The planner walks the primary key backwards, testing each row's words, when it expects
+    matches to be frequent: a few ms for common words, but seconds when every match is in
+    rooms the user cannot read (2.8 s over a million messages). Sorting all the matches of
+    the GIN index instead (``m.id + 0`` keeps the planner off the primary key) takes time
+    in proportion to their number: 285 ms for a word in half the messages, 94 ms for that
+    worst case (docs/benchmarks.md, "Search and export"). So the first gets
+    ``NEWEST_FIRST_MS`` and the second answers when it runs out.
+    """
+    words = (
+        f"SELECT m.id FROM {sql.MESSAGE} m WHERE to_tsvector('simple'::regconfig, m.body)"
+        f" @@ to_tsquery('simple'::regconfig, %s) AND {where}"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {NEWEST_FIRST_MS}")
+        try:
+            with transaction.atomic():  # a savepoint: the cancelled query is rolled back alone
+                cursor.execute(_newest_first(words), params)
+                return [pk for (pk,) in cursor.fetchall()]
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != QUERY_CANCELED:
+                raise
+        cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+        cursor.execute(f"{words} ORDER BY m.id + 0 DESC LIMIT %s", params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _newest_first(words: str) -> str:
+    return f"{words} ORDER BY m.id DESC LIMIT %s"
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
