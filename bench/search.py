@@ -425,6 +425,9 @@ def query_cost() -> None:
         "by_kind_cpu_p50_max_ms": {
             kind: [ms(statistics.median(values)), ms(max(values))] for kind, values in cpu.items()
         },
+        "by_kind_wall_p50_max_ms": {
+            kind: [ms(statistics.median(values)), ms(max(values))] for kind, values in wall.items()
+        },
     }
     print(MARKER + json.dumps(result), flush=True)
 
