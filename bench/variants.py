@@ -54,6 +54,18 @@ def queued_delivery() -> None:
     ChatConsumer._deliver_inline = decline
 
 
+def no_search_index() -> None:
+    """Messages stored without keeping the full-text index in step (its triggers dropped):
+    what indexing costs the write path. The index goes stale, so search is off for the run."""
+    from django.db import connection
+
+    from bench.search import drop_index_triggers
+
+    if connection.vendor == "sqlite":
+        drop_index_triggers()
+    connection.close()
+
+
 def full_migrate() -> None:
     """Django's whole ``migrate`` at every start, even with nothing to apply."""
     from desktop import bootstrap
@@ -86,6 +98,7 @@ VARIANTS: dict[str, Callable[[], None]] = {
     "eager-writer": eager_writer,
     "connect-per-trip": connect_per_trip,
     "queued-delivery": queued_delivery,
+    "no-search-index": no_search_index,
     "full-migrate": full_migrate,
     "gc-during-start": gc_during_start,
     "openssl-at-start": openssl_at_start,

@@ -22,6 +22,7 @@ urlpatterns = [
     path("files/<int:file_id>/", file_views.download, name="file_download"),
     path("files/<int:file_id>/thumb/", file_views.thumbnail, name="file_thumbnail"),
     path("files/<int:file_id>/<str:name>", file_views.download, name="file_download_named"),
+    path("export/", chat_views.export, name="export"),
     path("accounts/", include("chatserver.accounts.urls")),
     # The language switch is also on the log-in and sign-up pages, before anyone is logged in.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -146,6 +146,39 @@ def history(
     }
 
 
+def history_around(
+    *,
+    room: str | None,
+    with_user: str | None,
+    around: int,
+    messages: list[Frame],
+    has_more: bool,
+    has_newer: bool,
+) -> Frame:
+    """A page of a conversation around one message (opening a search result)."""
+    target = {"room": room} if room is not None else {"with": with_user}
+    return {
+        "type": "history",
+        **target,
+        "before": None,
+        "around": around,
+        "messages": messages,
+        "has_more": has_more,
+        "has_newer": has_newer,
+    }
+
+
+def search_results(*, q: str, before: int | None, results: list[Frame], has_more: bool) -> Frame:
+    """Matching message objects, newest first; ``before`` echoes the page asked for."""
+    return {
+        "type": "search_results",
+        "q": q,
+        "before": before,
+        "results": results,
+        "has_more": has_more,
+    }
+
+
 def resumed(*, since: int, messages: list[Frame], has_more: bool) -> Frame:
     return {"type": "resumed", "since": since, "messages": messages, "has_more": has_more}
 

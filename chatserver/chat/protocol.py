@@ -20,6 +20,8 @@ MAX_NAME_CHARS = 150
 MAX_HISTORY_LIMIT = 100
 DEFAULT_HISTORY_LIMIT = 50
 MAX_FILES_PER_MESSAGE = 10
+MAX_SEARCH_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 20
 
 CLIENT_TYPES = frozenset(
     {
@@ -36,6 +38,7 @@ CLIENT_TYPES = frozenset(
         "notify",
         "status",
         "members",
+        "search",
     }
 )
 NOTIFY_LEVELS = ("all", "mentions", "none")
@@ -69,6 +72,8 @@ class Command:
     client_id: str | None = None
     before: int | None = None
     since: int | None = None
+    around: int | None = None
+    q: str | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
     files: tuple[int, ...] = ()
@@ -219,13 +224,35 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
         limit = _int(data, "limit", ref, required=False, minimum=1)
         if limit is not None and limit > MAX_HISTORY_LIMIT:
             raise ProtocolError("bad_field", f"'limit' must be 1 to {MAX_HISTORY_LIMIT}.", ref)
+        before = _int(data, "before", ref, required=False, minimum=1)
+        around = _int(data, "around", ref, required=False, minimum=1)
+        if before is not None and around is not None:
+            raise ProtocolError("bad_field", "Give 'before' or 'around', not both.", ref)
         return Command(
             kind,
             ref or kind,
             room=room,
             with_user=with_user,
-            before=_int(data, "before", ref, required=False, minimum=1),
+            before=before,
+            around=around,
             limit=limit or DEFAULT_HISTORY_LIMIT,
+        )
+    if kind == "search":
+        room = _string(data, "room", ref, required=False)
+        with_user = _string(data, "with", ref, required=False)
+        if room is not None and with_user is not None:
+            raise ProtocolError("bad_field", "Give 'room' or 'with', not both.", ref)
+        limit = _int(data, "limit", ref, required=False, minimum=1)
+        if limit is not None and limit > MAX_SEARCH_LIMIT:
+            raise ProtocolError("bad_field", f"'limit' must be 1 to {MAX_SEARCH_LIMIT}.", ref)
+        return Command(
+            kind,
+            ref or kind,
+            room=room,
+            with_user=with_user,
+            q=_string(data, "q", ref),
+            before=_int(data, "before", ref, required=False, minimum=1),
+            limit=limit or DEFAULT_SEARCH_LIMIT,
         )
     if kind == "resume":
         return Command(kind, ref or kind, since=_int(data, "since", ref, required=True))

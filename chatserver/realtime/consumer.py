@@ -24,6 +24,7 @@ from chatserver.chat.protocol import Command, ProtocolError, decode, parse
 from chatserver.chat.selectors.conversations import sidebar
 from chatserver.chat.selectors.messages import history, visible_messages_since
 from chatserver.chat.selectors.rooms import room_members
+from chatserver.chat.selectors.search import search
 from chatserver.chat.selectors.users import require_peer
 from chatserver.chat.services.notify import notify_set
 from chatserver.chat.services.presence import TooManyConnections, room_enter
@@ -218,6 +219,21 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         await self.send_frame(
             await database_sync_to_async(history)(
                 user_id=self.user_id,
+                room=command.room,
+                with_user=command.with_user,
+                before=command.before,
+                limit=command.limit,
+                ref=command.ref,
+                around=command.around,
+            )
+        )
+
+    async def on_search(self, command: Command) -> None:
+        assert command.q is not None
+        await self.send_frame(
+            await database_sync_to_async(search)(
+                user_id=self.user_id,
+                q=command.q,
                 room=command.room,
                 with_user=command.with_user,
                 before=command.before,

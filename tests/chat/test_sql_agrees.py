@@ -242,3 +242,31 @@ def test_mentions_and_their_counts(office):
         for entry in conversations.sidebar(user_id=user.pk).rooms:
             room = Room.objects.get(name=entry["room"])
             assert entry["mentions"] == by_room[room.pk]
+
+
+def test_search_sees_what_resume_sees(office):
+    """Search's SQL (FTS5 or tsvector, plus its own visibility condition) finds exactly the
+    messages the ORM's resume rule says the user may read: ``m`` matches the room
+    messages here ("m0"...), ``dm`` the DMs ("dm0"...)."""
+    from chatserver.chat.selectors.search import search
+
+    for user in office:
+        visible, _ = messages.visible_messages_since(user_id=user.pk, since=0, limit=1000)
+        for q, kept in (("m", lambda b: b.startswith("m")), ("dm", lambda b: b.startswith("dm"))):
+            found = search(
+                user_id=user.pk, q=q, room=None, with_user=None, before=None, limit=50, ref=None
+            )
+            expected = sorted((m["id"] for m in visible if kept(m["body"])), reverse=True)
+            assert [m["id"] for m in found["results"]] == expected, (user.username, q)
+            assert found["has_more"] is False
+        by_sender = search(
+            user_id=user.pk,
+            q="from:alice",
+            room=None,
+            with_user=None,
+            before=None,
+            limit=50,
+            ref=None,
+        )
+        expected = sorted((m["id"] for m in visible if m["user"] == "alice"), reverse=True)
+        assert [m["id"] for m in by_sender["results"]] == expected

@@ -24,6 +24,9 @@ MUST_RUN = [
     # The cross-worker duplicate guard: a unique-index conflict, then the retry lookup.
     "tests/realtime/test_writer.py::"
     "test_a_client_id_stored_meanwhile_by_another_worker_is_answered_as_a_retry",
+    # Search's second plan, taken when the newest-first walk runs out of time.
+    "tests/realtime/test_search.py::"
+    "test_postgresql_switches_plans_when_the_newest_first_walk_is_slow",
 ]
 
 

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0006_files"),
+        ("chat", "0007_search"),
     ]
 
     operations = [

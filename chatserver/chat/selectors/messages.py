@@ -130,16 +130,47 @@ def history(
     before: int | None,
     limit: int,
     ref: str | None,
+    around: int | None = None,
 ) -> frames.Frame:
-    """The ``history`` frame: a page of a room the user has joined, or of their own DM."""
+    """The ``history`` frame: a page of a room the user has joined, or of their own DM;
+    with ``around``, the messages on both sides of that id (a search result opened)."""
     if room is not None:
         found = require_member(user_id=user_id, name=room, ref=ref)
+        if around is not None:
+            return _around(Q(room_id=found.pk), around, limit, room=found.name, with_user=None)
         page = room_messages(room_id=found.pk, before=before, limit=limit)
         return frames.history(room=found.name, with_user=None, before=before, page=page)
     assert with_user is not None
     peer = require_peer(user_id=user_id, username=with_user, ref=ref)
-    page = dm_messages(key=dm_key(user_id, peer.pk), before=before, limit=limit)
+    key = dm_key(user_id, peer.pk)
+    if around is not None:
+        return _around(Q(dm_key=key), around, limit, room=None, with_user=peer.username)
+    page = dm_messages(key=key, before=before, limit=limit)
     return frames.history(room=None, with_user=peer.username, before=before, page=page)
+
+
+def _around(
+    conversation: Q, around: int, limit: int, *, room: str | None, with_user: str | None
+) -> frames.Frame:
+    """``limit`` messages of ``conversation`` centred on the id ``around``, oldest first:
+    the message itself (when it is in this conversation) and the older half before it.
+
+    Only ids of this conversation are read, so an id from elsewhere shows nothing of it.
+    """
+    newer_count = limit // 2
+    older_count = limit - newer_count  # the message itself is the newest of these
+    messages = Message.objects.filter(conversation)
+    older = list(messages.filter(id__lte=around).order_by("-id")[: older_count + 1])
+    newer = list(messages.filter(id__gt=around).order_by("id")[: newer_count + 1])
+    page = [*reversed(older[:older_count]), *newer[:newer_count]]
+    return frames.history_around(
+        room=room,
+        with_user=with_user,
+        around=around,
+        messages=message_objects(page),
+        has_more=len(older) > older_count,
+        has_newer=len(newer) > newer_count,
+    )
 
 
 def visible_messages_since(*, user_id: int, since: int, limit: int) -> Page:

@@ -6,7 +6,7 @@ import { avatar, h, icon } from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { MessageView } from "./messages.js";
 import { errorText, toast } from "./notices.js";
-import { joinRoom, leave, loadOlder as requestOlder, markRead } from "./requests.js";
+import { joinRoom, leave, load, loadAround, loadOlder as requestOlder, markRead } from "./requests.js";
 import * as state from "./state.js";
 
 const NEAR_TOP_PX = 200;
@@ -18,7 +18,7 @@ const ui = {
   membersButton: $("members-button"), membersCount: $("members-count"), leave: $("leave-button"),
   welcome: $("welcome"), scroller: $("scroller"), list: $("message-list"), historyStatus: $("history-status"),
   jump: $("jump-button"), jumpText: $("jump-text"), composerArea: $("composer-area"), typing: $("typing"),
-  welcomeNote: $("welcome-note"),
+  welcomeNote: $("welcome-note"), olderBanner: $("older-banner"), olderLatest: $("older-latest"),
 };
 
 const view = new MessageView(ui.scroller, ui.list, (msg) => state.outbox.retry(msg));
@@ -70,7 +70,7 @@ function isSeen(conv) {
 }
 
 function markReadIfSeen(conv) {
-  if (!conv.loaded || !isSeen(conv)) return;
+  if (!conv.loaded || conv.newerGap || !isSeen(conv)) return;
   ui.jump.hidden = true;
   markRead(conv);
 }
@@ -84,8 +84,10 @@ function fillViewport(conv) {
   if (conv.hasMore && ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
 }
 
-function showConversation(conv) {
+function showConversation(conv, focus = null) {
+  ui.olderBanner.hidden = !conv.newerGap;
   view.render(conv, { keep: conv.dividerAfter !== null ? "divider" : "bottom" });
+  if (focus !== null) view.focus(focus);
   updateHistoryStatus(conv);
   renderHeader();
   fillViewport(conv);
@@ -111,6 +113,7 @@ function show(conv) {
   ui.scroller.hidden = !conv;
   ui.composerArea.hidden = !conv;
   ui.jump.hidden = true;
+  ui.olderBanner.hidden = !conv || !conv.newerGap;
   renderHeader();
   renderTyping();
   if (!conv) {
@@ -125,7 +128,7 @@ function show(conv) {
 
 function onMessages(conv, change) {
   if (!isActive(conv)) return;
-  if (change.reset) return showConversation(conv);
+  if (change.reset) return showConversation(conv, change.focus ?? null);
   if (change.older) {
     view.render(conv, { keep: "anchor" });
     updateHistoryStatus(conv);
@@ -152,6 +155,25 @@ function onMessages(conv, change) {
   markReadIfSeen(conv);
 }
 
+/** Show the message ``id`` of ``conv`` (opened already), highlighted: at once when it is
+ * on the page, else once the page around it arrives. */
+export function showMessage(conv, id) {
+  if (isActive(conv) && conv.loaded && conv.byId.has(id)) {
+    ui.olderBanner.hidden = !conv.newerGap;
+    view.focus(id);
+    return;
+  }
+  loadAround(conv, id);
+}
+
+/** From a page around a search result back to the newest messages. */
+function goToLatest(conv) {
+  state.forgetLoaded(conv);
+  ui.olderBanner.hidden = true;
+  show(conv);
+  load(conv);
+}
+
 export function init() {
   state.on("active", show);
   state.on("synced", () => {
@@ -161,6 +183,7 @@ export function init() {
   });
   state.on("messages", onMessages);
   state.on("queued", (conv, msg) => {
+    if (conv.newerGap) return goToLatest(conv); // what is sent goes under the newest
     if (!isActive(conv) || !(conv.loaded || conv.loading)) return;
     view.append(msg);
     view.scrollToBottom();
@@ -200,6 +223,11 @@ export function init() {
     if (ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
     if (view.atBottom()) markReadIfSeen(conv);
   }, { passive: true });
+  ui.olderLatest.addEventListener("click", () => {
+    const conv = state.active();
+    if (conv) goToLatest(conv);
+    $("composer-input").focus();
+  });
   ui.jump.addEventListener("click", () => {
     view.scrollToBottom();
     const conv = state.active();

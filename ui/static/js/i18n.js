@@ -111,6 +111,12 @@ const CATALOGUES = {
     "This browser blocks notifications from Deskchat. Allow them in the site settings (the lock next to the address), then reload.": "Браузер запретил уведомления от Deskchat. Разрешите их в настройках сайта (значок замка у адреса) и обновите страницу.",
     "This browser cannot show notifications.": "Этот браузер не умеет показывать уведомления.",
     "{name}, {n} unread, mentioned": ["{name}, {n} непрочитанное, вас упомянули", "{name}, {n} непрочитанных, вас упомянули", "{name}, {n} непрочитанных, вас упомянули"],
+    "Searching…": "Поиск…",
+    "Nothing found.": "Ничего не найдено.",
+    "Only in #{room}": "Только в #{room}",
+    "Only with {user}": "Только с {user}",
+    "That search cannot be run: type at least one word, up to 12 words and 256 characters.": "Такой поиск невозможен: введите хотя бы одно слово, не больше 12 слов и 256 символов.",
+    "{n} message found": ["Найдено {n} сообщение", "Найдено {n} сообщения", "Найдено {n} сообщений"],
   },
 };
 

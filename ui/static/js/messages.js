@@ -59,6 +59,19 @@ export class MessageView {
     else this.scrollToBottom();
   }
 
+  /** Scroll the message ``id`` into the middle of the pane, highlighted and focused (so a
+   * screen reader reads it). */
+  focus(id) {
+    this.list.querySelector(".msg.found")?.classList.remove("found");
+    const node = this.list.querySelector(`.msg[data-id="${Number(id)}"]`);
+    if (!node) return false;
+    node.classList.add("found");
+    node.tabIndex = -1;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
+    return true;
+  }
+
   /** Add one message at the end; returns true when the reader was at the bottom before. */
   append(msg) {
     const wasAtBottom = this.atBottom();

@@ -84,6 +84,13 @@ export function loadOlder(conv) {
   return true;
 }
 
+/** Fetch the page of ``conv`` around the message ``id`` (a search result opened). */
+export function loadAround(conv, id) {
+  const sent = sendHistory({ type: "history", ...target(conv, "with"), around: id, limit: HISTORY_PAGE }, conv);
+  if (sent) conv.historyLoading = true;
+  return sent;
+}
+
 /** Tell the server (and so every tab) that ``conv`` is read up to its newest message. */
 export function markRead(conv) {
   conv.unseen = 0;

@@ -16,7 +16,8 @@ const listeners = new Map();
  * "renamed" (a room's new name: conv, its old key, its old name), "rename-error" and
  * "join-renamed" (a join by a name the room had before),
  * "status" (people whose status changed, the user's own included), "members" (a room's member
- * list came), "incoming" (a live message from someone else, not yet read: notify.js decides). */
+ * list came), "incoming" (a live message from someone else, not yet read: notify.js decides),
+ * "search-results", "search-error". */
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, []);
   listeners.get(type).push(fn);
@@ -147,6 +148,7 @@ export function conversation(kind, name) {
       loaded: false, loading: false, hasMore: false, historyLoading: false,
       online: [], typing: new Map(), dividerAfter: null, unseen: 0,
       opening: null, // a DM being checked before it opens: {origin, body}
+      newerGap: false, // showing a page around a search result: newer messages not loaded
     };
     convs.set(key, conv);
   }
@@ -257,6 +259,12 @@ const handlers = {
     setOnline(frame.online.map((user) => [user, true]));
     setStatus(frame.status);
     if (frame.notify) conv.notify = frame.notify;
+    if (conv.newerGap) {
+      // Reading around a search result: the newest page would leave a hole in between.
+      emit("conv", conv);
+      emit("online", conv);
+      return;
+    }
     if (!conv.loaded) {
       conv.hasMore = frame.has_more;
       conv.lastReadId = Math.max(conv.lastReadId, frame.last_read_id);
@@ -276,6 +284,7 @@ const handlers = {
   history(frame) {
     historyAnswered();
     const conv = frameConv(frame, "with");
+    if (frame.around !== undefined && frame.around !== null) return around(conv, frame);
     const older = frame.before !== null && frame.before !== undefined;
     conv.historyLoading = false;
     conv.loading = false;
@@ -388,6 +397,7 @@ const handlers = {
       if (answered?.conv) answered.conv.loading = false;
     }
     if (frame.ref === "typing") return; // a typing hint that could not be delivered is no news
+    if (frame.ref === "search") return emit("search-error", frame);
     if (frame.ref === "history") {
       const conv = historyAnswered()?.conv;
       if (conv) conv.historyLoading = conv.loading = false;
@@ -397,7 +407,42 @@ const handlers = {
     emit("error", frame);
   },
   pong() {},
+  search_results(frame) {
+    emit("search-results", frame);
+  },
 };
+
+/** A page around one message (a search result opened): joined to what is shown when the
+ * two meet, else shown alone, with the newer messages marked as not loaded (``newerGap``). */
+function around(conv, frame) {
+  conv.historyLoading = false;
+  conv.loading = false;
+  const page = frame.messages;
+  const meets = conv.loaded && !conv.newerGap && conv.messages.length > 0 && page.length > 0
+    && page[page.length - 1].id >= conv.messages[0].id;
+  if (meets) {
+    if (page[0].id < conv.messages[0].id) conv.hasMore = frame.has_more;
+  } else {
+    conv.messages = [];
+    conv.byId = new Map();
+    conv.hasMore = frame.has_more;
+    conv.newerGap = frame.has_newer;
+    conv.dividerAfter = null;
+  }
+  merge(conv, page);
+  conv.loaded = true;
+  emit("messages", conv, { reset: true, focus: frame.around });
+}
+
+/** Leave a page around a search result for the newest messages (loaded again from the
+ * server by the caller). */
+export function forgetLoaded(conv) {
+  conv.messages = [];
+  conv.byId = new Map();
+  conv.loaded = false;
+  conv.newerGap = false;
+  conv.hasMore = false;
+}
 
 /** Apply one server frame to the state; the listeners hear what changed. */
 export function apply(frame) {
@@ -433,7 +478,7 @@ function receive(frame, live = true) {
   conv.lastId = Math.max(conv.lastId, frame.id);
   const counts = isNew && !mine && frame.id > conv.lastReadId;
   if (counts && mentionsMe(frame)) conv.mentions += 1;
-  if (!conv.loaded) {
+  if (!conv.loaded || conv.newerGap) {
     if (counts) conv.unread += 1;
     emit("conv", conv);
     if (counts && live) emit("incoming", conv, frame);

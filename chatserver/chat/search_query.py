@@ -1,0 +1,93 @@
+"""What a person typed into the search box, taken apart: words, phrases and filters.
+
+``from:alice`` and ``in:room`` (``in:"Отдел продаж"`` for names with spaces) filter; every
+other word must occur, the last one as a word or the start of one (``отч`` finds "Отчёт":
+it is the word being typed); a quoted phrase must occur as written. Nothing the person
+types reaches a search engine's own query syntax: each engine's query is built here from
+these parts, every word quoted, so FTS5's ``AND``/``NEAR``/``*``/``^`` and tsquery's
+``&|!:`` are just text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatserver.chat.protocol import ProtocolError
+
+MAX_QUERY_CHARS = 256
+MAX_TERMS = 12
+
+_TOKEN = re.compile(r'(?:(?P<key>from|in):)?(?:"(?P<quoted>[^"]*)"?|(?P<word>\S+))', re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: what the 'simple' parser keeps
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    phrase: bool  # quoted: matched as written, no prefix
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    terms: tuple[Term, ...]
+    sender: str | None = None  # from:
+    room: str | None = None  # in:
+
+
+def parse_query(q: str, ref: str | None) -> SearchQuery:
+    """The parts of ``q``, or a ``bad_query`` error that says what is wrong with it."""
+    if len(q) > MAX_QUERY_CHARS:
+        raise ProtocolError(
+            "bad_query", f"Searches are limited to {MAX_QUERY_CHARS} characters.", ref
+        )
+    terms: list[Term] = []
+    sender = room = None
+    for match in _TOKEN.finditer(q):
+        key, quoted, word = match["key"], match["quoted"], match["word"]
+        value = quoted if quoted is not None else word
+        if key is not None and value:
+            if key.lower() == "from":
+                sender = value.lstrip("@")
+            else:
+                room = value.lstrip("#")
+            continue
+        if value and any(char.isalnum() for char in value):
+            terms.append(Term(" ".join(value.split()), phrase=quoted is not None))
+    if len(terms) > MAX_TERMS:
+        raise ProtocolError("bad_query", f"Search for at most {MAX_TERMS} words at a time.", ref)
+    if not terms and sender is None and room is None:
+        raise ProtocolError("bad_query", "Type a word to search for.", ref)
+    return SearchQuery(tuple(terms), sender=sender or None, room=room or None)
+
+
+def _prefixed(terms: tuple[Term, ...]) -> list[bool]:
+    """Which terms match the start of a word: the last one, unless quoted (the word still
+    being typed). Earlier words match whole: a prefix makes FTS5 merge the whole posting
+    list of every word it starts (60 ms for a word in half of a million messages, against
+    0.1 ms for the word itself; docs/benchmarks.md, "Search and export")."""
+    return [not term.phrase and index == len(terms) - 1 for index, term in enumerate(terms)]
+
+
+def fts5_match(terms: tuple[Term, ...]) -> str:
+    """An FTS5 query: every term a quoted string (``"`` doubled); see ``_prefixed``."""
+    parts = []
+    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
+        quoted = '"' + term.text.replace('"', '""') + '"'
+        parts.append(quoted + "*" if prefixed else quoted)
+    return " ".join(parts)
+
+
+def tsquery(terms: tuple[Term, ...]) -> str:
+    """A ``to_tsquery('simple', ...)`` string: each word quoted; a term's words follow each
+    other (``<->``), the prefixed term's last word ends in ``:*``, terms are ANDed."""
+    parts = []
+    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
+        words = [word.replace("'", "''").replace("\\", "\\\\") for word in _WORD.findall(term.text)]
+        if not words:
+            continue
+        lexemes = [f"'{word}'" for word in words]
+        if prefixed:
+            lexemes[-1] += ":*"
+        parts.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(parts)
