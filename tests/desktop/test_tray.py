@@ -437,6 +437,61 @@ def test_quit_with_people_connected_says_how_many_and_asks(display, with_tray, t
         app.kill()
 
 
+def test_a_mention_from_a_colleague_reaches_the_desktop_while_the_window_is_hidden(
+    display, with_tray, tmp_path
+):
+    """End to end: bob's messages go through the server to alice's hidden window, whose page
+    (ui/static/js/notify.js) decides by her levels and hands the notification to the launcher;
+    a click brings her window back on that conversation."""
+    from websockets.sync.client import connect
+
+    recorder = with_tray.recorder
+    app = signed_in_host(with_tray, tmp_path)
+    try:
+        guest = Browserless(app.url)
+        guest.signup("bob")
+        ws_url = app.url.replace("http://", "ws://") + "ws/"
+        with connect(ws_url, additional_headers=guest.ws_headers()) as ws:
+
+            def send(frame: dict) -> None:
+                ws.send(json.dumps(frame))
+                while True:  # until the server acks this one
+                    answer = json.loads(ws.recv(timeout=30))
+                    if (
+                        answer.get("type") == "ack"
+                        and answer.get("client_id") == frame["client_id"]
+                    ):
+                        return
+
+            ws.recv(timeout=30)  # hello
+            # Someone is connected: closing hides the window (and the page loses its focus).
+            app.command("close")
+            wait_until(lambda: not window_visible(display), "the window hidden")
+            recorder.wait_for(lambda s: s.summary == STILL_RUNNING, what="the tray hint")
+
+            # In a room her level is "mentions": a plain line says nothing, a mention does.
+            send({"type": "send", "room": "general", "body": "plain line", "client_id": "b1"})
+            send({"type": "send", "room": "general", "body": "@alice look", "client_id": "b2"})
+            mention = recorder.wait_for(lambda s: s.body == "@alice look", what="the mention")
+            assert mention.summary == "bob in #general"
+            # A direct message always notifies ("all" by default).
+            send({"type": "send", "to": "alice", "body": "lunch?", "client_id": "b3"})
+            direct = recorder.wait_for(lambda s: s.body == "lunch?", what="the direct message")
+            assert direct.summary == "bob"
+            # Both came after the plain line, which never reached the desktop.
+            assert [s.body for s in recorder.shown if s.summary != STILL_RUNNING] == [
+                "@alice look",
+                "lunch?",
+            ]
+
+            recorder.click(direct)
+            wait_until(lambda: window_visible(display), "the window back after the click")
+            app.wait_page(lambda p: p["url"].endswith("/?dm=bob"))
+        assert app.close() == 0
+    finally:
+        app.kill()
+
+
 def test_without_a_tray_closing_quits_as_today(display, without_tray, tmp_path):
     lan_port = free_port()
     data = tmp_path / "data"
