@@ -147,8 +147,12 @@ def bridge_without_eval(window: Any) -> None:
 def accept_pinned_certificates(window, accept: Callable[[str, list[bytes]], bool]) -> bool:
     """Let the window open a page whose certificate chain ``accept(url, chain)`` approves
     (the chain as DER, server's certificate first). Every other certificate error is refused
-    as Qt WebEngine refuses it by default. False when the backend is not Qt WebEngine.
+    as the engine refuses it by default. False when the backend is neither Qt WebEngine nor
+    WebKitGTK.
     """
+    gtk_view = _webkitgtk_view(window)
+    if gtk_view is not None:
+        return _accept_pinned_on_webkitgtk(gtk_view, accept)
     view = getattr(getattr(window, "native", None), "webview", None)
     page = view.page() if view is not None and hasattr(view, "page") else None
     if page is None or not hasattr(page, "certificateError"):
@@ -207,3 +211,50 @@ def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:
             logger.warning("a window action after a page's call failed", exc_info=True)
 
     threading.Thread(target=run, name="after-api-answer", daemon=True).start()
+
+
+def _webkitgtk_view(window: Any) -> Any:
+    """The window's ``WebKit2.WebView`` under pywebview's GTK backend, else None. There,
+    ``window.native`` is the ``Gtk.Window``; the ``BrowserView`` that holds the view is in
+    ``webview.platforms.gtk.BrowserView.instances`` by the window's ``uid``."""
+    import sys
+
+    gtk = sys.modules.get("webview.platforms.gtk")
+    if gtk is None:
+        return None
+    browser = getattr(gtk, "BrowserView", None)
+    instance = getattr(browser, "instances", {}).get(getattr(window, "uid", None))
+    return getattr(instance, "webview", None)
+
+
+def _accept_pinned_on_webkitgtk(view: Any, accept: Callable[[str, list[bytes]], bool]) -> bool:
+    """WebKitGTK's way: its ``load-failed-with-tls-errors`` signal hands over the presented
+    certificate (a ``Gio.TlsCertificate`` whose ``issuer`` links the rest of the chain); an
+    approved one is allowed for that host on the view's context (WebKitGTK's public
+    ``allow_tls_certificate_for_host``) and the page is loaded again. pywebview's GTK
+    ``BrowserView`` keeps its ``WebKit2.WebView`` as ``webview`` and connects nothing to it.
+    """
+    from urllib.parse import urlsplit
+
+    from gi.repository import GLib
+
+    def on_tls_error(webview: Any, failing_uri: str, certificate: Any, errors: Any) -> bool:
+        chain: list[bytes] = []
+        link = certificate
+        while link is not None and len(chain) < 8:
+            chain.append(bytes(link.props.certificate))
+            link = link.get_issuer()
+        if not accept(failing_uri, chain):
+            logger.warning("certificate refused for %s: %s", failing_uri, errors)
+            return False  # WebKitGTK's own error page
+        host = urlsplit(failing_uri).hostname or ""
+        webview.get_context().allow_tls_certificate_for_host(certificate, host)
+        webview.load_uri(failing_uri)
+        return True
+
+    def connect() -> bool:
+        view.connect("load-failed-with-tls-errors", on_tls_error)
+        return False  # once
+
+    GLib.idle_add(connect)  # GTK wants its objects touched on its own thread
+    return True

@@ -261,3 +261,16 @@ def test_a_turned_off_api_offers_the_page_nothing():
     api.active = False
     assert not [name for name in dir(api) if not name.startswith("_")]
     assert api.ping() is False  # still callable by a page that kept an old reference
+
+
+def test_gtk_window_keeps_its_webkit_view_where_the_pinning_hook_finds_it():
+    """accept_pinned_certificates on WebKitGTK: the BrowserView registry by uid, its
+    ``webview``, and nothing of pywebview's own on the TLS error signal. Read as text: importing
+    the GTK backend beside the Qt one in this process would load both toolkits."""
+    import webview
+
+    source = (Path(webview.__file__).parent / "platforms" / "gtk.py").read_text(encoding="utf-8")
+    assert "BrowserView.instances[window.uid] = self" in source
+    assert "self.webview = webkit.WebView(" in source
+    assert "self.pywebview_window.native = self.window" in source
+    assert "load-failed-with-tls-errors" not in source

@@ -178,12 +178,12 @@ def test_start_up_error_is_shown_in_a_window(display, tmp_path, engine):
     assert "Traceback" not in console
 
 
-def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
+def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path, engine):
     """The server shares over HTTPS with its own CA: the join window checks the announced
     fingerprint, pins it, and opens the chat with no certificate warning. The same server name
     answering later with another certificate (its CA made anew) is refused in words."""
     port = free_port()
-    env = window_env(display)
+    env = window_env(display, engine=engine)
     server_env = {"DESKCHAT_MDNS_INTERFACES": env["DESKCHAT_MDNS_INTERFACES"]}
     server = start_live_server(
         tmp_path / "host", args=["--lan", "--port", str(port)], env=server_env
@@ -195,7 +195,7 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         app.wait_control(name="join-window.json")
         page = app.wait_page(lambda p: target in p["text"])
         assert "Join a chat on this network" in page["text"]
-        see_on_screen(display, "window-join.png", "Join a chat on this network", target)
+        see_on_screen(display, f"window-join-{engine}.png", "Join a chat on this network", target)
         choose_server(app, target)
         page = app.wait_page(lambda p: p["url"].startswith(target))
         # The other server's own page: log-in, or sign-up on a server with no account yet.
@@ -221,20 +221,22 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path):
         choose_server(app, target)
         page = app.wait_page(lambda p: "has changed since you last joined" in p["text"])
         assert not page["url"].startswith(target)
-        see_on_screen(display, "window-join-refused.png", "has changed since you last joined")
+        see_on_screen(
+            display, f"window-join-refused-{engine}.png", "has changed since you last joined"
+        )
         assert app.close() == 0
     finally:
         app.kill()
         assert server.stop() == 0
 
 
-def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path):
+def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path, engine):
     """``--join LINK`` (the sharing panel's link, fingerprint after ``#``): the window opens
     that chat over https, no warning, no browsing."""
     from desktop import pinning
 
     port = free_port()
-    env = window_env(display)
+    env = window_env(display, engine=engine)
     server = start_live_server(
         tmp_path / "host",
         args=["--lan", "--port", str(port)],
