@@ -129,7 +129,8 @@ def fill(folder: Path) -> Path:
     """Write a file until the filesystem has no space left; returns it."""
     filler = folder / "filler"
     chunk = b"\0" * 65536
-    with open(filler, "wb") as fh:
+    # Unbuffered: a buffered file keeps what the full disk refused and fails again on close.
+    with open(filler, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(chunk)
