@@ -13,6 +13,7 @@ hands a function to it with ``GLib.idle_add`` and waits for its result.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,9 @@ def _gtk() -> Any:
     return Gtk, GLib, Gio
 
 
+logger = logging.getLogger(__name__)
+
+
 class GtkShell:
     """The tray icon and badge of one launch; every method may be called from any thread."""
 
@@ -43,6 +47,7 @@ class GtkShell:
         self._autostart_item = None
         self._menu = None
         self._updating = False  # set_checks must not fire the items' handlers
+        self._no_session_bus = False
 
     def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run ``function`` on the GUI thread and return its result."""
@@ -164,9 +169,18 @@ class GtkShell:
     # --- the badge --------------------------------------------------------------------------
 
     def set_badge(self, count: int) -> None:
-        """The unread count on the launcher icon (Unity LauncherEntry); 0 removes it."""
+        """The unread count on the launcher icon (Unity LauncherEntry); 0 removes it. Without
+        a session bus (no desktop session: a kiosk, a test's bare X server) there is no launcher
+        to show it on: said once, then skipped."""
         _, GLib, Gio = _gtk()
-        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        if self._no_session_bus:
+            return
+        try:
+            bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        except GLib.Error as error:
+            self._no_session_bus = True
+            logger.info("no session bus, so no taskbar badge: %s", error.message)
+            return
         properties = {
             "count": GLib.Variant("x", count),
             "count-visible": GLib.Variant("b", count > 0),
