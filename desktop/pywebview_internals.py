@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -215,16 +216,25 @@ def after_answer(action: Callable[[], None], timeout: float = 10.0) -> None:
 
 def _webkitgtk_view(window: Any) -> Any:
     """The window's ``WebKit2.WebView`` under pywebview's GTK backend, else None. There,
-    ``window.native`` is the ``Gtk.Window``; the ``BrowserView`` that holds the view is in
-    ``webview.platforms.gtk.BrowserView.instances`` by the window's ``uid``."""
-    import sys
+    ``window.native`` is the ``Gtk.Window``; ``window.gui`` is the backend's module, whose
+    ``BrowserView.instances`` holds the view's owner by the window's ``uid``.
 
-    gtk = sys.modules.get("webview.platforms.gtk")
-    if gtk is None:
+    Called from a thread right as the window starts (``--join LINK``), pywebview may not have
+    given the window its backend, nor GTK's main thread made the BrowserView: wait for both
+    (never on the GUI thread itself).
+    """
+    may_wait = threading.current_thread() is not threading.main_thread()
+    deadline = time.monotonic() + 10.0
+    while getattr(window, "gui", None) is None and may_wait and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gui = getattr(window, "gui", None)
+    if getattr(gui, "__name__", "") != "webview.platforms.gtk":
         return None
-    browser = getattr(gtk, "BrowserView", None)
-    instance = getattr(browser, "instances", {}).get(getattr(window, "uid", None))
-    return getattr(instance, "webview", None)
+    instances = getattr(getattr(gui, "BrowserView", None), "instances", {})
+    uid = getattr(window, "uid", None)
+    while uid not in instances and may_wait and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return getattr(instances.get(uid), "webview", None)
 
 
 def _accept_pinned_on_webkitgtk(view: Any, accept: Callable[[str, list[bytes]], bool]) -> bool:
