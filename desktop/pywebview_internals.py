@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -219,22 +218,17 @@ def _webkitgtk_view(window: Any) -> Any:
     ``window.native`` is the ``Gtk.Window``; ``window.gui`` is the backend's module, whose
     ``BrowserView.instances`` holds the view's owner by the window's ``uid``.
 
-    Called from a thread right as the window starts (``--join LINK``), pywebview may not have
-    given the window its backend, nor GTK's main thread made the BrowserView: wait for both
-    (never on the GUI thread itself).
+    Called from a thread right as the window starts (``--join LINK``), the BrowserView may not
+    exist yet: pywebview's ``before_show`` event is set once it does (never waited for on the
+    GUI thread itself, which sets it).
     """
-    may_wait = threading.current_thread() is not threading.main_thread()
-    deadline = time.monotonic() + 10.0
-    while getattr(window, "gui", None) is None and may_wait and time.monotonic() < deadline:
-        time.sleep(0.05)
+    if threading.current_thread() is not threading.main_thread():
+        window.events.before_show.wait(10.0)
     gui = getattr(window, "gui", None)
     if getattr(gui, "__name__", "") != "webview.platforms.gtk":
         return None
     instances = getattr(getattr(gui, "BrowserView", None), "instances", {})
-    uid = getattr(window, "uid", None)
-    while uid not in instances and may_wait and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return getattr(instances.get(uid), "webview", None)
+    return getattr(instances.get(getattr(window, "uid", None)), "webview", None)
 
 
 def _accept_pinned_on_webkitgtk(view: Any, accept: Callable[[str, list[bytes]], bool]) -> bool:

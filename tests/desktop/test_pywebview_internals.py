@@ -274,3 +274,6 @@ def test_gtk_window_keeps_its_webkit_view_where_the_pinning_hook_finds_it():
     assert "self.webview = webkit.WebView(" in source
     assert "self.pywebview_window.native = self.window" in source
     assert "load-failed-with-tls-errors" not in source
+    # The view exists when the window's before_show fires (the hook waits for it).
+    created = source.index("BrowserView.instances[window.uid] = self")
+    assert created < source.index("self.pywebview_window.events.before_show.set()")
