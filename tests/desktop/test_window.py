@@ -230,13 +230,13 @@ def test_join_window_lists_and_opens_a_server_on_the_network(display, tmp_path, 
         assert server.stop() == 0
 
 
-def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path):
+def test_join_link_opens_the_pinned_server_in_the_window(display, tmp_path, engine):
     """``--join LINK`` (the sharing panel's link, fingerprint after ``#``): the window opens
     that chat over https, no warning, no browsing."""
     from desktop import pinning
 
     port = free_port()
-    env = window_env(display)  # Qt: on WebKitGTK the link's first load is not pinned yet
+    env = window_env(display, engine=engine)
     server = start_live_server(
         tmp_path / "host",
         args=["--lan", "--port", str(port)],
