@@ -17,6 +17,7 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from chatserver import __version__
 from chatserver.config import ConfigError
@@ -418,7 +419,7 @@ def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
 
 def run_join(args: argparse.Namespace) -> int:
     """Find Deskchat servers on the network; open one in the window (or list them)."""
-    from desktop import bootstrap, discovery, guicheck, logs
+    from desktop import bootstrap, discovery, logs
 
     bootstrap.configure_environment(data_dir=args.data_dir, debug=args.debug)
     from chatserver.config import resolve_data_dir
@@ -426,14 +427,7 @@ def run_join(args: argparse.Namespace) -> int:
     logs.install(resolve_data_dir(), debug=args.debug)
     if args.join_link is not None:
         return _join_link(args)
-    gui = None
-    if not args.headless:
-        guicheck.configure_gui_environment()
-        gui = guicheck.GuiProbe()
-        if gui.result() is not None:
-            print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
-            gui = None
-    if gui is None:
+    if not _window_possible(args):
         found = discovery.browse(timeout=4.0)
         if not found:
             print("deskchat: no Deskchat server found on this network", file=sys.stderr)
@@ -441,38 +435,17 @@ def run_join(args: argparse.Namespace) -> int:
         for server in found:
             print(f"{server.url}\t{server.name}", flush=True)
         return 0
-    from desktop.window import DesktopApp, close_on_signals, leave_after_window
-
-    join_info = resolve_data_dir() / JOIN_INFO_NAME
-    app = DesktopApp(
-        None,
-        publish=lambda **info: _write_private_json(join_info, info),
-        pins_dir=resolve_data_dir(),
-    )
-    close_on_signals(app.quit)  # quits: never hides to the tray
-    shutdown.checkpoint()  # a signal before the line above: no window at all
-    try:
-        app.run()
-    finally:
-        join_info.unlink(missing_ok=True)
-    leave_after_window(0)
+    _run_join_window(open_link=None)
 
 
 def _join_link(args: argparse.Namespace) -> int:
     """``--join LINK``: check the link's server against its fingerprint (pinned), then open it
     in the window, or with ``--headless`` print its address."""
     from chatserver.config import resolve_data_dir
-    from desktop import guicheck, pinning
+    from desktop import pinning
 
     server = args.join_link
-    gui = None
-    if not args.headless:
-        guicheck.configure_gui_environment()
-        gui = guicheck.GuiProbe()
-        if gui.result() is not None:
-            print(f"deskchat: cannot open a window: {gui.result()}", file=sys.stderr)
-            gui = None
-    if gui is None:
+    if not _window_possible(args):
         from desktop import pages
 
         try:
@@ -488,6 +461,26 @@ def _join_link(args: argparse.Namespace) -> int:
             return 1
         print(f"{server.url}\t{server.fingerprint}", flush=True)
         return 0
+    _run_join_window(open_link=server)
+
+
+def _window_possible(args: argparse.Namespace) -> bool:
+    """Whether a join window can open here (not ``--headless``, and a usable display)."""
+    from desktop import guicheck
+
+    if args.headless:
+        return False
+    guicheck.configure_gui_environment()
+    problem = guicheck.GuiProbe().result()
+    if problem is not None:
+        print(f"deskchat: cannot open a window: {problem}", file=sys.stderr)
+        return False
+    return True
+
+
+def _run_join_window(*, open_link: Any) -> NoReturn:
+    """The join window (no server of its own): browse, or open ``open_link`` at once."""
+    from chatserver.config import resolve_data_dir
     from desktop.window import DesktopApp, close_on_signals, leave_after_window
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
@@ -495,7 +488,7 @@ def _join_link(args: argparse.Namespace) -> int:
         None,
         publish=lambda **info: _write_private_json(join_info, info),
         pins_dir=resolve_data_dir(),
-        open_link=server,
+        open_link=open_link,
     )
     close_on_signals(app.quit)  # quits: never hides to the tray
     shutdown.checkpoint()  # a signal before the line above: no window at all

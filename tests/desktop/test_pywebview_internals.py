@@ -254,7 +254,7 @@ def test_the_page_api_is_built_from_dir_of_the_js_api_object():
 
 
 def test_a_turned_off_api_offers_the_page_nothing():
-    from desktop.window import MainApi
+    from desktop.window_api import MainApi
 
     api = MainApi(app=None)
     assert {"create_account", "servers", "ping"} <= set(dir(api))
