@@ -48,6 +48,7 @@ class GtkShell:
         self._menu = None
         self._updating = False  # set_checks must not fire the items' handlers
         self._no_session_bus = False
+        self._bus = None  # the session bus, held: GIO keeps only a weak reference to it
 
     def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Run ``function`` on the GUI thread and return its result."""
@@ -175,12 +176,14 @@ class GtkShell:
         _, GLib, Gio = _gtk()
         if self._no_session_bus:
             return
-        try:
-            bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
-        except GLib.Error as error:
-            self._no_session_bus = True
-            logger.info("no session bus, so no taskbar badge: %s", error.message)
-            return
+        if self._bus is None:
+            try:
+                self._bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+            except GLib.Error as error:
+                self._no_session_bus = True
+                logger.info("no session bus, so no taskbar badge: %s", error.message)
+                return
+        bus = self._bus
         properties = {
             "count": GLib.Variant("x", count),
             "count-visible": GLib.Variant("b", count > 0),
@@ -192,3 +195,6 @@ class GtkShell:
             "Update",
             GLib.Variant("(sa{sv})", (f"application://{DESKTOP_FILE}.desktop", properties)),
         )
+        # emit_signal only queues it for GDBus's worker thread; a connection released before
+        # that thread wrote it dropped the signal (the badge test missed it now and then).
+        bus.flush_sync(None)
