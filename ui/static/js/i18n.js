@@ -100,7 +100,7 @@ const CATALOGUES = {
     "{user} in #{room}": "{user} в #{room}",
     "Available": "На месте",
     "muted": "без уведомлений",
-    "Away": "Отошёл",
+    "Away": "Нет на месте",
     "Do not disturb": "Не беспокоить",
     "Notifications: on": "Уведомления: включены",
     "Notifications: off": "Уведомления: выключены",
