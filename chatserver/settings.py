@@ -144,6 +144,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env_list("DESKCHAT_CSRF_TRUSTED_ORIGINS", [])
 
 # --- chat limits (docs/configuration.md) --------------------------------------------------
+# Several server processes share this database (the Redis layer).
+_MULTI_WORKER = env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS))
 DESKCHAT = {
     "MAX_FRAME_BYTES": env_int("DESKCHAT_MAX_FRAME_BYTES", 65_536),
     "MAX_BODY_CHARS": 4_000,
@@ -162,12 +164,19 @@ DESKCHAT = {
     "PRESENCE_STALE_SECONDS": env_int("DESKCHAT_PRESENCE_STALE_SECONDS", 30),
     # Idle time after which a client shows its user as away by itself (0: never).
     "AWAY_AFTER_SECONDS": env_int("DESKCHAT_AWAY_AFTER_SECONDS", 600),
-    # Several server processes share this database (Redis layer): presence rows are then
-    # swept per worker by heartbeat instead of all cleared at start.
     # Share on the LAN over plain HTTP instead of HTTPS with Deskchat's own CA (the sharing
     # panel then says that traffic is readable on the network; docs/security.md).
     "LAN_PLAIN_HTTP": env_bool("DESKCHAT_LAN_PLAIN_HTTP", False),
-    "MULTI_WORKER": env_bool("DESKCHAT_MULTI_WORKER", is_redis_layer(CHANNEL_LAYERS)),
+    # Several server processes share this database (Redis layer): presence rows are then
+    # swept per worker by heartbeat instead of all cleared at start.
+    "MULTI_WORKER": _MULTI_WORKER,
+    # Several processes store and fan out messages side by side, so a socket can get id 101
+    # before id 100 (stored a moment earlier by another process); ``resume`` then also sends
+    # what was stored this long before the id it resumes from (docs/operations.md). One
+    # process sends every message in id order and needs no overlap.
+    "RESUME_OVERLAP_SECONDS": env_int(
+        "DESKCHAT_RESUME_OVERLAP_SECONDS", 10 if _MULTI_WORKER else 0
+    ),
     # Largest file ``POST /files/`` stores (docs/protocol.md, "Files").
     "MAX_UPLOAD_BYTES": env_int("DESKCHAT_MAX_UPLOAD_MB", 100) * 1024 * 1024,
     # Uploaded files, by content hash, and their thumbnails (chat/filestore.py); a folder

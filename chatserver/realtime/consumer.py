@@ -22,7 +22,11 @@ from django.db import DatabaseError
 from chatserver.chat import frames, health
 from chatserver.chat.protocol import Command, ProtocolError, decode, parse
 from chatserver.chat.selectors.conversations import sidebar
-from chatserver.chat.selectors.messages import history, visible_messages_since
+from chatserver.chat.selectors.messages import (
+    history,
+    resume_start,
+    visible_messages_since,
+)
 from chatserver.chat.selectors.rooms import room_members
 from chatserver.chat.selectors.search import search
 from chatserver.chat.selectors.users import require_peer
@@ -243,16 +247,20 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
         )
 
     async def on_resume(self, command: Command) -> None:
-        """Everything after ``since`` that this user may see, in batches, oldest first."""
+        """Everything after ``since`` that this user may see, in batches, oldest first (with
+        several server processes, from a little before it: ``resume_start``)."""
         since = command.since or 0
+        after = await database_sync_to_async(resume_start)(
+            since=since, overlap_seconds=settings.DESKCHAT["RESUME_OVERLAP_SECONDS"]
+        )
         while True:
             messages, has_more = await database_sync_to_async(visible_messages_since)(
-                user_id=self.user_id, since=since, limit=RESUME_BATCH
+                user_id=self.user_id, since=after, limit=RESUME_BATCH
             )
             await self.send_frame(frames.resumed(since=since, messages=messages, has_more=has_more))
             if not has_more or not messages:
                 return
-            since = messages[-1]["id"]
+            since = after = messages[-1]["id"]
 
     async def on_typing(self, command: Command) -> None:
         if command.room is not None:

@@ -265,7 +265,9 @@ async def test_resend_with_same_client_id_is_acked_once_and_stored_once():
     await a.close()
 
 
-async def test_resume_delivers_everything_missed_in_order():
+async def test_resume_delivers_everything_missed_in_order(settings):
+    # Exactly what was missed: one process needs no overlap (test_resume_overlap.py has it).
+    settings.DESKCHAT = {**settings.DESKCHAT, "RESUME_OVERLAP_SECONDS": 0}
     alice, bob = await make_user("alice"), await make_user("bob")
     a, b = await ChatClient.connect(alice), await ChatClient.connect(bob)
     await a.join("general")

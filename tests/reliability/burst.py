@@ -173,8 +173,16 @@ async def run_burst(members: list[Member], timeout: float = 120) -> None:
         waiter.cancel()
 
 
-def check_every_member_has_every_message_once(members: list[Member]) -> dict[str, int]:
-    """The assertions of issue 19; returns figures for the test's report."""
+def check_every_member_has_every_message_once(
+    members: list[Member], *, live_in_id_order: bool = True
+) -> dict[str, int]:
+    """The assertions of issue 19; returns figures for the test's report.
+
+    ``live_in_id_order``: one server process fans out in id order, so a connection's live
+    messages have no gap. With several, a lower id from another process may still have been
+    on its way when a connection was closed (``resume``'s overlap brings it), so only the end
+    state is checked.
+    """
     acked: dict[str, int] = {}
     for member in members:
         assert not member.errors, f"{member.name} got errors: {member.errors[:3]}"
@@ -194,7 +202,7 @@ def check_every_member_has_every_message_once(members: list[Member]) -> dict[str
             # While a connection was open, nothing was skipped: its live messages are every
             # message between its first and its last, each once.
             assert len(run) == len(set(run)), f"{member.name}: a message came twice live"
-            if run:
+            if run and live_in_id_order:
                 low, high = position[min(run)], position[max(run)]
                 assert sorted(run) == ordered[low : high + 1], (
                     f"{member.name}: a gap in a connection's live messages (a silent drop)"

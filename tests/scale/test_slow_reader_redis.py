@@ -90,7 +90,11 @@ async def test_slow_reader_on_one_worker_is_closed_and_resumes(tmp_path, engines
             if not batch["has_more"] or not batch["messages"]:
                 break
             since = batch["messages"][-1]["id"]
-        assert relayed + rest == acked
+        # Two workers: resume starts a little before ``since`` (docs/operations.md, "Several
+        # processes and the order of ids"); what comes again is what carol already had.
+        newer = [i for i in rest if i > (relayed[-1] if relayed else 0)]
+        assert set(rest) - set(newer) <= set(relayed)
+        assert relayed + newer == acked
         for sock in (alice, bob, carol):
             await sock.close()
         assert "Traceback" not in served.stderr()

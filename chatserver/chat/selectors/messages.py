@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -171,6 +172,28 @@ def _around(
         has_more=len(older) > older_count,
         has_newer=len(newer) > newer_count,
     )
+
+
+def resume_start(*, since: int, overlap_seconds: int) -> int:
+    """The id a ``resume`` from ``since`` pages after.
+
+    One server process stores and fans out every message in id order, so a client that saw
+    ``since`` saw everything before it: the answer is ``since``. With several processes, one
+    may store id 100 a moment before another stores id 101, and 101 can reach a socket first;
+    a client that dropped in between resumes from 101 and would never get 100. So the resume
+    starts after the newest message stored more than ``overlap_seconds`` before ``since``;
+    what the client already has comes again and is kept once (clients key messages by id).
+    Walks back by id through the window only (no index on the time is needed).
+    """
+    if since <= 0 or overlap_seconds <= 0:
+        return max(since, 0)
+    by_id = Message.objects.filter(id__lte=since).order_by("-id")
+    anchor = by_id.values_list("created_at", flat=True).first()
+    if anchor is None:
+        return since
+    cutoff = anchor - timedelta(seconds=overlap_seconds)
+    older = by_id.filter(created_at__lt=cutoff).values_list("id", flat=True).first()
+    return older or 0
 
 
 def visible_messages_since(*, user_id: int, since: int, limit: int) -> Page:
