@@ -88,7 +88,7 @@ class CocoaShell(GuiShell):
             key = f"deskchat.tray.{index}"
             entry.setRepresentedObject_(key)
             if isinstance(item, Action):
-                _handlers[key] = lambda _sender, run=item.run: run()
+                _handlers[key] = lambda _sender, run=item.run: self._chosen(run)
             elif isinstance(item, Check):
                 entry.setState_(_state(AppKit, item.checked))
                 _handlers[key] = lambda sender, check=item: self._flip(sender, check)

@@ -70,7 +70,7 @@ class GtkShell(GuiShell):
                 menu.append(Gtk.SeparatorMenuItem())
             elif isinstance(item, Action):
                 entry = Gtk.MenuItem(label=item.label)
-                entry.connect("activate", lambda _entry, run=item.run: run())
+                entry.connect("activate", lambda _entry, run=item.run: self._chosen(run))
                 menu.append(entry)
             elif isinstance(item, Check):
                 entry = Gtk.CheckMenuItem(label=item.label)
@@ -81,7 +81,7 @@ class GtkShell(GuiShell):
                 menu.append(entry)
                 self._checks[item.name] = entry
         menu.show_all()
-        status.connect("activate", lambda _icon: spec.on_open())
+        status.connect("activate", lambda _icon: self._chosen(spec.on_open))
         status.connect(
             "popup-menu",
             lambda icon_, button, when: menu.popup(

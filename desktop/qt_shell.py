@@ -76,7 +76,9 @@ class QtShell(GuiShell):
             if isinstance(item, Separator):
                 menu.addSeparator()
             elif isinstance(item, Action):
-                menu.addAction(item.label).triggered.connect(lambda _=False, run=item.run: run())
+                menu.addAction(item.label).triggered.connect(
+                    lambda _=False, run=item.run: self._chosen(run)
+                )
             elif isinstance(item, Check):
                 action = menu.addAction(item.label)
                 action.setCheckable(True)
@@ -93,11 +95,10 @@ class QtShell(GuiShell):
         self._tray, self._menu = tray, menu
         return True
 
-    @staticmethod
-    def _on_activated(reason: Any, on_open: Callable[[], None]) -> None:
+    def _on_activated(self, reason: Any, on_open: Callable[[], None]) -> None:
         _, _, QtWidgets = _qt()
         if reason == QtWidgets.QSystemTrayIcon.ActivationReason.Trigger:  # a left click
-            on_open()
+            self._chosen(on_open)
 
     def tray_shown(self) -> bool:
         """Whether the icon is in a tray (Qt knows at once, ``show_tray`` said so)."""

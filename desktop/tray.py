@@ -10,11 +10,14 @@ worker): ``GuiShell.call`` hands a function to the GUI thread and waits for its 
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 DESKTOP_FILE = "deskchat"  # build/linux/deskchat.desktop: the Linux badge is addressed to it
 
@@ -131,12 +134,25 @@ class GuiShell(ABC):
     @abstractmethod
     def _show_tray(self, icon: str | None, menu: TrayMenu, items: list[MenuItem]) -> bool:
         """Make the icon with ``items`` as its menu, keeping each Check's item in
-        ``self._checks`` and calling ``self._toggled`` from its handler (GUI thread)."""
+        ``self._checks``; handlers call ``self._chosen`` or ``self._toggled`` (GUI thread)."""
+
+    def _chosen(self, action: Callable[[], None]) -> None:
+        """A plain item was chosen, or the icon clicked (GUI thread)."""
+        self._guarded(action)
 
     def _toggled(self, check: Check, on: bool) -> None:
         """A check item changed: the person's choice, unless ``set_checks`` is changing it."""
         if not self._updating:
-            check.toggle(on)
+            self._guarded(check.toggle, on)
+
+    @staticmethod
+    def _guarded(action: Callable[..., None], *args: Any) -> None:
+        """Run a menu's action; its error is logged, never raised into the toolkit's loop
+        (PyQt6 aborts the process on an exception in a slot, .NET shows its own dialog)."""
+        try:
+            action(*args)
+        except Exception:
+            logger.exception("the tray menu's action failed")
 
     @abstractmethod
     def tray_shown(self) -> bool:

@@ -74,6 +74,11 @@ def badge_text(count: int) -> str:
     return str(count) if count < 100 else "99+"
 
 
+def destroy_icon(handle: int) -> None:
+    """Free an HICON made by ``Bitmap.GetHicon`` (.NET does not own it)."""
+    ctypes.windll.user32.DestroyIcon(ctypes.c_void_p(handle))
+
+
 class TaskbarList:
     """The shell's ``ITaskbarList3``, created on the calling (an STA) thread."""
 
@@ -117,6 +122,8 @@ class WinFormsShell(GuiShell):
         self._icon_handle = None  # the tray icon's HICON, freed with it
         self._taskbar: TaskbarList | None = None
         self._overlay = None  # the HICON on the taskbar button now
+        self._count = 0  # the badge's count, shown again when the window comes back
+        self._watching_visibility = False
 
     def _on_gui_thread(self) -> bool:
         return not self._marshal.InvokeRequired
@@ -138,7 +145,7 @@ class WinFormsShell(GuiShell):
                 menu.Items.Add(WinForms.ToolStripSeparator())
             elif isinstance(item, Action):
                 entry = WinForms.ToolStripMenuItem(item.label)
-                entry.Click += lambda _sender, _args, run=item.run: run()
+                entry.Click += lambda _sender, _args, run=item.run: self._chosen(run)
                 menu.Items.Add(entry)
             elif isinstance(item, Check):
                 entry = WinForms.ToolStripMenuItem(item.label)
@@ -154,7 +161,7 @@ class WinFormsShell(GuiShell):
         tray.Text = spec.tooltip[:TOOLTIP_CHARS]
         tray.ContextMenuStrip = menu
         tray.MouseClick += lambda _sender, args: (
-            spec.on_open() if args.Button == WinForms.MouseButtons.Left else None
+            self._chosen(spec.on_open) if args.Button == WinForms.MouseButtons.Left else None
         )
         tray.Visible = True
         # An icon not removed at exit stays in the notification area until the pointer meets it.
@@ -180,7 +187,7 @@ class WinFormsShell(GuiShell):
             self._icon.Dispose()
             self._icon = None
         if self._icon_handle:
-            ctypes.windll.user32.DestroyIcon(ctypes.c_void_p(self._icon_handle))
+            destroy_icon(self._icon_handle)
             self._icon_handle = None
 
     def tray_shown(self) -> bool:
@@ -227,12 +234,19 @@ class WinFormsShell(GuiShell):
     # --- the badge --------------------------------------------------------------------------
 
     def set_badge(self, count: int) -> None:
-        """The count as an overlay on the main window's taskbar button; 0 removes it."""
+        """The count as an overlay on the main window's taskbar button; 0 removes it. A hidden
+        window has no taskbar button: the count waits until the window shows again."""
         self.call(lambda: self._set_overlay(count))
 
     def _set_overlay(self, count: int) -> None:
         form = getattr(self.window, "native", None)  # pywebview's BrowserForm
         if form is None:
+            return
+        self._count = count
+        if not self._watching_visibility:
+            form.VisibleChanged += lambda _sender, _args: self._reapply_overlay()
+            self._watching_visibility = True
+        if not form.Visible:
             return
         if self._taskbar is None:
             self._taskbar = TaskbarList()
@@ -241,8 +255,16 @@ class WinFormsShell(GuiShell):
             form.Handle.ToInt64(), icon, badge_text(count) if icon else ""
         )
         if self._overlay:
-            ctypes.windll.user32.DestroyIcon(ctypes.c_void_p(self._overlay))
+            destroy_icon(self._overlay)
         self._overlay = icon
+
+    def _reapply_overlay(self) -> None:
+        """The window shows again (a new taskbar button): the count goes back on it. Nothing
+        may escape a .NET event handler, so a failure is logged."""
+        try:
+            self._set_overlay(self._count)
+        except Exception:
+            logger.warning("cannot put the badge back on the taskbar button", exc_info=True)
 
     @staticmethod
     def _badge_icon(count: int) -> int:

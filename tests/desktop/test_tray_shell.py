@@ -82,7 +82,7 @@ class ThreadShell(GuiShell):
                 entry["checked"] = not entry["checked"]
                 self._toggled(item, entry["checked"])
             else:
-                item.run()
+                self._chosen(item.run)
 
         self.call(choose)
 
@@ -173,6 +173,17 @@ def test_the_tray_is_made_once_and_only_the_persons_choices_reach_the_launcher(s
     assert record == [("share", True), ("autostart", True), "open"]
     shell.click("Quit")
     assert record[-1] == "quit"
+
+
+def test_a_failing_action_is_logged_and_the_menu_goes_on(shell, caplog):
+    record: list = []
+    menu = spec(record)
+    menu.on_share = lambda on: 1 / 0
+    shell.show_tray(None, menu, sharing=False, autostart=False)
+    shell.click("Share on the network")  # raises nothing into the toolkit's loop
+    assert "the tray menu's action failed" in caplog.text and "ZeroDivisionError" in caplog.text
+    shell.click("Open Deskchat")
+    assert record == ["open"]
 
 
 def test_each_pywebview_backend_gets_its_shell():
