@@ -109,7 +109,7 @@ def test_two_tabs_make_one_notification_and_the_other_takes_over_when_it_closes(
     bob.assert_clean()
 
 
-def test_a_tab_focused_on_the_conversation_silences_the_other_tab(people):
+def test_a_tab_focused_on_the_conversation_silences_the_other_tab_while_it_lives(people):
     alice, bob = people("alice"), people("bob")
     for person in (alice, bob):
         person.join("general")
@@ -130,5 +130,16 @@ def test_a_tab_focused_on_the_conversation_silences_the_other_tab(people):
     first.wait_for_function("() => window.__made.length >= 2")
     assert [n["body"] for n in made(first)] == ["@alice now nobody shows general", "marker dm"]
     assert made(second) == []
+
+    # A tab that went without a word (crashed) and last said it showed #general: it holds no
+    # lock any more, so it silences nothing.
+    second.evaluate(
+        """() => new BroadcastChannel("deskchat.tabs.alice").postMessage(
+            {kind: "state", id: "gone-without-a-word", key: "r:general", shown: true})"""
+    )
+    show(bob.page, "general")
+    bob.say("@alice the gone tab does not count")
+    first.wait_for_function("() => window.__made.length >= 3")
+    assert made(first)[2]["body"] == "@alice the gone tab does not count"
     alice.assert_clean()
     bob.assert_clean()
