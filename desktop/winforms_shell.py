@@ -130,7 +130,8 @@ class WinFormsShell(GuiShell):
 
     def _post(self, job: Callable[[], None]) -> None:
         System, _, _ = _forms()
-        self._marshal.BeginInvoke(System.Action(job))
+        # The delegate type pywebview's WinForms backend hands to Invoke for the same purpose.
+        self._marshal.BeginInvoke(System.Func[System.Type](job))
 
     # --- the tray ---------------------------------------------------------------------------
 

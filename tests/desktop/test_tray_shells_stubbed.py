@@ -9,7 +9,9 @@ not that the real toolkits behave as documented.
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import types
 
 import pytest
@@ -291,9 +293,16 @@ class Handle:
 
 
 class Control:
+    """The shell's hidden control; a call from another thread is posted to the test's queue."""
+
+    posted: queue.Queue = queue.Queue()
+
     def __init__(self):
         self.Handle = Handle(1)
         self.InvokeRequired = False
+
+    def BeginInvoke(self, delegate):
+        Control.posted.put(delegate)
 
 
 class Items(list):
@@ -369,10 +378,12 @@ class Taskbar:
 def winforms(monkeypatch):
     NotifyIcon.made = []
     Taskbar.calls = []
+    Control.posted = queue.Queue()
     Application.ApplicationExit = Event()
     enum = types.SimpleNamespace
     install(monkeypatch, "clr", AddReference=lambda name: None)
-    install(monkeypatch, "System", Action=lambda job: job)
+    delegates = {object: lambda job: job}
+    install(monkeypatch, "System", Func=delegates, Type=object)
     install(monkeypatch, "System.Drawing", SystemIcons=enum(Application="app-icon"))
     install(monkeypatch, "System.Windows")
     install(
@@ -445,5 +456,17 @@ def test_winforms_notify_icon_menu_checks_and_taskbar_overlay(winforms):
 
     shell.show_message("Deskchat is still running", "Others can keep chatting.")
     assert tray.balloons == [("Deskchat is still running", "Others can keep chatting.")]
+
+    # From another thread (pywebview's js_api): queued on the GUI thread, the caller waits.
+    shell._marshal.InvokeRequired = True
+    caller = threading.Thread(target=shell.set_tooltip, args=("(3) Deskchat",))
+    caller.start()
+    job = Control.posted.get(timeout=10)
+    assert tray.Text != "(3) Deskchat"  # not run on the caller's thread
+    job()  # the GUI thread's loop runs it
+    caller.join(10)
+    assert not caller.is_alive() and tray.Text == "(3) Deskchat"
+    shell._marshal.InvokeRequired = False
+
     Application.ApplicationExit.fire(None)  # the icon leaves the notification area at exit
     assert tray.disposed and not tray.Visible
