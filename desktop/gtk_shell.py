@@ -8,7 +8,8 @@
   (what Qt's ``setBadgeNumber`` sends on Linux), emitted with GLib's own D-Bus (Gio).
 
 GTK objects live on the GUI thread (pywebview runs ``Gtk.main`` on the main thread); ``call``
-hands a function to it with ``GLib.idle_add`` and waits for its result.
+(``desktop/tray.py``) reaches it with ``GLib.idle_add``. The menu's items come from
+``desktop.tray.menu_items``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from desktop.qt_shell import DESKTOP_FILE, TrayMenu
+from desktop.tray import DESKTOP_FILE, Action, Check, GuiShell, MenuItem, Separator, TrayMenu
 
 LAUNCHER_ENTRY_PATH = "/com/canonical/unity/launcherentry/deskchat"
 
@@ -35,85 +36,52 @@ def _gtk() -> Any:
 logger = logging.getLogger(__name__)
 
 
-class GtkShell:
-    """The tray icon and badge of one launch; every method may be called from any thread."""
+class GtkShell(GuiShell):
+    """The tray icon and badge of one launch on GTK 3."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: Any = None) -> None:
         """Create on the GUI thread (pywebview's ``before_show`` event runs there)."""
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("GtkShell must be created on the GTK main thread")
+        super().__init__(window)
         self._icon = None
-        self._share_item = None
-        self._autostart_item = None
         self._menu = None
-        self._updating = False  # set_checks must not fire the items' handlers
         self._no_session_bus = False
         self._bus = None  # the session bus, held: GIO keeps only a weak reference to it
 
-    def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Run ``function`` on the GUI thread and return its result."""
-        if threading.current_thread() is threading.main_thread():
-            return function()
+    def _post(self, job: Callable[[], None]) -> None:
         _, GLib, _ = _gtk()
-        done = threading.Event()
-        outcome: dict[str, Any] = {}
-
-        def job() -> bool:
-            try:
-                outcome["value"] = function()
-            except BaseException as exc:  # handed back to the caller's thread
-                outcome["error"] = exc
-            finally:
-                done.set()
-            return False  # run once
-
-        GLib.idle_add(job)
-        if not done.wait(timeout):
-            raise TimeoutError("the GUI thread did not answer")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
+        GLib.idle_add(lambda: bool(job()))  # False: run once
 
     # --- the tray ---------------------------------------------------------------------------
 
-    def show_tray(self, icon: str | None, menu: TrayMenu, *, sharing: bool, autostart: bool):
-        """Offer the icon to a system tray; returns True (whether one takes it: ``tray_shown``)."""
-        return bool(self.call(lambda: self._show_tray(icon, menu, sharing, autostart)))
+    def _has_tray(self) -> bool:
+        return self._icon is not None
 
-    def _show_tray(self, icon: str | None, spec: TrayMenu, sharing: bool, autostart: bool) -> bool:
+    def _show_tray(self, icon: str | None, spec: TrayMenu, items: list[MenuItem]) -> bool:
         Gtk, _, _ = _gtk()
-        if self._icon is not None:
-            return True
         status = Gtk.StatusIcon.new_from_file(icon) if icon else Gtk.StatusIcon()
         status.set_title("Deskchat")
         status.set_name("deskchat")
         status.set_tooltip_text(spec.tooltip)
         menu = Gtk.Menu()
-
-        def item(label: str, action: Callable[[], None]) -> Any:
-            entry = Gtk.MenuItem(label=label)
-            entry.connect("activate", lambda _item: action())
-            menu.append(entry)
-            return entry
-
-        def check(label: str, checked: bool, action: Callable[[bool], None]) -> Any:
-            entry = Gtk.CheckMenuItem(label=label)
-            entry.set_active(checked)
-            entry.connect(
-                "toggled",
-                lambda box: None if self._updating else action(bool(box.get_active())),
-            )
-            menu.append(entry)
-            return entry
-
-        item(spec.open_label, spec.on_open)
-        menu.append(Gtk.SeparatorMenuItem())
-        self._share_item = check(spec.share_label, sharing, spec.on_share)
-        self._autostart_item = check(spec.autostart_label, autostart, spec.on_autostart)
-        menu.append(Gtk.SeparatorMenuItem())
-        item(spec.quit_label, spec.on_quit)
+        for item in items:
+            if isinstance(item, Separator):
+                menu.append(Gtk.SeparatorMenuItem())
+            elif isinstance(item, Action):
+                entry = Gtk.MenuItem(label=item.label)
+                entry.connect("activate", lambda _entry, run=item.run: self._chosen(run))
+                menu.append(entry)
+            elif isinstance(item, Check):
+                entry = Gtk.CheckMenuItem(label=item.label)
+                entry.set_active(item.checked)
+                entry.connect(
+                    "toggled", lambda box, check=item: self._toggled(check, bool(box.get_active()))
+                )
+                menu.append(entry)
+                self._checks[item.name] = entry
         menu.show_all()
-        status.connect("activate", lambda _icon: spec.on_open())
+        status.connect("activate", lambda _icon: self._chosen(spec.on_open))
         status.connect(
             "popup-menu",
             lambda icon_, button, when: menu.popup(
@@ -128,18 +96,8 @@ class GtkShell:
         """Whether a system tray has embedded the icon (on screen now)."""
         return bool(self.call(lambda: self._icon is not None and self._icon.is_embedded()))
 
-    def set_checks(self, *, sharing: bool | None = None, autostart: bool | None = None) -> None:
-        def update() -> None:
-            self._updating = True
-            try:
-                if sharing is not None and self._share_item is not None:
-                    self._share_item.set_active(sharing)
-                if autostart is not None and self._autostart_item is not None:
-                    self._autostart_item.set_active(autostart)
-            finally:
-                self._updating = False
-
-        self.call(update)
+    def _set_checked(self, item: Any, on: bool) -> None:
+        item.set_active(on)  # fires "toggled": ``_toggled`` ignores it while set_checks runs
 
     def set_tooltip(self, text: str) -> None:
         self.call(lambda: self._icon.set_tooltip_text(text) if self._icon is not None else None)

@@ -1,7 +1,6 @@
 """What the launcher asks of Qt beyond pywebview's window: the tray icon and the unread badge.
 
-Used only when pywebview runs on its Qt backend (``desktop/window.py`` picks by backend; on
-any other, ``create`` is not called and closing the window quits as before).
+Used when pywebview runs on its Qt backend (``desktop/window.py`` picks the shell by backend).
 
 - The tray icon is Qt's own ``QSystemTrayIcon``: a StatusNotifierItem over D-Bus where the
   desktop has a watcher (KDE, GNOME with the AppIndicator extension), the freedesktop XEmbed
@@ -11,33 +10,16 @@ any other, ``create`` is not called and closing the window quits as before).
   on Windows, and on Linux the Unity LauncherEntry D-Bus signal for ``deskchat.desktop`` (read
   by GNOME's Dash to Dock, KDE's task manager, Plank).
 
-Qt objects live on the GUI thread, but pywebview calls back from threads of its own: ``call``
-hands a function to the GUI thread through a queued signal and waits for its result.
+Qt objects live on the GUI thread; ``call`` (``desktop/tray.py``) reaches it through a queued
+signal. The menu's items come from ``desktop.tray.menu_items``.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-DESKTOP_FILE = "deskchat"  # build/linux/deskchat.desktop: the badge is addressed to it
-
-
-@dataclass
-class TrayMenu:
-    """The tray menu's labels (translated by the caller) and what each item does."""
-
-    tooltip: str
-    open_label: str
-    share_label: str
-    autostart_label: str
-    quit_label: str
-    on_open: Callable[[], None]
-    on_share: Callable[[bool], None]
-    on_autostart: Callable[[bool], None]
-    on_quit: Callable[[], None]
+from desktop.tray import DESKTOP_FILE, Action, Check, GuiShell, MenuItem, Separator, TrayMenu
 
 
 def _qt() -> Any:
@@ -46,11 +28,12 @@ def _qt() -> Any:
     return QtCore, QtGui, QtWidgets
 
 
-class QtShell:
-    """The tray icon and badge of one launch; every method may be called from any thread."""
+class QtShell(GuiShell):
+    """The tray icon and badge of one launch on Qt."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: Any = None) -> None:
         """Create on the GUI thread (pywebview's ``before_show`` event runs there)."""
+        super().__init__(window)
         QtCore, _, QtWidgets = _qt()
 
         class Dispatcher(QtCore.QObject):
@@ -70,42 +53,18 @@ class QtShell:
             self._dispatcher.execute, QtCore.Qt.ConnectionType.QueuedConnection
         )
         self._tray = None
-        self._share_action = None
-        self._autostart_action = None
         self._menu = None
 
-    def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Run ``function`` on the GUI thread and return its result."""
-        if threading.current_thread() is threading.main_thread():
-            return function()
-        done = threading.Event()
-        outcome: dict[str, Any] = {}
-
-        def job() -> None:
-            try:
-                outcome["value"] = function()
-            except BaseException as exc:  # handed back to the caller's thread
-                outcome["error"] = exc
-            finally:
-                done.set()
-
+    def _post(self, job: Callable[[], None]) -> None:
         self._dispatcher.run.emit(job)
-        if not done.wait(timeout):
-            raise TimeoutError("the GUI thread did not answer")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
 
     # --- the tray ---------------------------------------------------------------------------
 
-    def show_tray(self, icon: str | None, menu: TrayMenu, *, sharing: bool, autostart: bool):
-        """Put the icon in the tray (once); returns whether it is there."""
-        return bool(self.call(lambda: self._show_tray(icon, menu, sharing, autostart)))
+    def _has_tray(self) -> bool:
+        return self._tray is not None
 
-    def _show_tray(self, icon: str | None, spec: TrayMenu, sharing: bool, autostart: bool) -> bool:
+    def _show_tray(self, icon: str | None, spec: TrayMenu, items: list[MenuItem]) -> bool:
         _, QtGui, QtWidgets = _qt()
-        if self._tray is not None:
-            return True
         if not QtWidgets.QSystemTrayIcon.isSystemTrayAvailable():
             return False
         # Hidden windows and a closed dialog must not end the loop: the launcher ends it
@@ -113,47 +72,40 @@ class QtShell:
         self._app.setQuitOnLastWindowClosed(False)
         tray = QtWidgets.QSystemTrayIcon(QtGui.QIcon(icon) if icon else QtGui.QIcon())
         menu = QtWidgets.QMenu()
-        menu.addAction(spec.open_label).triggered.connect(lambda _=False: spec.on_open())
-        menu.addSeparator()
-        share = menu.addAction(spec.share_label)
-        share.setCheckable(True)
-        share.setChecked(sharing)
-        share.triggered.connect(lambda checked: spec.on_share(bool(checked)))
-        start = menu.addAction(spec.autostart_label)
-        start.setCheckable(True)
-        start.setChecked(autostart)
-        start.triggered.connect(lambda checked: spec.on_autostart(bool(checked)))
-        menu.addSeparator()
-        menu.addAction(spec.quit_label).triggered.connect(lambda _=False: spec.on_quit())
+        for item in items:
+            if isinstance(item, Separator):
+                menu.addSeparator()
+            elif isinstance(item, Action):
+                menu.addAction(item.label).triggered.connect(
+                    lambda _=False, run=item.run: self._chosen(run)
+                )
+            elif isinstance(item, Check):
+                action = menu.addAction(item.label)
+                action.setCheckable(True)
+                action.setChecked(item.checked)
+                action.triggered.connect(
+                    lambda checked, check=item: self._toggled(check, bool(checked))
+                )
+                self._checks[item.name] = action
         tray.setContextMenu(menu)
         tray.setToolTip(spec.tooltip)
         tray.activated.connect(lambda reason: self._on_activated(reason, spec.on_open))
         tray.show()
         # The menu is kept referenced here: setContextMenu does not take ownership of it.
         self._tray, self._menu = tray, menu
-        self._share_action, self._autostart_action = share, start
         return True
 
-    @staticmethod
-    def _on_activated(reason: Any, on_open: Callable[[], None]) -> None:
+    def _on_activated(self, reason: Any, on_open: Callable[[], None]) -> None:
         _, _, QtWidgets = _qt()
         if reason == QtWidgets.QSystemTrayIcon.ActivationReason.Trigger:  # a left click
-            on_open()
+            self._chosen(on_open)
 
     def tray_shown(self) -> bool:
         """Whether the icon is in a tray (Qt knows at once, ``show_tray`` said so)."""
         return self._tray is not None
 
-    def set_checks(self, *, sharing: bool | None = None, autostart: bool | None = None) -> None:
-        """Make the menu's check marks say what really happened (a switch can fail)."""
-
-        def update() -> None:
-            if sharing is not None and self._share_action is not None:
-                self._share_action.setChecked(sharing)
-            if autostart is not None and self._autostart_action is not None:
-                self._autostart_action.setChecked(autostart)
-
-        self.call(update)
+    def _set_checked(self, item: Any, on: bool) -> None:
+        item.setChecked(on)
 
     def show_message(self, title: str, body: str) -> None:
         """The tray icon's own balloon (where no notification service answers)."""

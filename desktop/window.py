@@ -9,11 +9,10 @@ translated into the session's language (``pages.activated``).
 The chat page reaches the launcher through ``window.pywebview.api``: ``notify(payload)`` shows
 a native notification (``desktop/notifications.py``) whose click brings the window back on
 that conversation, ``set_unread(count)`` puts the count in the window title and on the
-taskbar/Dock badge. On the Qt and GTK backends with a system tray, the host's window hides to
-a tray icon instead of closing while it shares on the network or others are connected
-(``desktop/qt_shell.py``, ``desktop/gtk_shell.py``); the tray menu and the sharing panel
-switch "Start Deskchat when I log in" (``desktop/autostart.py``). Without a tray, closing quits
-as before.
+taskbar/Dock badge. With a system tray (Qt, GTK, WinForms and Cocoa backends: the shells of
+``desktop/tray.py``), the host's window hides to a tray icon instead of closing while it shares
+on the network or others are connected; the tray menu and the sharing panel switch "Start
+Deskchat when I log in" (``desktop/autostart.py``). Without a tray, closing quits as before.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from django.utils.translation import ngettext
 
 from chatserver.paths import app_icon
 from desktop import autostart, discovery, notifications, pages, pywebview_internals
+from desktop.tray import GuiShell, TrayMenu
 from desktop.window_api import NOTIFY_WAIT, ErrorApi, MainApi, SharingApi
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class DesktopApp:
         self._all_windows: list = []
         self.chat_open = False  # the window shows a chat page (ours or a joined server's)
         self.notifier = notifications.Notifier(icon_path())
-        self.shell = None  # desktop.qt_shell.QtShell / gtk_shell.GtkShell by GUI backend
+        self.shell: GuiShell | None = None  # by GUI backend: desktop/tray.py
         self._quitting = False
         self.autostart = (
             autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=icon_path())
@@ -376,24 +376,19 @@ class DesktopApp:
                 logger.warning("cannot set the taskbar badge", exc_info=True)
 
     def _start_shell(self) -> None:
-        """The GUI toolkit's extras (Qt or GTK): the unread badge, and for a host the tray icon.
+        """The GUI toolkit's extras: the unread badge, and for a host the tray icon.
 
         Runs on the GUI thread, before the window first shows (pywebview's ``before_show``).
         """
         if self.shell is not None:
             return
         gui = getattr(getattr(self.window, "gui", None), "__name__", "")
+        Shell = _shell_class(gui)
+        if Shell is None:
+            logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
+            return
         try:
-            if gui.endswith(".qt"):
-                from desktop.qt_shell import QtShell as Shell
-            elif gui.endswith(".gtk"):
-                from desktop.gtk_shell import GtkShell as Shell
-            else:
-                logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
-                return
-            from desktop.qt_shell import TrayMenu
-
-            self.shell = Shell()
+            self.shell = Shell(window=self.window)
             if self.host is None:
                 return
             with pages.activated():
@@ -549,6 +544,28 @@ class DesktopApp:
             page = {"error": str(exc)}
         with open(self._probe_file, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(page) + "\n")
+
+
+def _shell_class(gui: str) -> type[GuiShell] | None:
+    """The shell for pywebview's backend module ``gui`` (``webview.platforms.qt``...), if any."""
+    backend = gui.rsplit(".", 1)[-1]
+    if backend == "qt":
+        from desktop.qt_shell import QtShell
+
+        return QtShell
+    if backend == "gtk":
+        from desktop.gtk_shell import GtkShell
+
+        return GtkShell
+    if backend == "winforms":
+        from desktop.winforms_shell import WinFormsShell
+
+        return WinFormsShell
+    if backend == "cocoa":
+        from desktop.cocoa_shell import CocoaShell
+
+        return CocoaShell
+    return None
 
 
 def _in_thread(action: Callable[..., None], *args: Any) -> None:

@@ -30,7 +30,7 @@ PROGRAM = textwrap.dedent(
     gi.require_version("Gtk", "3.0")
     from gi.repository import GLib, Gtk
     from desktop.gtk_shell import GtkShell
-    from desktop.qt_shell import TrayMenu
+    from desktop.tray import TrayMenu
 
     def say(*what):
         print(json.dumps(what), flush=True)

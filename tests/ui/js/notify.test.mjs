@@ -30,6 +30,13 @@ test("never my own message, never in do-not-disturb, never the conversation on s
   assert.equal(shouldNotify({ ...base, conv: dm("none") }), false);
 });
 
+test("of a person's tabs only the one that notifies does", () => {
+  const base = { conv: dm("all"), msg: fromBob(), me: "alice", myStatus: "available", onScreen: false };
+  assert.equal(shouldNotify({ ...base, notifier: true }), true);
+  assert.equal(shouldNotify({ ...base, notifier: false }), false);
+  assert.equal(shouldNotify({ ...base, notifier: true, onScreen: true }), false); // shown in another tab
+});
+
 test("the title count: mentions, whole DMs, nothing muted or left", () => {
   assert.equal(attentionOf(room("mentions", { unread: 7, mentions: 2 })), 2);
   assert.equal(attentionOf(room("all", { unread: 7, mentions: 2 })), 7);

@@ -2,9 +2,11 @@
 // Notification API, or the desktop launcher's native one through pywebview's bridge), and the
 // count of unread messages the person would be told of (the page title, the desktop badge).
 // The decision functions at the top are pure (unit-tested under node); `init` wires the page.
+// Which of a person's tabs notifies, and what the others show, is tabs.js's to know.
 // docs/protocol.md, "Notifications in the web client" and "Desktop bridge".
 
 import * as state from "./state.js";
+import * as tabs from "./tabs.js";
 
 const SOUND_KEY = "deskchat.sound";
 const BODY_CHARS = 200;
@@ -18,9 +20,12 @@ export function levelLets(conv, msg, me) {
 
 /**
  * The one rule: notify for a message the level lets through, not the person's own, not while
- * they are "do not disturb", and not in the conversation on screen in a focused window.
+ * they are "do not disturb", and not while any of their tabs shows its conversation in a
+ * focused window (``onScreen``); and only from the one tab that notifies (``notifier``), so a
+ * person with several tabs open hears of it once.
  */
-export function shouldNotify({ conv, msg, me, myStatus, onScreen }) {
+export function shouldNotify({ conv, msg, me, myStatus, onScreen, notifier = true }) {
+  if (!notifier) return false;
   if (msg.user === me) return false;
   if (myStatus === "dnd") return false;
   if (onScreen) return false;
@@ -99,8 +104,15 @@ export function setSound(on) {
   }
 }
 
-function onScreen(conv) {
-  return conv === state.active() && document.visibilityState === "visible" && document.hasFocus();
+async function decide(conv, frame) {
+  const msg = { id: frame.id, user: frame.user, body: frame.body, mentions: frame.mentions || [] };
+  const me = state.myName();
+  // The desktop window is a browser of its own, with no tabs to share with.
+  const notifier = Boolean(desktopBridge()) || tabs.isNotifier();
+  const facts = { conv, msg, me, myStatus: state.statusOf(me), notifier };
+  // Asking the other tabs is only worth it for a message that would otherwise notify.
+  if (!shouldNotify({ ...facts, onScreen: false })) return;
+  if (shouldNotify({ ...facts, onScreen: await tabs.onScreen(conv.key) })) deliver(conv, msg);
 }
 
 function deliver(conv, msg) {
@@ -115,7 +127,8 @@ function deliver(conv, msg) {
   if (permission() !== "granted") return;
   let notification;
   try {
-    notification = new Notification(title, { body, tag: `deskchat-${conv.key}`, icon: document.querySelector("link[rel=icon]")?.href });
+    // Tagged with the message: should two tabs ever both show it, the OS keeps one.
+    notification = new Notification(title, { body, tag: `deskchat-message-${msg.id}`, icon: document.querySelector("link[rel=icon]")?.href });
   } catch {
     return; // e.g. Android Chrome allows only service-worker notifications
   }
@@ -149,11 +162,8 @@ export function init({ open, t, sound }) {
   openConversation = open;
   translate = t;
   soundUrl = sound;
-  state.on("incoming", (conv, frame) => {
-    const msg = { user: frame.user, body: frame.body, mentions: frame.mentions || [] };
-    const me = state.myName();
-    if (shouldNotify({ conv, msg, me, myStatus: state.statusOf(me), onScreen: onScreen(conv) })) deliver(conv, msg);
-  });
+  tabs.init();
+  state.on("incoming", (conv, frame) => { decide(conv, frame); });
   state.on("conv", (conv) => {
     updateCount();
     if (conv.unread === 0) {
