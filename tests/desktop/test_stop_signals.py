@@ -7,6 +7,7 @@ test is tests/packaging/test_stop_signals.py.
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from collections import Counter
@@ -23,9 +24,12 @@ pytestmark = pytest.mark.process
 def run_command() -> list[str]:
     """What ``make run`` executes (``make -n``: printed, not run; the venv counts as set up)."""
     make = require_executable("make", "apt-get install make")
+    # Not as a sub-make of `make test` (CI): its flags and level would change the output.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     printed = subprocess.run(
-        [make, "-s", "-n", "-o", ".venv/.installed", "run", "ARGS="],
+        [make, "-s", "-n", "--no-print-directory", "-o", ".venv/.installed", "run", "ARGS="],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
