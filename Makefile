@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GNU env blocks SIGTERM/SIGINT until the app's handlers take over, so a stop during Python's
+# own start-up is a clean stop too (docs/architecture.md, "How stopping works"); BSD env (macOS)
+# has no --block-signal, and there the app starts without it.
+STOP_SAFE := $(shell env --block-signal=TERM,INT true >/dev/null 2>&1 && echo env --block-signal=TERM,INT)
 
 .PHONY: run headless test lint bench package clean
 
@@ -15,10 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m desktop $(ARGS)
+	$(STOP_SAFE) $(BIN)/python -m desktop $(ARGS)
 
 headless: $(STAMP)
-	$(BIN)/python -m desktop --headless $(ARGS)
+	$(STOP_SAFE) $(BIN)/python -m desktop --headless $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -33,6 +33,10 @@ DIST = ROOT / "dist"
 APP_DIR = DIST / "deskchat"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
 APP_NAME = "deskchat"
+# Linux: ``deskchat`` in the app folder is build/linux/launcher.sh, which blocks the stop
+# signals before the frozen program (PyInstaller's bootloader, renamed to this) starts.
+FROZEN_NAME = "deskchat-bin"
+LAUNCHER = BUILD / "linux" / "launcher.sh"
 
 FORMATS = {
     "linux": ("deb", "tar"),
@@ -101,6 +105,20 @@ def freeze(engine: str | None = None, *, clean: bool = False) -> Path:
     return app_dir(engine)
 
 
+def add_launcher(app: Path) -> None:
+    """Linux: make ``deskchat`` the launcher script and the frozen program ``deskchat-bin``
+    (idempotent, for ``--skip-freeze``). The launcher is what people, menus and service
+    managers start: it blocks SIGTERM/SIGINT before the bundled interpreter runs
+    (docs/packaging.md, "Stopping during start-up")."""
+    entry, program = app / APP_NAME, app / FROZEN_NAME
+    if entry.is_file() and entry.read_bytes()[:4] == b"\x7fELF":
+        entry.replace(program)  # fresh from PyInstaller
+    if not program.is_file():
+        raise SystemExit(f"no frozen program in {app}: run without --skip-freeze")
+    shutil.copyfile(LAUNCHER, entry)
+    entry.chmod(0o755)
+
+
 def folder_size(path: Path) -> int:
     return sum(item.lstat().st_size for item in path.rglob("*") if item.is_file())
 
@@ -152,6 +170,21 @@ GTK_DEPENDS = (
 )
 
 
+# Libraries Debian 13 and Ubuntu 24.04 renamed in the 64-bit time_t transition (same soname,
+# package name + "t64"); Debian 12 and Ubuntu 22.04 have only the old names. Depends names
+# both, ``new | old``, whichever side the build machine is on. Checked on packages.debian.org
+# and packages.ubuntu.com (docs/packaging.md, "Package names across releases").
+T64_RENAMED = frozenset(
+    {"libglib2.0-0", "libgtk-3-0", "libpng16-16", "libssl3", "libatk1.0-0", "libcups2"}
+)
+
+
+def with_t64_alternative(name: str) -> str:
+    """``libgtk-3-0`` (or ``libgtk-3-0t64``) → ``libgtk-3-0t64 | libgtk-3-0``."""
+    old = name.removesuffix("t64")
+    return f"{old}t64 | {old}" if old in T64_RENAMED else name
+
+
 def system_packages(libraries: list[str]) -> list[str]:
     """The Debian packages that ship these library files (``dpkg -S``), without ``libc6``
     (its version bound is set apart). A library no package owns stops the build: the .deb
@@ -183,9 +216,11 @@ def deb_depends(app: Path) -> str:
     if not (app / "_internal" / "gi").is_dir() or not listed.exists():
         raise SystemExit(f"{app} is not the GTK build (build it with the deb format)")
     libraries = [line for line in listed.read_text(encoding="utf-8").splitlines() if line]
-    names = [f"libc6 (>= {glibc_version()})", *GTK_DEPENDS]
+    # coreutils: launcher.sh's ``env -S`` (8.30) and ``--block-signal`` (8.31); Essential, but
+    # the version bound keeps the .deb off systems whose env lacks them.
+    names = [f"libc6 (>= {glibc_version()})", "coreutils (>= 8.31)", *GTK_DEPENDS]
     names += [name for name in system_packages(libraries) if name not in GTK_DEPENDS]
-    return ", ".join(names)
+    return ", ".join(dict.fromkeys(with_t64_alternative(name) for name in names))
 
 
 def build_deb(app: Path, ver: str, *, compression: str = "xz") -> Path:
@@ -512,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = app_dir(engine) if args.skip_freeze else freeze(engine, clean=args.clean)
         if not (app / ("deskchat-cli.exe" if sys.platform == "win32" else APP_NAME)).exists():
             raise SystemExit(f"no frozen app in {app}: run without --skip-freeze")
+        if platform_key() == "linux":
+            add_launcher(app)
         print(f"app folder: {app} ({folder_size(app) / 2**20:.1f} MiB)")
         apps[engine] = app
     for name in formats:

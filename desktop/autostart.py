@@ -29,10 +29,19 @@ AGENT_LABEL = "org.deskchat.Deskchat"
 
 
 def launch_command(data_dir: Path | None = None) -> list[str]:
-    """How the OS starts this Deskchat: the frozen executable, or this Python with
+    """How the OS starts this Deskchat: the frozen app's entry, or this Python with
     ``-m desktop``; a data folder chosen on the command line is kept."""
-    entry = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "desktop"]
+    entry = [frozen_entry()] if getattr(sys, "frozen", False) else [sys.executable, "-m", "desktop"]
     return [*entry, *(["--data-dir", str(data_dir)] if data_dir is not None else [])]
+
+
+def frozen_entry(executable: str | None = None) -> str:
+    """The frozen executable, or on Linux the launcher next to it (``deskchat`` beside
+    ``deskchat-bin``, build/linux/launcher.sh), which blocks the stop signals until the app
+    catches them; a log-in start should have that too."""
+    program = Path(executable or sys.executable)
+    launcher = program.with_name("deskchat")
+    return str(launcher) if launcher != program and launcher.is_file() else str(program)
 
 
 def _desktop_exec(command: Sequence[str]) -> str:

@@ -7,6 +7,12 @@ never raises inside whatever the main thread happened to be doing. Start-up then
 ``checkpoint()`` between its steps, which stops starting (``StartCancelled``) so the code
 that opened something closes it on the way out, and the serving loops wait on ``requested``.
 A second signal while stopping changes nothing: the stop is already under way.
+
+Before this module's first line only the interpreter runs, and it cannot catch a signal. So
+the Unix launchers start Deskchat with both signals *blocked* (``env --block-signal``, see
+docs/architecture.md, "How stopping works"): a signal sent meanwhile stays pending across
+``exec``, and ``install()`` unblocks it once the handler is in place, so it arrives as a stop
+request. Children we start (``blocked()``) get the same protection and clear it the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # not imported for real: this module loads first, on every start
     import socket
+    from collections.abc import Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -51,7 +58,8 @@ def wake_on_request(sock: socket.socket) -> None:
 
 
 def install() -> bool:
-    """Catch SIGINT and SIGTERM for the rest of the process; False off the main thread (Python
+    """Catch SIGINT and SIGTERM for the rest of the process, then unblock them (a launcher may
+    have blocked them; one sent before now arrives here); False off the main thread (Python
     only lets the main thread set handlers) or when already installed."""
     if threading.current_thread() is not threading.main_thread():
         return False
@@ -59,7 +67,27 @@ def install() -> bool:
         return False
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_signal)
+    # Only the main thread exists this early, so every thread started later inherits the
+    # unblocked mask; Windows has no signal masks (and no SIGTERM from outside).
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     return True
+
+
+@contextlib.contextmanager
+def blocked() -> Iterator[None]:
+    """Block the stop signals in this thread meanwhile, for starting a child process: it
+    inherits the mask across ``exec``, so a SIGTERM we send it during its interpreter's
+    start-up waits for its own handler (our children run ``install()``, which unblocks)
+    instead of killing it. A signal for us meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def request() -> None:

@@ -248,12 +248,14 @@ class Supervisor:
         return 0 if clean else 1
 
     def _spawn(self, slot: WorkerSlot) -> None:
-        slot.process = subprocess.Popen(
-            worker_command(host=self.host, port=slot.port, data_dir=self.data_dir),
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "DESKCHAT_WORKER_INDEX": str(slot.index)},
-        )
+        # Blocked: a stop that reaches a worker still starting its interpreter is a clean stop.
+        with shutdown.blocked():
+            slot.process = subprocess.Popen(
+                worker_command(host=self.host, port=slot.port, data_dir=self.data_dir),
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "DESKCHAT_WORKER_INDEX": str(slot.index)},
+            )
         slot.started_at = time.monotonic()
         slot.restart_at = None
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from desktop import autostart
-from desktop.autostart import Autostart, launch_command
+from desktop.autostart import Autostart, frozen_entry, launch_command
 
 COMMAND = ["/opt/Desk chat/deskchat", "--data-dir", '/home/a "b"/$HOME/100%']
 
@@ -177,3 +177,15 @@ def test_windows_run_key():
     entry.set(False)
     assert not entry.enabled()
     entry.set(False)
+
+
+def test_a_frozen_linux_app_starts_at_log_in_through_its_launcher(tmp_path):
+    """build/package.py renames the frozen program deskchat-bin and puts the launcher that
+    blocks SIGTERM/SIGINT until the app catches them at deskchat (docs/packaging.md)."""
+    program = tmp_path / "deskchat-bin"
+    program.write_bytes(b"\x7fELF")
+    assert frozen_entry(str(program)) == str(program)  # no launcher beside it
+    (tmp_path / "deskchat").write_text("#!/usr/bin/env -S --block-signal=TERM,INT /bin/sh\n")
+    assert frozen_entry(str(program)) == str(tmp_path / "deskchat")
+    # Windows, macOS: the executable is the entry.
+    assert frozen_entry(str(tmp_path / "deskchat")) == str(tmp_path / "deskchat")

@@ -12,6 +12,7 @@ import pytest
 import websockets
 
 from tests.support.server import Browserless, LiveServer, server_env, start_live_server
+from tests.support.stopping import blocks_stop_signals
 
 pytestmark = [pytest.mark.packaging, pytest.mark.process]
 
@@ -55,7 +56,10 @@ def server(installed: Path, tmp_path):
 
 
 def test_installed_files(installed: Path):
+    # /usr/bin/deskchat → the launcher (build/linux/launcher.sh) → the frozen program.
     assert installed.resolve() == Path("/opt/deskchat/deskchat")
+    assert installed.read_text().startswith("#!/usr/bin/env -S --block-signal=TERM,INT /bin/sh")
+    assert Path("/opt/deskchat/deskchat-bin").read_bytes()[:4] == b"\x7fELF"
     entry = Path("/usr/share/applications/deskchat.desktop").read_text()
     assert "Exec=/usr/bin/deskchat" in entry and "Icon=deskchat" in entry
     assert Path("/usr/share/icons/hicolor/48x48/apps/deskchat.png").exists()
@@ -167,8 +171,14 @@ def test_installed_app_signs_up_and_chats_in_a_webkitgtk_window(installed: Path,
             assert page["title"] == "Deskchat"
             agent = app.eval("navigator.userAgent")
             assert "AppleWebKit" in agent and "Chrome" not in agent, agent  # not Chromium/Qt
-            engine = {child.name() for child in psutil.Process(app.process.pid).children(True)}
+            main = psutil.Process(app.process.pid)
+            children = main.children(True)
+            engine = {child.name() for child in children}
             assert "WebKitWebProcess" in engine, engine
+            # The launcher blocked SIGTERM/SIGINT until the app's handlers took over; neither
+            # the app nor the engine processes it started keep them blocked.
+            held = [p.name() for p in [main, *children] if blocks_stop_signals(p.pid)]
+            assert not held, held
             see_on_screen(display, "packaged-window-first-run.png", "Create your account")
 
             app.eval("document.getElementById('username').focus(); 'ok'")

@@ -17,9 +17,15 @@ ENV_FILE = ROOT / "deploy" / "systemd" / "deskchat.env"
 SITE = ROOT / "deploy" / "nginx" / "deskchat.conf"
 
 
+STOP_SAFE = ["/usr/bin/env", "--block-signal=TERM,INT"]
+
+
 def exec_start() -> list[str]:
+    """ExecStart's deskchat command, after the env that blocks the stop signals for it."""
     line = next(x for x in UNIT.read_text().splitlines() if x.startswith("ExecStart="))
-    return shlex.split(line.removeprefix("ExecStart="))
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    assert argv[:2] == STOP_SAFE, argv  # a SIGTERM during Python's start-up: a clean stop
+    return argv[2:]
 
 
 def test_unit_starts_serve_on_the_ports_nginx_balances_over():

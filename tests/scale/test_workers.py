@@ -15,6 +15,7 @@ import pytest
 
 from tests.scale.support import Socket, start_serve, wait_healthy
 from tests.support.server import Browserless
+from tests.support.stopping import blocks_stop_signals
 
 pytestmark = [pytest.mark.scale, pytest.mark.process]
 
@@ -24,6 +25,13 @@ def two_workers(tmp_path, engines_env):
     served = start_serve(tmp_path / "data", workers=2, env=engines_env)
     yield served
     served.stop()
+
+
+def test_workers_start_with_stop_signals_blocked_and_clear_the_block(two_workers):
+    """serve starts each worker with SIGTERM/SIGINT blocked (a stop while its interpreter
+    starts waits for its handler, desktop/shutdown.py); each lifts the block once it has it."""
+    pids = [two_workers.process.pid, two_workers.worker_pid(1), two_workers.worker_pid(2)]
+    assert not [pid for pid in pids if blocks_stop_signals(pid)], pids
 
 
 async def test_two_workers_share_messages_presence_and_resume(two_workers):

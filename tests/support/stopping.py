@@ -21,8 +21,15 @@ from tests.support import health
 from tests.support.server import server_env
 
 # When the signal goes, in turn (each waits for a positive sign in /proc or on the wire):
-# - "handler": as soon as /proc shows SIGTERM caught (the first line of desktop/__main__.py;
-#   before it, only the interpreter's own start-up runs);
+# - "spawn": as soon as the process exists and its launcher (GNU env) has blocked the stop
+#   signals, its first act (/proc shows them blocked, or the program itself running, for an
+#   entry without a launcher: then this is Popen's return). Before env's block, about a
+#   millisecond of CPU after exec, nothing the process runs can act: bench/stop_window.py
+#   measures how often a SIGTERM lands there (docs/packaging.md, "Stopping during start-up");
+# - "early": a spread 0-30 ms after that (the launcher's shell, the interpreter's start);
+# - "exec": as soon as /proc shows the program itself (Python or the frozen bootloader), past
+#   the launcher: the interpreter is starting and no handler of ours exists yet;
+# - "handler": as soon as /proc shows SIGTERM caught (the first line of desktop/__main__.py);
 # - "lock": as soon as the process has the data folder's lock file open;
 # - "during": a spread fraction of a full start's time after that (Django set-up, migrations
 #   on a fresh folder, the server starting, publishing instance.json);
@@ -30,8 +37,13 @@ from tests.support.server import server_env
 #   a service manager or a test runner polling the port does; issue 15 found it killed 15 of
 #   20 starts);
 # - "url": right after the URL line.
-MOMENTS = ("handler", "lock", "during", "first-health", "url")
+# A SIGTERM before "handler" is a clean stop only because the launcher blocks it until the
+# handler exists (desktop/shutdown.py); started without one, those starts die by the signal.
+MOMENTS = ("spawn", "early", "exec", "handler", "lock", "during", "first-health", "url")
+EARLY_SPAN = 0.030
+LAUNCHER_PROGRAMS = {"env", "sh", "dash", "bash"}
 SIGTERM_BIT = 1 << (signal.SIGTERM - 1)
+STOP_BITS = SIGTERM_BIT | 1 << (signal.SIGINT - 1)
 
 
 @dataclass
@@ -40,7 +52,7 @@ class Stop:
 
     number: int
     moment: str
-    delay: float  # seconds after the lock file was opened ("during" only)
+    delay: float  # seconds after spawn ("early") or after the lock file was opened ("during")
     code: int | None
     problems: list[str]
     locked_after: bool
@@ -66,16 +78,34 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def catches_sigterm(pid: int) -> bool:
-    """Whether the process has a SIGTERM handler (``SigCgt`` in /proc/PID/status)."""
+def _signal_mask(pid: int, field: str) -> int:
+    """A signal bit mask from /proc/PID/status (``SigCgt``, ``SigBlk``...); 0 once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return False
+        return 0
     for line in status.splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) & SIGTERM_BIT)
-    return False
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has a SIGTERM handler (``SigCgt`` in /proc/PID/status)."""
+    return bool(_signal_mask(pid, "SigCgt") & SIGTERM_BIT)
+
+
+def blocks_stop_signals(pid: int) -> bool:
+    """Whether SIGTERM or SIGINT is blocked in the process's main thread (``SigBlk``)."""
+    return bool(_signal_mask(pid, "SigBlk") & STOP_BITS)
+
+
+def past_launcher(pid: int) -> bool:
+    """Whether the process runs the program itself, no longer GNU env or the launcher's shell."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/exe")).name not in LAUNCHER_PROGRAMS
+    except OSError:
+        return False
 
 
 def opened_lock(pid: int) -> bool:
@@ -91,6 +121,11 @@ def opened_lock(pid: int) -> bool:
         except OSError:
             continue
     return False
+
+
+def _launched(pid: int) -> bool:
+    """Past the launcher's first act: the stop signals blocked, or no launcher at all."""
+    return blocks_stop_signals(pid) or past_launcher(pid)
 
 
 def lock_is_free(data_dir: Path) -> bool:
@@ -152,6 +187,9 @@ class Starter:
             took = time.monotonic() - started
             assert line.startswith("http"), f"no URL: {line!r}\n{self.tail()}"
             assert _healthy(port), f"started but /healthz does not answer\n{self.tail()}"
+            # The launcher's block was cleared once the handlers existed: threads and child
+            # processes started since inherit an open mask.
+            assert not blocks_stop_signals(process.pid), "SIGTERM/SIGINT still blocked"
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -167,7 +205,12 @@ class Starter:
         process, outputs = self._launch(data_dir, port)
         try:
             deadline = time.monotonic() + timeout
-            if moment == "handler":
+            if moment in {"spawn", "early"}:
+                self._until(process, deadline, _launched, "the launcher's block")
+                time.sleep(delay if moment == "early" else 0)
+            elif moment == "exec":
+                self._until(process, deadline, past_launcher, "the program past its launcher")
+            elif moment == "handler":
                 self._until(process, deadline, catches_sigterm, "catching SIGTERM")
             elif moment in {"lock", "during"}:
                 self._until(process, deadline, opened_lock, "opening the lock file")
@@ -190,7 +233,7 @@ class Starter:
         return Stop(
             number=number,
             moment=moment,
-            delay=delay if moment == "during" else 0.0,
+            delay=delay if moment in {"early", "during"} else 0.0,
             code=code,
             problems=[block for output in outputs for block in health.problems(output.text())],
             locked_after=not lock_is_free(data_dir),
@@ -232,8 +275,10 @@ def stop_many(command: list[str], work: Path, starts: int = 50) -> list[Stop]:
             starter.full_start(folder)  # the folder the last ten stops left behind
             folder = work / f"data-{number // 10}"
         moment = MOMENTS[number % len(MOMENTS)]
-        # Spread over a whole start (golden-ratio steps never repeat a fraction).
-        delay = typical * ((number * 0.618034) % 1.0)
+        # Spread over a whole start, or the first milliseconds (golden-ratio steps never
+        # repeat a fraction).
+        fraction = (number * 0.618034) % 1.0
+        delay = (EARLY_SPAN if moment == "early" else typical) * fraction
         stops.append(starter.stop_at(number, folder, moment, delay))
     starter.full_start(folder)
     return stops
