@@ -105,3 +105,27 @@ def test_scrolling_down_and_go_to_the_latest_load_newer_pages_in_order(people, l
     assert shown_bodies(page)[-2:] == ["said while bob reads the past", "and one more"]
     seeder.socket.close()
     bob.assert_clean()
+
+
+def test_sending_while_reading_a_result_goes_to_the_latest_with_nothing_missing(
+    people, live_server
+):
+    seeder = Seeder(live_server)
+    seeder.post([TARGET] + [filler(n) for n in range(120)])
+    bob = people("bob")
+    bob.join(ROOM)
+    page = bob.page
+    expect(bob.message(filler(119))).to_be_visible()
+    page.get_by_role("button", name="Search messages").click()
+    page.get_by_role("searchbox", name="Search messages").fill("decision")
+    page.locator("#search-results .search-result").first.click()
+    expect(page.locator("#older-banner")).to_be_visible()
+
+    bob.say("my answer, sent from the past")
+    expect(page.locator("#older-banner")).to_be_hidden()
+    expect(bob.message("my answer, sent from the past")).to_be_in_viewport()
+    assert shown_bodies(page) == (
+        [TARGET] + [filler(n) for n in range(120)] + ["my answer, sent from the past"]
+    )
+    seeder.socket.close()
+    bob.assert_clean()

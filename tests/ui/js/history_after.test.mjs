@@ -58,3 +58,20 @@ test("a newer page asked for before another result replaced the page is dropped"
   state.apply({ type: "history", room: "r", before: null, after: 4, messages: range(5, 9), has_more: true });
   assert.deepEqual(shownIds(conv), [19, 20, 21]);
 });
+
+test("what the reader sends while reading older messages comes in its place, once", () => {
+  const conv = state.conversation("room", "r");
+  // The page around 20 from the last test: 19-21 shown, newer ones not loaded.
+  assert.equal(conv.newerGap, true);
+  state.outbox.add(conv, { client_id: "mine-1", body: "hello", user: "alice", ts: new Date(), files: [], mentions: [], state: "pending" });
+  assert.deepEqual(sent.at(-1), { type: "send", room: "r", body: "hello", client_id: "mine-1" });
+  state.apply({ type: "ack", client_id: "mine-1", id: 50 });
+  assert.deepEqual(shownIds(conv), [19, 20, 21], "not after a hole");
+  assert.equal(conv.outbox.length, 0);
+  assert.equal(loadNewer(conv), true);
+  assert.deepEqual(sent.at(-1), { type: "history", room: "r", after: 21, limit: 50 });
+  const own = { ...message(50), user: "alice", body: "hello", client_id: "mine-1" };
+  state.apply({ type: "history", room: "r", before: null, after: 21, messages: [...range(22, 49), own], has_more: false });
+  assert.deepEqual(shownIds(conv), range(19, 50).map((m) => m.id));
+  assert.equal(conv.newerGap, false);
+});

@@ -106,7 +106,10 @@ export const outbox = new Outbox({
 
 function stored(conv, msg) {
   noteSeen(msg.id);
-  if (!conv.byId.has(msg.id)) addSent(conv, msg);
+  // Reading older messages: the newer pages bring it in its place (appended now, it would
+  // stand after a hole, and the next page would start after it).
+  if (conv.newerGap) conv.lastId = Math.max(conv.lastId, msg.id);
+  else if (!conv.byId.has(msg.id)) addSent(conv, msg);
   conv.lastReadId = Math.max(conv.lastReadId, msg.id);
   conv.member = true;
   emit("outbox", conv, msg);
