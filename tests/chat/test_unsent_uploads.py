@@ -267,3 +267,12 @@ def test_a_send_whose_file_was_removed_meanwhile_is_refused_whole(store, alice, 
     assert isinstance(outcome, ProtocolError) and outcome.code == "unknown_file"
     assert not Message.objects.exists() and not Attachment.objects.exists()
     assert not content_path(store, content).exists()
+
+
+def test_how_often_each_worker_looks():
+    from chatserver.realtime.worker import sweep_interval
+
+    assert sweep_interval(0) is None  # kept for ever: no sweep at all
+    assert sweep_interval(24) == 3600  # at most hourly
+    assert sweep_interval(2) == 1800  # a quarter of the keeping time
+    assert sweep_interval(0.0001) == 1  # at least a second apart
