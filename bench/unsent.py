@@ -1,7 +1,8 @@
 """Removing uploads never sent: how long each round holds the database.
 
 ``nice -n 10 .venv/bin/python -m bench.unsent [--files 10000]``: a fresh data folder (SQLite,
-or PostgreSQL with ``DESKCHAT_DATABASE_URL``), that many unsent upload rows made two days ago,
+removed afterwards; or an empty PostgreSQL database named by ``DESKCHAT_DATABASE_URL``, which
+keeps its user and room), that many unsent upload rows made two days ago,
 each with a content file of its own in the store; then the server's own sweep
 (``unsent_files_sweep``, 100 rows a call, as ``realtime/worker.py`` runs it) until none is
 left. Prints JSON: the total, and the time of one call (the longest any other database work
@@ -14,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -27,7 +29,15 @@ BATCH = 100
 
 
 def run(files: int) -> dict[str, Any]:
-    os.environ["DESKCHAT_DATA_DIR"] = tempfile.mkdtemp(prefix="deskchat-bench-unsent-")
+    folder = tempfile.mkdtemp(prefix="deskchat-bench-unsent-")
+    try:
+        return _run(files, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(files: int, folder: str) -> dict[str, Any]:
+    os.environ["DESKCHAT_DATA_DIR"] = folder
     os.environ["DJANGO_SETTINGS_MODULE"] = "chatserver.settings"
     import django
 
