@@ -129,3 +129,27 @@ def test_sending_while_reading_a_result_goes_to_the_latest_with_nothing_missing(
     )
     seeder.socket.close()
     bob.assert_clean()
+
+
+def test_go_to_the_latest_from_far_back_opens_the_newest_page(people, live_server):
+    """More than five pages of 100 behind: the newest page on its own, as when the room
+    opens (paging through all of them would load thousands of messages into the page)."""
+    seeder = Seeder(live_server)
+    seeder.post([TARGET] + [filler(n) for n in range(600)])
+    bob = people("bob")
+    bob.join(ROOM)
+    page = bob.page
+    expect(bob.message(filler(599))).to_be_visible()
+    page.get_by_role("button", name="Search messages").click()
+    page.get_by_role("searchbox", name="Search messages").fill("decision")
+    page.locator("#search-results .search-result").first.click()
+    expect(page.locator("#message-list .msg.found")).to_have_count(1)
+
+    page.get_by_role("button", name="Go to the latest").click()
+    expect(page.locator("#older-banner")).to_be_hidden()
+    expect(bob.message(filler(599))).to_be_in_viewport()
+    shown = shown_bodies(page)
+    assert shown == [filler(n) for n in range(600 - len(shown), 600)]  # in order, no gaps
+    assert TARGET not in shown
+    seeder.socket.close()
+    bob.assert_clean()
