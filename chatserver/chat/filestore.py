@@ -93,6 +93,10 @@ class FileStore:
                 os.replace(original, aside)
             except FileNotFoundError:
                 continue  # no thumbnail (not an image), or another sweep took it first
+            except PermissionError:
+                # Windows renames no file that is open (its uploader downloading it this
+                # instant): it stays, named by nothing, rather than fail the whole batch.
+                continue
             os.utime(aside)  # fresh, so sweep_stale leaves it until it is discarded
             moved.append((aside, original))
         return moved
