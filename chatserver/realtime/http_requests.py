@@ -47,6 +47,7 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -98,7 +99,7 @@ class ProgressFile:
     """A spooled body that notes, at each read, that the request is moving: the
     application reading a large body on a slow machine is progress, not idleness."""
 
-    def __init__(self, file: Any, moved: Any) -> None:
+    def __init__(self, file: Any, moved: Callable[[], None]) -> None:
         self._file = file
         self._moved = moved
 
@@ -118,7 +119,7 @@ class Writable:
     """A push producer for Twisted that the application can wait on: paused while the
     connection's write buffer is full, resumed once it drained (or the connection ended)."""
 
-    def __init__(self, drained: Any = None) -> None:
+    def __init__(self, drained: Callable[[], None] | None = None) -> None:
         self._ready = asyncio.Event()
         self._ready.set()
         self._drained = drained
