@@ -179,6 +179,12 @@ DESKCHAT = {
     ),
     # Largest file ``POST /files/`` stores (docs/protocol.md, "Files").
     "MAX_UPLOAD_BYTES": env_int("DESKCHAT_MAX_UPLOAD_MB", 100) * 1024 * 1024,
+    # An upload no message carries is removed after this many hours (0: kept for ever); the
+    # app sends each upload at once, so only a send that never got through leaves one.
+    "UNSENT_UPLOAD_HOURS": max(0.0, env_float("DESKCHAT_UNSENT_UPLOAD_HOURS", 24.0)),
+    # An HTTP request that moves no byte (of its body, or of its answer) for this long is cut;
+    # one still moving never is, however long it takes (chatserver/realtime/http_requests.py).
+    "HTTP_IDLE_SECONDS": max(1.0, env_float("DESKCHAT_HTTP_IDLE_SECONDS", 60.0)),
     # Uploaded files, by content hash, and their thumbnails (chat/filestore.py); a folder
     # all of several machines' workers share when they serve one chat (docs/deploy.md).
     "FILES_DIR": Path(env_str("DESKCHAT_FILES_DIR", "") or DATA_DIR / "files").expanduser(),

@@ -93,7 +93,9 @@ class EmbeddedServer:
             # autobahn refuses a larger frame while reading its header, before buffering it.
             websocket_max_message_size=limits["MAX_FRAME_BYTES"],
             websocket_max_frame_size=limits["MAX_FRAME_BYTES"],
-            http_timeout=60,
+            # Counted from a request's last progress, not its start (a 1 GiB download to a
+            # slow reader keeps going): chatserver/realtime/http_requests.py.
+            http_timeout=limits["HTTP_IDLE_SECONDS"],
             application_close_timeout=5,
             verbosity=0,
         )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 
 # A temporary upload file older than this was left by a process that died mid-upload (no
-# upload takes a day); the next upload removes it.
+# upload takes a day); the next upload, or the periodic sweep (realtime/worker.py), removes it.
 STALE_TEMP_SECONDS = 24 * 3600
 
 
@@ -48,6 +49,8 @@ class FileStore:
         """Remove temporary files a crashed process left (a kill mid-upload: every other
         failure removes its own file at once)."""
         cutoff = (now if now is not None else time.time()) - STALE_TEMP_SECONDS
+        if not self.tmp_dir.is_dir():
+            return  # nothing was ever uploaded here
         for entry in os.scandir(self.tmp_dir):
             try:
                 if entry.stat().st_mtime < cutoff:
@@ -69,10 +72,44 @@ class FileStore:
         os.replace(temp_path, final)
         return True
 
-    def remove(self, sha256: str) -> None:
-        """Forget a content nobody refers to (its row could not be stored)."""
-        self.path(sha256).unlink(missing_ok=True)
-        self.thumb_path(sha256).unlink(missing_ok=True)
+    def keep_thumb(self, temp_path: Path, sha256: str) -> None:
+        """Move a thumbnail made in ``tmp/`` to its content's place (unless one is there)."""
+        final = self.thumb_path(sha256)
+        if final.exists():
+            temp_path.unlink(missing_ok=True)
+            return
+        final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.replace(temp_path, final)
+
+    def set_aside(self, sha256: str) -> list[tuple[Path, Path]]:
+        """Move a content and its thumbnail out of their places into ``tmp/``: gone for
+        every reader at once, yet back in one rename if the removal is undone. Returns
+        ``(set aside, original)`` pairs for :meth:`put_back` or :meth:`discard`."""
+        self.tmp_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        moved = []
+        for original in (self.path(sha256), self.thumb_path(sha256)):
+            aside = self.tmp_dir / f"removed-{uuid.uuid4().hex}"
+            try:
+                os.replace(original, aside)
+            except FileNotFoundError:
+                continue  # no thumbnail (not an image), or another sweep took it first
+            except PermissionError:
+                # Windows renames no file that is open (its uploader downloading it this
+                # instant): it stays, named by nothing, rather than fail the whole batch.
+                continue
+            os.utime(aside)  # fresh, so sweep_stale leaves it until it is discarded
+            moved.append((aside, original))
+        return moved
+
+    @staticmethod
+    def put_back(moved: list[tuple[Path, Path]]) -> None:
+        for aside, original in moved:
+            os.replace(aside, original)
+
+    @staticmethod
+    def discard(moved: list[tuple[Path, Path]]) -> None:
+        for aside, _ in moved:
+            aside.unlink(missing_ok=True)
 
 
 def file_store() -> FileStore:

@@ -146,6 +146,23 @@ def history(
     }
 
 
+def history_after(
+    *, room: str | None, with_user: str | None, after: int, page: tuple[list, bool]
+) -> Frame:
+    """The messages just newer than ``after``, oldest first; ``has_more``: newer ones still
+    exist beyond this page (paging towards the latest, from an old message)."""
+    messages, has_more = page
+    target = {"room": room} if room is not None else {"with": with_user}
+    return {
+        "type": "history",
+        **target,
+        "before": None,
+        "after": after,
+        "messages": messages,
+        "has_more": has_more,
+    }
+
+
 def history_around(
     *,
     room: str | None,

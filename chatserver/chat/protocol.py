@@ -73,6 +73,7 @@ class Command:
     before: int | None = None
     since: int | None = None
     around: int | None = None
+    after: int | None = None
     q: str | None = None
     limit: int = DEFAULT_HISTORY_LIMIT
     id: int | None = None
@@ -226,8 +227,9 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
             raise ProtocolError("bad_field", f"'limit' must be 1 to {MAX_HISTORY_LIMIT}.", ref)
         before = _int(data, "before", ref, required=False, minimum=1)
         around = _int(data, "around", ref, required=False, minimum=1)
-        if before is not None and around is not None:
-            raise ProtocolError("bad_field", "Give 'before' or 'around', not both.", ref)
+        after = _int(data, "after", ref, required=False, minimum=0)
+        if sum(value is not None for value in (before, around, after)) > 1:
+            raise ProtocolError("bad_field", "Give only one of 'before', 'after' or 'around'.", ref)
         return Command(
             kind,
             ref or kind,
@@ -235,6 +237,7 @@ def parse(data: dict[str, Any], *, max_body_chars: int) -> Command:
             with_user=with_user,
             before=before,
             around=around,
+            after=after,
             limit=limit or DEFAULT_HISTORY_LIMIT,
         )
     if kind == "search":

@@ -229,6 +229,7 @@ class ChatConsumer(DirectDispatch, AsyncWebsocketConsumer):
                 limit=command.limit,
                 ref=command.ref,
                 around=command.around,
+                after=command.after,
             )
         )
 

@@ -21,6 +21,16 @@ stack did that, and this module undoes both:
    while its buffer is full, and offers a wait for it as the scope extension
    ``deskchat.http_writable``; :class:`BodyFileASGIHandler` awaits it before each body part.
 
+4. Daphne's ``http_timeout`` counts from the moment the body has arrived to the end of the
+   answer, whatever happens meanwhile: a 1 GiB download to a slow reader, or a large upload
+   on a slow machine still being read by Django, was cut after 60 s while still moving.
+   :class:`UploadRequest` makes it a time without progress instead: a byte of the body
+   read by the application, a part of the answer written, the connection's write buffer
+   draining. A request that moves nothing for ``DESKCHAT_HTTP_IDLE_SECONDS`` is still cut:
+   503 if nothing was answered yet, else the connection is dropped (Daphne would end the
+   answer as if complete). While the body arrives, Twisted's own idle timeout on the
+   connection, set to the same time, does the same.
+
 A body larger than any request may carry (the upload limit plus the multipart framing) is
 not kept at all: it is read and dropped as it arrives, and the view answers 413 from the
 Content-Length. Without a Content-Length (chunked), one that grows past that size is
@@ -35,6 +45,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -45,6 +58,10 @@ from django.core.handlers.asgi import ASGIHandler
 BODY_FILE_EXTENSION = "deskchat.body_file"
 WRITABLE_EXTENSION = "deskchat.http_writable"
 _body_file: ContextVar[Any] = ContextVar("deskchat_body_file", default=None)
+
+logger = logging.getLogger(__name__)
+# Progress times; a test may replace it.
+clock = time.monotonic
 
 
 def max_request_body() -> int:
@@ -78,18 +95,41 @@ class _Discard:
         self.closed = True
 
 
+class ProgressFile:
+    """A spooled body that notes, at each read, that the request is moving: the
+    application reading a large body on a slow machine is progress, not idleness."""
+
+    def __init__(self, file: Any, moved: Callable[[], None]) -> None:
+        self._file = file
+        self._moved = moved
+
+    def read(self, size: int = -1) -> bytes:
+        self._moved()
+        return self._file.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._moved()
+        return self._file.readline(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+
 class Writable:
     """A push producer for Twisted that the application can wait on: paused while the
     connection's write buffer is full, resumed once it drained (or the connection ended)."""
 
-    def __init__(self) -> None:
+    def __init__(self, drained: Callable[[], None] | None = None) -> None:
         self._ready = asyncio.Event()
         self._ready.set()
+        self._drained = drained
 
     def pauseProducing(self) -> None:
         self._ready.clear()
 
     def resumeProducing(self) -> None:
+        if self._drained is not None:
+            self._drained()  # the reader took what was waiting: the answer is moving
         self._ready.set()
 
     def stopProducing(self) -> None:
@@ -111,9 +151,51 @@ def request_class() -> type:
         writable: Writable | None = None
         refused = False  # answered 413 while its body arrived: never handed to Django
 
+        processing = False  # the body has arrived; the application has the request
+        progress_at = 0.0  # when a byte of this request last moved (``clock``)
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._limit = max_request_body()
+            self.moved()
             super().__init__(*args, parsePOSTFormSubmission=False, **kwargs)
+
+        def moved(self) -> None:
+            """Note progress (from the reactor, or the thread that reads the body)."""
+            self.progress_at = clock()
+
+        def idle_seconds(self) -> float:
+            return clock() - self.progress_at
+
+        def check_timeouts(self) -> None:
+            """Daphne's ``http_timeout``, counted from the last progress rather than from
+            the request's start (called every 2 s by Daphne's timeout checker)."""
+            timeout = self.server.http_timeout
+            if not timeout or not self.processing or self.finished or self.channel is None:
+                return
+            idle = self.idle_seconds()
+            if idle <= timeout:
+                return
+            what = (
+                f"{self.method.decode('ascii', 'replace')} {self.path.decode('ascii', 'replace')}"
+            )
+            if not self._response_started:
+                logger.warning("%s answered nothing for %.0f s: 503", what, idle)
+                self.basic_error(
+                    503, b"Service Unavailable", "Application failed to respond within time limit."
+                )
+                return
+            # A stalled reader, or an application that stopped half-way: ending the answer
+            # (Daphne's way) would make a cut-off download look complete.
+            logger.warning("%s moved no byte for %.0f s: connection dropped", what, idle)
+            self.channel.transport.abortConnection()
+
+        def handleContentChunk(self, data: bytes) -> None:
+            self.moved()
+            self._content_chunk(data)
+
+        def handle_reply(self, message: dict[str, Any]) -> None:
+            self.moved()
+            super().handle_reply(message)
 
         def gotLength(self, length: int | None) -> None:
             if length is not None and length > self._limit:
@@ -121,7 +203,7 @@ def request_class() -> type:
                 return
             super().gotLength(length)
 
-        def handleContentChunk(self, data: bytes) -> None:
+        def _content_chunk(self, data: bytes) -> None:
             if self.content.tell() + len(data) > self._limit and not isinstance(
                 self.content, _Discard
             ):
@@ -149,10 +231,12 @@ def request_class() -> type:
             # WebSocket upgrades, whose "body" is the first frames Daphne passes on).
             upgrade = self.requestHeaders.getRawHeaders(b"upgrade")
             if not upgrade and not isinstance(self.content, io.BytesIO | _Discard):
-                self.body_file, self.content = self.content, io.BytesIO()
+                self.body_file, self.content = ProgressFile(self.content, self.moved), io.BytesIO()
             if not upgrade:
-                self.writable = Writable()
+                self.writable = Writable(self.moved)
                 self.registerProducer(self.writable, True)
+                self.processing = True
+                self.moved()
             super().process()
 
         def finish(self) -> None:
@@ -191,6 +275,9 @@ def install(server: Any) -> None:
     from chatserver.realtime import daphne_internals
 
     daphne_internals.use_http_request(server, request_class())
+    # While a body arrives, Twisted's idle timeout on the connection is the one that runs
+    # (Daphne's starts with the application): the same time for both.
+    daphne_internals.http_factory(server).timeOut = settings.DESKCHAT["HTTP_IDLE_SECONDS"]
     daphne_internals.add_scope_extension(server, BODY_FILE_EXTENSION, body_file_for)
     daphne_internals.add_scope_extension(server, WRITABLE_EXTENSION, writable_for)
 

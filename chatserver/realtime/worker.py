@@ -3,8 +3,8 @@
 The launcher (``desktop/embedded_server.py``) owns Daphne: it builds the server, runs the
 reactor on its thread and stops it. What the chat needs around that lives here, called at four
 moments: before Daphne starts (forget presence a crash left behind), once Daphne's factories
-exist (Deskchat's WebSocket protocol), once the reactor runs (the presence heartbeat), and
-after it stopped (this worker's own presence rows).
+exist (Deskchat's WebSocket protocol), once the reactor runs (the presence heartbeat and the
+sweep of uploads never sent), and after it stopped (this worker's own presence rows).
 """
 
 from __future__ import annotations
@@ -13,16 +13,27 @@ import asyncio
 import logging
 import os
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
+from chatserver.chat.filestore import file_store
+from chatserver.chat.services.files import unsent_files_sweep
 from chatserver.chat.services.presence import worker_heartbeat, worker_start, worker_stop
 from chatserver.realtime import presence_broadcast
 
 logger = logging.getLogger(__name__)
+
+# Uploads never sent are looked for a few times per keeping time, at most hourly, at least
+# every SWEEP_MIN_SECONDS; each round removes them SWEEP_BATCH at a time, so no call holds
+# the database (or the thread Django's sync code shares) for long.
+SWEEP_MAX_SECONDS = 3600.0
+SWEEP_MIN_SECONDS = 1.0
+SWEEP_BATCH = 100
 
 # One identity per server process: presence rows carry it so a dead worker's rows can be found.
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -45,6 +56,7 @@ def on_server_ready(server: Any) -> None:
     # Uploads: bodies neither parsed by Twisted nor held in memory.
     http_requests.install(server)
     reactor.callWhenRunning(_start_heartbeat)
+    reactor.callWhenRunning(_start_upload_sweep)
 
 
 def after_serving() -> None:
@@ -73,3 +85,58 @@ def _start_heartbeat() -> None:
         return deferred
 
     task.LoopingCall(tick).start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
+
+
+def sweep_interval(hours: float) -> float | None:
+    """Seconds between two sweeps for a keeping time of ``hours`` (None: never sweep)."""
+    if hours <= 0:
+        return None
+    return min(SWEEP_MAX_SECONDS, max(SWEEP_MIN_SECONDS, hours * 3600 / 4))
+
+
+async def sweep_unsent_uploads() -> int:
+    """One round: every upload older than the keeping time that no message carries, in
+    batches off the event loop. Each worker may run it; their deletes do not collide
+    (chat/services/files.py). Returns how many uploads went."""
+    hours = settings.DESKCHAT["UNSENT_UPLOAD_HOURS"]
+    cutoff = timezone.now() - timedelta(hours=hours)
+    store = file_store()
+    removed = 0
+    while True:
+        swept = await database_sync_to_async(unsent_files_sweep)(
+            uploaded_before=cutoff, store=store, limit=SWEEP_BATCH
+        )
+        removed += swept.files
+        if swept.files:
+            logger.info(
+                "removed %d upload(s) never sent within %g hours (%d stored file(s) freed)",
+                swept.files,
+                hours,
+                swept.contents,
+            )
+        if swept.files < SWEEP_BATCH:
+            break
+    # Temporary files of uploads a killed process left; uploads also sweep them, but an
+    # install where nobody uploads any more would keep them otherwise.
+    await asyncio.to_thread(store.sweep_stale)
+    return removed
+
+
+def _start_upload_sweep() -> None:
+    """Remove uploads never sent (DESKCHAT_UNSENT_UPLOAD_HOURS), now and periodically."""
+    from twisted.internet import defer, task
+
+    interval = sweep_interval(settings.DESKCHAT["UNSENT_UPLOAD_HOURS"])
+    if interval is None:
+        return
+
+    def tick() -> defer.Deferred:
+        deferred = defer.Deferred.fromFuture(asyncio.ensure_future(sweep_unsent_uploads()))
+        deferred.addErrback(
+            lambda failure: logger.warning(
+                "removing uploads never sent: %s", failure.getErrorMessage()
+            )
+        )
+        return deferred
+
+    task.LoopingCall(tick).start(interval, now=True)

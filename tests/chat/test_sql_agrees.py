@@ -164,6 +164,13 @@ def test_pages_and_retries(office):
     assert [m["id"] for m in page] == [m.pk for m in reversed(newest[:5])]
     assert has_more == (len(newest) > 5)
     assert page == messages.message_objects(list(reversed(newest[:5])))
+    # ``after``: the oldest above an id, oldest first, and whether newer ones remain.
+    oldest = Message.objects.filter(room=room).order_by("id")
+    for after in (0, oldest[1].pk):
+        page, has_more = messages.room_messages(room_id=room.pk, before=None, limit=3, after=after)
+        expected = list(oldest.filter(id__gt=after)[:4])
+        assert page == messages.message_objects(expected[:3])
+        assert has_more == (len(expected) > 3)
     alice = office[0]
     keys = {(alice.pk, "c0"), (alice.pk, "c3"), (alice.pk, "nope"), (office[1].pk, "c0")}
     by_orm = {

@@ -4,6 +4,7 @@ Django (the live tests in tests/chat/test_upload_live.py show that it works end 
 from __future__ import annotations
 
 import inspect
+import io
 from types import SimpleNamespace
 
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -55,3 +56,48 @@ def test_request_class_is_daphnes_with_parsing_off():
     request = request_class(channel)
     assert request._parsePOSTFormSubmission is False
     assert connected == [request]
+
+
+def test_daphne_checks_each_request_with_check_timeouts_and_writes_replies_directly():
+    """What the idle timeout (UploadRequest.check_timeouts) relies on: Daphne's checker calls
+    every protocol's ``check_timeouts`` against ``server.http_timeout``, and replies reach
+    Twisted through ``handle_reply`` (which calls ``http.Request.write`` itself, so only
+    ``handle_reply`` sees every part of an answer)."""
+    from daphne.server import Server
+
+    assert "protocol.check_timeouts()" in inspect.getsource(Server.timeout_checker)
+    check = inspect.getsource(WebRequest.check_timeouts)
+    assert "self.server.http_timeout" in check and "self._response_started" in check
+    assert "http.Request.write(self" in inspect.getsource(WebRequest.handle_reply)
+    # While a body arrives, Twisted's idle timeout runs: taken from the factory, reset by
+    # each read, switched off once the body is whole.
+    assert "timeOut = self.timeOut" in inspect.getsource(http.HTTPFactory.buildProtocol)
+    assert "self.resetTimeout()" in inspect.getsource(http.HTTPChannel.dataReceived)
+    assert "self.setTimeout(None)" in inspect.getsource(http.HTTPChannel.allContentReceived)
+
+
+def test_progress_is_a_body_read_a_reply_or_a_drained_buffer(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(http_requests, "clock", lambda: now[0])
+    request_class = http_requests.request_class()
+    server = SimpleNamespace(protocol_connected=lambda request: None)
+    channel = SimpleNamespace(
+        getPeer=lambda: None,
+        getHost=lambda: None,
+        transport=None,
+        factory=SimpleNamespace(server=server),
+    )
+    request = request_class(channel)
+    now[0] = 105.0
+    assert request.idle_seconds() == 5.0
+    body = http_requests.ProgressFile(io.BytesIO(b"abcdef"), request.moved)
+    assert body.read(3) == b"abc"  # the application reads the body: progress
+    assert request.idle_seconds() == 0.0
+    body.seek(0)  # anything else is the file's own
+    assert body.tell() == 0
+    now[0] = 108.0
+    writable = http_requests.Writable(request.moved)
+    writable.pauseProducing()
+    assert request.idle_seconds() == 3.0  # a full buffer is no progress
+    writable.resumeProducing()  # the reader took what waited
+    assert request.idle_seconds() == 0.0

@@ -79,8 +79,11 @@ def mentions_of(message_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
-    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first.
+def _page(
+    where: str, param: Any, *, before: int | None, limit: int, after: int | None = None
+) -> Page:
+    """Keyset paging: the ``limit`` newest rows below ``before``, returned oldest first; with
+    ``after``, the ``limit`` oldest rows above it (and the flag says newer ones remain).
 
     In SQL with the names joined in: every ``join`` and history page runs this, and the ORM
     spent more time building 51 model objects and two name queries than the index walk took
@@ -93,9 +96,13 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
         f" LEFT JOIN {sql.ROOM} room ON room.id = m.room_id"
         f" LEFT JOIN {sql.USER} recipient ON recipient.id = m.recipient_id"
         f" WHERE {where}{' AND m.id < %s' if before is not None else ''}"
-        " ORDER BY m.id DESC LIMIT %s"
+        f"{' AND m.id > %s' if after is not None else ''}"
+        f" ORDER BY m.id {'ASC' if after is not None else 'DESC'} LIMIT %s"
     )
-    found = sql.rows(query, [param, *([before] if before is not None else []), limit + 1])
+    bounds = [bound for bound in (before, after) if bound is not None]
+    found = sql.rows(query, [param, *bounds, limit + 1])
+    if after is not None:  # read upwards: put them newest first, as below
+        found = [*reversed(found[:limit]), *found[limit:]]
     files = message_files(row[0] for row in found[:limit] if row[7])
     mentions = mentions_of([row[0] for row in found[:limit]])
     page = [
@@ -115,12 +122,14 @@ def _page(where: str, param: Any, *, before: int | None, limit: int) -> Page:
     return page, len(found) > limit
 
 
-def room_messages(*, room_id: int, before: int | None, limit: int) -> Page:
-    return _page("m.room_id = %s", room_id, before=before, limit=limit)
+def room_messages(
+    *, room_id: int, before: int | None, limit: int, after: int | None = None
+) -> Page:
+    return _page("m.room_id = %s", room_id, before=before, limit=limit, after=after)
 
 
-def dm_messages(*, key: str, before: int | None, limit: int) -> Page:
-    return _page("m.dm_key = %s", key, before=before, limit=limit)
+def dm_messages(*, key: str, before: int | None, limit: int, after: int | None = None) -> Page:
+    return _page("m.dm_key = %s", key, before=before, limit=limit, after=after)
 
 
 def history(
@@ -132,13 +141,18 @@ def history(
     limit: int,
     ref: str | None,
     around: int | None = None,
+    after: int | None = None,
 ) -> frames.Frame:
     """The ``history`` frame: a page of a room the user has joined, or of their own DM;
-    with ``around``, the messages on both sides of that id (a search result opened)."""
+    with ``around``, the messages on both sides of that id (a search result opened); with
+    ``after``, the next newer page from there (towards the latest)."""
     if room is not None:
         found = require_member(user_id=user_id, name=room, ref=ref)
         if around is not None:
             return _around(Q(room_id=found.pk), around, limit, room=found.name, with_user=None)
+        if after is not None:
+            page = room_messages(room_id=found.pk, before=None, limit=limit, after=after)
+            return frames.history_after(room=found.name, with_user=None, after=after, page=page)
         page = room_messages(room_id=found.pk, before=before, limit=limit)
         return frames.history(room=found.name, with_user=None, before=before, page=page)
     assert with_user is not None
@@ -146,6 +160,9 @@ def history(
     key = dm_key(user_id, peer.pk)
     if around is not None:
         return _around(Q(dm_key=key), around, limit, room=None, with_user=peer.username)
+    if after is not None:
+        page = dm_messages(key=key, before=None, limit=limit, after=after)
+        return frames.history_after(room=None, with_user=peer.username, after=after, page=page)
     page = dm_messages(key=key, before=before, limit=limit)
     return frames.history(room=None, with_user=peer.username, before=before, page=page)
 

@@ -179,7 +179,8 @@ def _files_for(
             refused[key] = ProtocolError(
                 "unknown_file",
                 "A file of this message is not one you uploaded to this conversation,"
-                " or it was already sent.",
+                " was already sent, or was removed because it stayed unsent too long:"
+                " upload it again.",
                 message.client_id,
             )
     return attached

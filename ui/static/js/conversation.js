@@ -1,15 +1,20 @@
 // The conversation pane: its header, the message list (messages.js draws it), loading older
-// history as the reader scrolls up, the "n new messages" button, the typing line, and telling
-// the server what the reader has seen.
+// history as the reader scrolls up (and newer pages as they scroll down from a search result),
+// the "n new messages" button, the typing line, and telling the server what the reader has seen.
 
 import { avatar, h, icon } from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { MessageView } from "./messages.js";
 import { errorText, toast } from "./notices.js";
-import { joinRoom, leave, load, loadAround, loadOlder as requestOlder, markRead } from "./requests.js";
+import { joinRoom, leave, load, loadAround, loadNewer, loadOlder as requestOlder, markRead } from "./requests.js";
 import * as state from "./state.js";
 
 const NEAR_TOP_PX = 200;
+const NEAR_BOTTOM_PX = 200;
+// "Go to the latest" from a search result pages forward this many messages at a time, at
+// most this many pages; further behind than that, it opens the newest page on its own.
+const LATEST_PAGE = 100;
+const LATEST_PAGES = 5;
 const narrow = window.matchMedia("(max-width: 720px)");
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +28,8 @@ const ui = {
 
 const view = new MessageView(ui.scroller, ui.list, (msg) => state.outbox.retry(msg));
 const isActive = (conv) => conv === state.active();
+const jumping = new Map(); // conv -> newer pages asked for on the way to the latest
+const nearBottom = () => ui.scroller.scrollHeight - ui.scroller.scrollTop - ui.scroller.clientHeight < NEAR_BOTTOM_PX;
 
 function renderHeader() {
   const conv = state.active();
@@ -79,9 +86,11 @@ function loadOlder(conv) {
   if (requestOlder(conv)) updateHistoryStatus(conv);
 }
 
-/** Load an older page when the top is in sight: scrolled near it, or the pane not full. */
+/** Load an older page when the top is in sight: scrolled near it, or the pane not full;
+ * the same for a newer one at the bottom while reading older messages. */
 function fillViewport(conv) {
   if (conv.hasMore && ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
+  if (conv.newerGap && nearBottom()) loadNewer(conv);
 }
 
 function showConversation(conv, focus = null) {
@@ -127,8 +136,10 @@ function show(conv) {
 }
 
 function onMessages(conv, change) {
+  if (change.reset) jumping.delete(conv);
   if (!isActive(conv)) return;
   if (change.reset) return showConversation(conv, change.focus ?? null);
+  if (change.newer) return onNewer(conv);
   if (change.older) {
     view.render(conv, { keep: "anchor" });
     updateHistoryStatus(conv);
@@ -166,12 +177,45 @@ export function showMessage(conv, id) {
   loadAround(conv, id);
 }
 
-/** From a page around a search result back to the newest messages. */
+/** A newer page arrived below the shown messages (scrolling down, or on the way to the
+ * latest): drawn under them, and the next one asked for while still on the way. */
+function onNewer(conv) {
+  const toLatest = jumping.has(conv);
+  view.render(conv, { keep: toLatest ? "bottom" : "top" });
+  ui.olderBanner.hidden = !conv.newerGap;
+  updateHistoryStatus(conv);
+  if (!conv.newerGap) {
+    jumping.delete(conv);
+    markReadIfSeen(conv);
+  } else if (toLatest) {
+    continueToLatest(conv);
+  } else {
+    fillViewport(conv);
+  }
+}
+
+/** From a page around a search result down to the newest messages: the pages in between,
+ * fetched after the last one shown (`history` with `after`), so nothing is missed or shown
+ * twice. */
 function goToLatest(conv) {
-  state.forgetLoaded(conv);
-  ui.olderBanner.hidden = true;
-  show(conv);
-  load(conv);
+  if (!conv.newerGap) return view.scrollToBottom();
+  jumping.set(conv, 0);
+  continueToLatest(conv);
+}
+
+function continueToLatest(conv) {
+  const pages = jumping.get(conv);
+  if (pages >= LATEST_PAGES) {
+    // Far behind: the newest page alone, as when the conversation opens.
+    jumping.delete(conv);
+    state.forgetLoaded(conv);
+    ui.olderBanner.hidden = true;
+    show(conv);
+    load(conv);
+    return;
+  }
+  jumping.set(conv, pages + 1);
+  if (!loadNewer(conv, LATEST_PAGE) && !conv.newerLoading) jumping.delete(conv);
 }
 
 export function init() {
@@ -221,6 +265,7 @@ export function init() {
     const conv = state.active();
     if (!conv || !conv.loaded) return;
     if (ui.scroller.scrollTop < NEAR_TOP_PX) loadOlder(conv);
+    if (conv.newerGap && nearBottom()) loadNewer(conv);
     if (view.atBottom()) markReadIfSeen(conv);
   }, { passive: true });
   ui.olderLatest.addEventListener("click", () => {
@@ -229,8 +274,9 @@ export function init() {
     $("composer-input").focus();
   });
   ui.jump.addEventListener("click", () => {
-    view.scrollToBottom();
     const conv = state.active();
+    if (conv && conv.newerGap) goToLatest(conv);
+    else view.scrollToBottom();
     if (conv) markReadIfSeen(conv);
     $("composer-input").focus();
   });

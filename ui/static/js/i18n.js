@@ -92,7 +92,7 @@ const CATALOGUES = {
     "Uploading…": "Загрузка…",
     "Cancel": "Отмена",
     "{percent}%": "{percent}%",
-    "This file cannot be sent here.": "Этот файл нельзя отправить сюда.",
+    "This file cannot be sent here, or it waited unsent too long and was removed: upload it again.": "Этот файл нельзя отправить сюда, или он слишком долго ждал отправки и был удалён: загрузите его снова.",
     "B": "Б",
     "KB": "КБ",
     "MB": "МБ",

@@ -24,6 +24,7 @@ export class MessageView {
     this.conv = null;
     this.nodes = new Map(); // message object -> <li>
     this.last = null; // the last message drawn, for grouping the next one
+    this.found = null; // the id of the search result shown, kept highlighted across redraws
   }
 
   atBottom() {
@@ -40,6 +41,7 @@ export class MessageView {
     const box = this.scroller;
     const oldHeight = box.scrollHeight;
     const oldTop = box.scrollTop;
+    if (conv !== this.conv) this.found = null;
     this.conv = conv;
     this.nodes.clear();
     this.last = null;
@@ -51,6 +53,7 @@ export class MessageView {
     if (keep === "bottom") this.scrollToBottom();
     else if (keep === "divider") this.scrollToDivider();
     else if (keep === "anchor") box.scrollTop = oldTop + (box.scrollHeight - oldHeight);
+    else if (keep === "top") box.scrollTop = oldTop; // newer messages added below
   }
 
   scrollToDivider() {
@@ -65,6 +68,7 @@ export class MessageView {
     this.list.querySelector(".msg.found")?.classList.remove("found");
     const node = this.list.querySelector(`.msg[data-id="${Number(id)}"]`);
     if (!node) return false;
+    this.found = Number(id);
     node.classList.add("found");
     node.tabIndex = -1;
     node.scrollIntoView({ block: "center" });
@@ -124,6 +128,7 @@ export class MessageView {
     else if ((msg.mentions || []).includes(this.conv.me)) classes.push("mentioned");
     if (msg.state === "pending") classes.push("pending");
     if (msg.state === "failed") classes.push("failed");
+    if (msg.id && msg.id === this.found) classes.push("found");
     const meta = continued
       ? h("span", { class: "visually-hidden" }, `${msg.user}, `, time)
       : h("div", { class: "msg-meta" }, h("span", { class: "author", dir: "auto", text: msg.user }), time);

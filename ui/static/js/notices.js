@@ -18,7 +18,7 @@ const ERROR_TEXT = {
   unknown_room: "That room does not exist.",
   not_allowed: "Only an administrator can rename a room.",
   server_error: "The server could not handle that.",
-  unknown_file: "This file cannot be sent here.",
+  unknown_file: "This file cannot be sent here, or it waited unsent too long and was removed: upload it again.",
 };
 
 // A database fault the server named (`fault` in `server_error`): what happened and what to do.

@@ -91,6 +91,16 @@ export function loadAround(conv, id) {
   return sent;
 }
 
+/** Ask for the page after the newest message shown, while reading older messages (a search
+ * result opened); false when there is none to ask for or one is already on its way. */
+export function loadNewer(conv, limit = HISTORY_PAGE) {
+  if (!conv.newerGap || conv.newerLoading || conv.messages.length === 0) return false;
+  const after = conv.messages[conv.messages.length - 1].id;
+  if (!sendHistory({ type: "history", ...target(conv, "with"), after, limit }, conv)) return false;
+  conv.newerLoading = true;
+  return true;
+}
+
 /** Tell the server (and so every tab) that ``conv`` is read up to its newest message. */
 export function markRead(conv) {
   conv.unseen = 0;

@@ -106,7 +106,10 @@ export const outbox = new Outbox({
 
 function stored(conv, msg) {
   noteSeen(msg.id);
-  if (!conv.byId.has(msg.id)) addSent(conv, msg);
+  // Reading older messages: the newer pages bring it in its place (appended now, it would
+  // stand after a hole, and the next page would start after it).
+  if (conv.newerGap) conv.lastId = Math.max(conv.lastId, msg.id);
+  else if (!conv.byId.has(msg.id)) addSent(conv, msg);
   conv.lastReadId = Math.max(conv.lastReadId, msg.id);
   conv.member = true;
   emit("outbox", conv, msg);
@@ -149,6 +152,7 @@ export function conversation(kind, name) {
       online: [], typing: new Map(), dividerAfter: null, unseen: 0,
       opening: null, // a DM being checked before it opens: {origin, body}
       newerGap: false, // showing a page around a search result: newer messages not loaded
+      newerLoading: false, // a page after the newest shown (`history` with `after`) asked for
     };
     convs.set(key, conv);
   }
@@ -241,7 +245,7 @@ const handlers = {
     } else {
       // Back after a drop: requests in flight died with the old socket. Fetch everything
       // sent meanwhile, then resend what was queued.
-      for (const conv of convs.values()) conv.loading = conv.historyLoading = false;
+      for (const conv of convs.values()) conv.loading = conv.historyLoading = conv.newerLoading = false;
       rejoinWanted();
       send({ type: "resume", since: maxSeenId });
     }
@@ -285,6 +289,7 @@ const handlers = {
     historyAnswered();
     const conv = frameConv(frame, "with");
     if (frame.around !== undefined && frame.around !== null) return around(conv, frame);
+    if (frame.after !== undefined && frame.after !== null) return newer(conv, frame);
     const older = frame.before !== null && frame.before !== undefined;
     conv.historyLoading = false;
     conv.loading = false;
@@ -400,7 +405,7 @@ const handlers = {
     if (frame.ref === "search") return emit("search-error", frame);
     if (frame.ref === "history") {
       const conv = historyAnswered()?.conv;
-      if (conv) conv.historyLoading = conv.loading = false;
+      if (conv) conv.historyLoading = conv.loading = conv.newerLoading = false;
       if (conv && conv.kind === "dm" && !conv.member && frame.code === "unknown_user") return forgetGhost(conv, frame);
     }
     if (frame.code === "server_error") return; // its notice says it (faults.js), not a toast
@@ -432,6 +437,19 @@ function around(conv, frame) {
   merge(conv, page);
   conv.loaded = true;
   emit("messages", conv, { reset: true, focus: frame.around });
+}
+
+/** A page after the newest message shown (`history` with `after`), while reading older
+ * messages: appended when it starts where the shown ones end (an answer to a request made
+ * before another search result replaced them is dropped). The gap is closed once nothing
+ * newer exists and every message that arrived live meanwhile (counted in ``lastId``) is in. */
+function newer(conv, frame) {
+  conv.newerLoading = false;
+  const shown = conv.messages;
+  if (!conv.loaded || !conv.newerGap || shown.length === 0 || shown[shown.length - 1].id !== frame.after) return;
+  merge(conv, frame.messages);
+  conv.newerGap = frame.has_more || conv.lastId > conv.messages[conv.messages.length - 1].id;
+  emit("messages", conv, { newer: true });
 }
 
 /** Leave a page around a search result for the newest messages (loaded again from the
