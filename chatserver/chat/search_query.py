@@ -19,7 +19,7 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 
 _TOKEN = re.compile(r'(?:(?P<key>from|in):)?(?:"(?P<quoted>[^"]*)"?|(?P<word>\S+))', re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")  # letters and digits: what the 'simple' parser keeps
+WORD = re.compile(r"[^\W_]+")  # letters and digits: what the 'simple' parser keeps
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def parse_query(q: str, ref: str | None) -> SearchQuery:
     return SearchQuery(tuple(terms), sender=sender or None, room=room or None)
 
 
-def _prefixed(terms: tuple[Term, ...]) -> list[bool]:
+def prefixed_terms(terms: tuple[Term, ...]) -> list[bool]:
     """Which terms match the start of a word: the last one, unless quoted (the word still
     being typed). Earlier words match whole: a prefix makes FTS5 merge the whole posting
     list of every word it starts (60 ms for a word in half of a million messages, against
@@ -70,9 +70,9 @@ def _prefixed(terms: tuple[Term, ...]) -> list[bool]:
 
 
 def fts5_match(terms: tuple[Term, ...]) -> str:
-    """An FTS5 query: every term a quoted string (``"`` doubled); see ``_prefixed``."""
+    """An FTS5 query: every term a quoted string (``"`` doubled); see ``prefixed_terms``."""
     parts = []
-    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
+    for term, prefixed in zip(terms, prefixed_terms(terms), strict=True):
         quoted = '"' + term.text.replace('"', '""') + '"'
         parts.append(quoted + "*" if prefixed else quoted)
     return " ".join(parts)
@@ -82,8 +82,8 @@ def tsquery(terms: tuple[Term, ...]) -> str:
     """A ``to_tsquery('simple', ...)`` string: each word quoted; a term's words follow each
     other (``<->``), the prefixed term's last word ends in ``:*``, terms are ANDed."""
     parts = []
-    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
-        words = [word.replace("'", "''").replace("\\", "\\\\") for word in _WORD.findall(term.text)]
+    for term, prefixed in zip(terms, prefixed_terms(terms), strict=True):
+        words = [word.replace("'", "''").replace("\\", "\\\\") for word in WORD.findall(term.text)]
         if not words:
             continue
         lexemes = [f"'{word}'" for word in words]
