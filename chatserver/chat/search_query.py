@@ -69,13 +69,42 @@ def prefixed_terms(terms: tuple[Term, ...]) -> list[bool]:
     return [not term.phrase and index == len(terms) - 1 for index, term in enumerate(terms)]
 
 
-def fts5_match(terms: tuple[Term, ...]) -> str:
-    """An FTS5 query: every term a quoted string (``"`` doubled); see ``prefixed_terms``."""
+def fts5_match(terms: tuple[Term, ...], words_of_prefix: list[str] | None = None) -> str:
+    """An FTS5 query on the ``body`` column: every term a quoted string (``"`` doubled);
+    see ``prefixed_terms``. ``words_of_prefix``, when given, are the indexed words the
+    prefixed term starts: asked as ``("w1" OR "w2")``, which FTS5 walks newest first like
+    any word, where ``"w"*`` first merges all their matches."""
     parts = []
     for term, prefixed in zip(terms, prefixed_terms(terms), strict=True):
-        quoted = '"' + term.text.replace('"', '""') + '"'
-        parts.append(quoted + "*" if prefixed else quoted)
-    return " ".join(parts)
+        quoted = _fts5_string(term.text)
+        if prefixed and words_of_prefix is not None:
+            parts.append("(" + " OR ".join(map(_fts5_string, words_of_prefix)) + ")")
+        else:
+            parts.append(quoted + "*" if prefixed else quoted)
+    return "body : (" + " AND ".join(parts) + ")"
+
+
+def _fts5_string(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# Letters whose folding by FTS5's unicode61 tokenizer is Python's ``lower()``: for these,
+# the indexed words a typed prefix starts can be looked up in the index's own term list.
+FOLDS_LIKE_LOWER = frozenset(
+    "abcdefghijklmnopqrstuvwxyz0123456789абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+)
+
+
+def plain_prefix(terms: tuple[Term, ...]) -> str | None:
+    """The prefixed term as FTS5 indexes it, when it is one word of letters from
+    ``FOLDS_LIKE_LOWER``; else None (FTS5 is then asked ``"w"*`` and folds it itself)."""
+    flags = prefixed_terms(terms)
+    if not terms or not flags[-1]:
+        return None
+    folded = terms[-1].text.lower()
+    if folded and all(char in FOLDS_LIKE_LOWER for char in folded):
+        return folded
+    return None
 
 
 def tsquery(terms: tuple[Term, ...]) -> str:

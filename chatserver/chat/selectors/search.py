@@ -21,8 +21,10 @@ from chatserver.chat.protocol import ProtocolError
 from chatserver.chat.search_query import (
     WORD,
     SearchQuery,
+    Term,
     fts5_match,
     parse_query,
+    plain_prefix,
     prefixed_terms,
     tsquery,
 )
@@ -103,14 +105,10 @@ def _scope(
             (f"u{user_id}", f"u{peer.pk}"),
             "&",
         )
-    rooms: tuple[str, ...] = ()
-    if connection.vendor == "postgresql":
-        rooms = tuple(
-            f"r{pk}"
-            for (pk,) in sql.rows(
-                f"SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s", [user_id]
-            )
-        )
+    rooms = tuple(
+        f"r{pk}"
+        for (pk,) in sql.rows(f"SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s", [user_id])
+    )
     return Scope(
         f"(m.room_id IN (SELECT room_id FROM {sql.MEMBERSHIP} WHERE user_id = %s)"
         " OR m.recipient_id = %s OR (m.sender_id = %s AND m.recipient_id IS NOT NULL))",
@@ -139,35 +137,96 @@ def _matching_ids(
     travel as parameters.
     """
     sqlite = connection.vendor == "sqlite"
-    # On SQLite the id bound goes on the FTS table's rowid, where FTS5 can seek to it.
-    newest = f"{FTS}.rowid" if sqlite and query.terms else "m.id"
+    if sqlite and query.terms:
+        return _sqlite_ids(query, scope, sender, where, params, before=before, limit=limit)
     if before is not None:
-        where, params = f"{where} AND {newest} < %s", [*params, before]
+        where, params = f"{where} AND m.id < %s", [*params, before]
     if not query.terms:  # only filters (``from:alice``): the newest of what they allow
         statement = f"SELECT m.id FROM {sql.MESSAGE} m WHERE {where} ORDER BY m.id DESC LIMIT %s"
         return [pk for (pk,) in sql.rows(statement, [*params, limit])]
-    if sqlite:
-        # FTS5 walks a term's matches in rowid order, so ORDER BY rowid DESC with a LIMIT
-        # stops after the newest matches instead of collecting them all. Which rows the
-        # user may read is checked on each match: it costs a word frequent only in others'
-        # rooms a look at each of its rows (33 ms of CPU for 23,500 of them), where putting
-        # the conversations in the index as tokens cost every rare word 50 times more
-        # (docs/benchmarks.md, "Search and export").
-        statement = (
-            f"SELECT {FTS}.rowid FROM {FTS} JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
-            f" WHERE {FTS} MATCH %s AND {where} ORDER BY {FTS}.rowid DESC LIMIT %s"
-        )
-        match = fts5_match(query.terms)
-    else:
-        match = tsquery(query.terms)
-        if not match:
-            return []
-        return _postgresql_ids(query, match, scope, sender, where, params, limit=limit)
-    return [pk for (pk,) in sql.rows(statement, [match, *params, limit])]
+    match = tsquery(query.terms)
+    if not match:
+        return []
+    return _postgresql_ids(query, match, scope, sender, where, params, limit=limit)
 
 
-# How many of the newest messages in scope are read before the index is asked instead.
+# How many of the newest messages in scope (PostgreSQL) or of the newest matches of the words
+# (SQLite) are read before the index is asked for the user's conversations only.
 WALK_ROWS = 2000
+
+# The most words a typed prefix may stand for before FTS5 is asked ``"w"*`` instead.
+PREFIX_WORDS = 32
+
+
+def _sqlite_ids(
+    query: SearchQuery,
+    scope: Scope,
+    sender: int | None,
+    where: str,
+    params: list[Any],
+    *,
+    before: int | None,
+    limit: int,
+) -> list[int]:
+    """FTS5's newest matches, in two steps like PostgreSQL's.
+
+    FTS5 walks a word's matches in rowid order, so ``ORDER BY rowid DESC`` stops after
+    the newest. The first step reads up to ``WALK_ROWS`` matches and checks on each that
+    the user may read it; a word frequent only in others' rooms would cost a look at every
+    one of its rows (45 ms for 23,500). So below them the query also asks FTS5 for the
+    user's conversations in the ``readers`` column (``readers : ("r1" OR "u7")``), which
+    skips the others' rows inside the index. Asked always, that cost every rare word a
+    merge of the conversations' lists (3.3 ms instead of 0.04).
+    """
+    words_of_prefix = _words_of_prefix(query.terms)
+    if words_of_prefix == []:  # the prefix starts no indexed word
+        return []
+    match = fts5_match(query.terms, words_of_prefix)
+    below, below_params = (" AND rowid < %s", [before]) if before is not None else ("", [])
+    walk = (
+        f"WITH walked AS MATERIALIZED (SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH %s"
+        f"{below} ORDER BY rowid DESC LIMIT %s)"
+        " SELECT (SELECT count(*) FROM walked), (SELECT min(id) FROM walked),"
+        f" (SELECT group_concat(id) FROM (SELECT m.id FROM walked JOIN {sql.MESSAGE} m"
+        f" ON m.id = walked.id WHERE {where} ORDER BY m.id DESC LIMIT %s))"
+    )
+    ((walked, lowest, found),) = sql.rows(walk, [match, *below_params, WALK_ROWS, *params, limit])
+    ids = sorted((int(pk) for pk in found.split(",")), reverse=True) if found else []
+    if len(ids) >= limit or walked < WALK_ROWS:
+        return ids
+    readers = f" {'AND' if scope.readers_op == '&' else 'OR'} ".join(
+        f'"{reader}"' for reader in scope.readers
+    )
+    indexed = (
+        f"SELECT {FTS}.rowid FROM {FTS} JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
+        f" WHERE {FTS} MATCH %s AND {FTS}.rowid < %s AND {where}"
+        f" ORDER BY {FTS}.rowid DESC LIMIT %s"
+    )
+    sent_by = f' AND readers : "s{sender}"' if sender is not None else ""
+    rest = sql.rows(
+        indexed, [f"{match} AND readers : ({readers}){sent_by}", lowest, *params, limit - len(ids)]
+    )
+    return [*ids, *(pk for (pk,) in rest)]
+
+
+def _words_of_prefix(terms: tuple[Term, ...]) -> list[str] | None:
+    """The indexed words the prefixed term starts, from FTS5's own term list
+    (``chat_message_fts_terms``), when they are at most ``PREFIX_WORDS``; else None."""
+    prefix = plain_prefix(terms)
+    if prefix is None:
+        return None
+    words: list[str] = []
+    after = prefix
+    while len(words) <= PREFIX_WORDS:
+        # The smallest term from ``after`` on: FTS5 seeks to it (the next term after a word
+        # is looked up from the word followed by the smallest character, not with ``>``,
+        # which steps through every instance of the word first).
+        row = sql.rows(f"SELECT term FROM {FTS}_terms WHERE term >= %s LIMIT 1", [after])
+        if not row or not row[0][0].startswith(prefix):
+            return words
+        words.append(row[0][0])
+        after = row[0][0] + "\x01"
+    return None
 
 
 def _postgresql_ids(
