@@ -182,12 +182,14 @@ def _sqlite_ids(
     if words_of_prefix == []:  # the prefix starts no indexed word
         return []
     match = fts5_match(query.terms, words_of_prefix)
+    # CROSS JOIN keeps SQLite's join order: the matches first, each message by its key
+    # (with ``from:`` it preferred the sender's index: all their messages, 47 ms).
     below, below_params = (" AND rowid < %s", [before]) if before is not None else ("", [])
     walk = (
         f"WITH walked AS MATERIALIZED (SELECT rowid AS id FROM {FTS} WHERE {FTS} MATCH %s"
         f"{below} ORDER BY rowid DESC LIMIT %s)"
         " SELECT (SELECT count(*) FROM walked), (SELECT min(id) FROM walked),"
-        f" (SELECT group_concat(id) FROM (SELECT m.id FROM walked JOIN {sql.MESSAGE} m"
+        f" (SELECT group_concat(id) FROM (SELECT m.id FROM walked CROSS JOIN {sql.MESSAGE} m"
         f" ON m.id = walked.id WHERE {where} ORDER BY m.id DESC LIMIT %s))"
     )
     ((walked, lowest, found),) = sql.rows(walk, [match, *below_params, WALK_ROWS, *params, limit])
@@ -198,7 +200,7 @@ def _sqlite_ids(
         f'"{reader}"' for reader in scope.readers
     )
     indexed = (
-        f"SELECT {FTS}.rowid FROM {FTS} JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
+        f"SELECT {FTS}.rowid FROM {FTS} CROSS JOIN {sql.MESSAGE} m ON m.id = {FTS}.rowid"
         f" WHERE {FTS} MATCH %s AND {FTS}.rowid < %s AND {where}"
         f" ORDER BY {FTS}.rowid DESC LIMIT %s"
     )
