@@ -152,7 +152,12 @@ def _matching_ids(
 
 # How many of the newest messages in scope (PostgreSQL) or of the newest matches of the words
 # (SQLite) are read before the index is asked for the user's conversations only.
-WALK_ROWS = 2000
+WALK_ROWS = 1000
+
+# PostgreSQL's second walk, when the first found some matches but too few: at most this many
+# rows (about 25 ms); beyond it the word is rare enough for the index.
+WALK_MORE_ROWS = 16000
+_NO_ID = 2**63 - 1  # above every id: the first walk's bound
 
 # The most words a typed prefix may stand for before FTS5 is asked ``"w"*`` instead.
 PREFIX_WORDS = 32
@@ -255,16 +260,27 @@ def _postgresql_ids(
     words = "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, %s)"
     walk = (
         f"WITH walked AS MATERIALIZED (SELECT m.* FROM {sql.MESSAGE} m WHERE {scope.walk}"
-        " ORDER BY m.id DESC LIMIT %s)"
+        " AND m.id < %s ORDER BY m.id DESC LIMIT %s)"
         " SELECT (SELECT count(*) FROM walked), (SELECT min(id) FROM walked),"
         f" ARRAY(SELECT m.id FROM walked m WHERE {where} AND {words}"
         " ORDER BY m.id DESC LIMIT %s)"
     )
-    ((walked, lowest, found),) = sql.rows(
-        walk, [*scope.walk_params, WALK_ROWS, *params, match, limit]
-    )
-    if len(found) >= limit or walked < WALK_ROWS:
-        return found
+    found: list[int] = []
+    lowest, rows = _NO_ID, WALK_ROWS
+    while True:
+        ((walked, lowest, more),) = sql.rows(
+            walk, [*scope.walk_params, lowest, rows, *params, match, limit - len(found)]
+        )
+        found += more
+        if len(found) >= limit or walked < rows:
+            return found
+        if not more or rows != WALK_ROWS:
+            break
+        # Matches were found, too few: at the rate seen, twice the rows they would need,
+        # unless that is more than a walk may read (the index then has few to sort).
+        rows = -(-2 * (limit - len(found)) * WALK_ROWS // len(more))
+        if rows > WALK_MORE_ROWS:
+            break
     keys = _keys_tsquery(query, scope, sender)
     if keys is None:
         return found
