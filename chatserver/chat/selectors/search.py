@@ -1,11 +1,14 @@
 """Search: the messages a user may read now that match what they typed, newest first.
 
-SQLite answers from the FTS5 table ``chat_message_fts`` and PostgreSQL from the GIN index on
-``to_tsvector('simple', body)`` (both made by migration 0007_search); the words typed only
-ever travel as query parameters, quoted by ``search_query``. Which messages a user
-may read is the same rule as ``resume``'s: rooms they are a member of now, and their own
-DMs. Matching ids come from one SQL query; the message objects are built by the same code as
-every other read (``message_objects``), so search results carry whatever fields messages do.
+SQLite answers from the FTS5 table ``chat_message_fts`` and PostgreSQL from the GIN index
+of ``chat_message_search_keys`` (migrations 0007_search and 0009_search_conversations); the
+words typed only ever travel as query parameters, quoted by ``search_query``. Which
+messages a user may read is the same rule as ``resume``'s: rooms they are a member of now,
+and their own DMs; it is checked on every row found, whatever the index narrowed. Both
+engines walk the newest matches first and ask the index for the user's conversations only
+below them (docs/benchmarks.md, "Search and export"). The message objects are built by the
+same code as every other read (``message_objects``), so search results carry whatever
+fields messages do.
 """
 
 from __future__ import annotations
