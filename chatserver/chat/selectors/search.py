@@ -261,18 +261,23 @@ def _postgresql_ids(
     "Search and export").
     """
     words = "to_tsvector('simple'::regconfig, m.body) @@ to_tsquery('simple'::regconfig, %s)"
+    # Each word lower-cased is in a body that has it, so ``strpos`` (0.5 µs) spares nearly
+    # every walked row its ``to_tsvector`` (7 µs); the planner runs the cheap test first.
+    texts = [word for term in query.terms for word in WORD.findall(term.text)]
+    seen = "".join(" AND strpos(lower(m.body), lower(%s)) > 0" for _ in texts)
     walk = (
         f"WITH walked AS MATERIALIZED (SELECT m.* FROM {sql.MESSAGE} m WHERE {scope.walk}"
         " AND m.id < %s ORDER BY m.id DESC LIMIT %s)"
         " SELECT (SELECT count(*) FROM walked), (SELECT min(id) FROM walked),"
-        f" ARRAY(SELECT m.id FROM walked m WHERE {where} AND {words}"
+        f" ARRAY(SELECT m.id FROM walked m WHERE {where}{seen} AND {words}"
         " ORDER BY m.id DESC LIMIT %s)"
     )
     found: list[int] = []
     lowest, rows = _NO_ID, WALK_ROWS
     while True:
         ((walked, lowest, more),) = sql.rows(
-            walk, [*scope.walk_params, lowest, rows, *params, match, limit - len(found)]
+            walk,
+            [*scope.walk_params, lowest, rows, *params, *texts, match, limit - len(found)],
         )
         found += more
         if len(found) >= limit or walked < rows:
