@@ -157,8 +157,8 @@ def _matching_ids(
 # (SQLite) are read before the index is asked for the user's conversations only.
 WALK_ROWS = 1000
 
-# PostgreSQL's second walk, when the first found some matches but too few: at most this many
-# rows (about 25 ms); beyond it the word is rare enough for the index.
+# PostgreSQL's further walks, when the first found some matches but too few: at most this
+# many rows in all; beyond it the word is rare enough for the index.
 WALK_MORE_ROWS = 16000
 _NO_ID = 2**63 - 1  # above every id: the first walk's bound
 
@@ -274,21 +274,22 @@ def _postgresql_ids(
         " ORDER BY m.id DESC LIMIT %s)"
     )
     found: list[int] = []
-    lowest, rows = _NO_ID, WALK_ROWS
+    lowest, rows, read = _NO_ID, WALK_ROWS, 0
     while True:
         ((walked, lowest, more),) = sql.rows(
             walk,
             [*scope.walk_params, lowest, rows, *params, *texts, match, limit - len(found)],
         )
         found += more
+        read += walked
         if len(found) >= limit or walked < rows:
             return found
-        if not more or rows != WALK_ROWS:
+        if not found:
             break
-        # Matches were found, too few: at the rate seen, twice the rows they would need,
-        # unless that is more than a walk may read (the index then has few to sort).
-        rows = -(-2 * (limit - len(found)) * WALK_ROWS // len(more))
-        if rows > WALK_MORE_ROWS:
+        # Matches were found, too few: at the rate seen so far, twice the rows they would
+        # need, unless that passes what the walks may read (the index then has few to sort).
+        rows = max(WALK_ROWS, -(-2 * (limit - len(found)) * read // len(found)))
+        if read + rows > WALK_MORE_ROWS:
             break
     keys = _keys_tsquery(query, scope, sender)
     if keys is None:
