@@ -113,10 +113,16 @@ def every_page(user, q: str, limit: int, **where) -> list[int]:
         before = page[-1]
 
 
-@pytest.mark.parametrize(("walk_rows", "prefix_words"), [(1, 32), (7, 1), (1000, 32)])
-def test_search_agrees_with_the_orm_across_both_steps(office, monkeypatch, walk_rows, prefix_words):
-    """``prefix_words`` 1: SQLite asks FTS5 ``"pla"*`` instead of the words it starts."""
+@pytest.mark.parametrize(
+    ("walk_rows", "walk_more", "prefix_words"), [(1, 16000, 32), (7, 10, 1), (1000, 16000, 32)]
+)
+def test_search_agrees_with_the_orm_across_both_steps(
+    office, monkeypatch, walk_rows, walk_more, prefix_words
+):
+    """``walk_more`` 10: PostgreSQL asks its index after one more walk at most;
+    ``prefix_words`` 1: SQLite asks FTS5 ``"pla"*`` instead of the words it starts."""
     monkeypatch.setattr(selector, "WALK_ROWS", walk_rows)
+    monkeypatch.setattr(selector, "WALK_MORE_ROWS", walk_more)
     monkeypatch.setattr(selector, "PREFIX_WORDS", prefix_words)
     alice, bob, carol, _dave = office
     scopes = {
