@@ -19,7 +19,7 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 12
 
 _TOKEN = re.compile(r'(?:(?P<key>from|in):)?(?:"(?P<quoted>[^"]*)"?|(?P<word>\S+))', re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")  # letters and digits: what the 'simple' parser keeps
+WORD = re.compile(r"[^\W_]+")  # letters and digits: what the 'simple' parser keeps
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def parse_query(q: str, ref: str | None) -> SearchQuery:
     return SearchQuery(tuple(terms), sender=sender or None, room=room or None)
 
 
-def _prefixed(terms: tuple[Term, ...]) -> list[bool]:
+def prefixed_terms(terms: tuple[Term, ...]) -> list[bool]:
     """Which terms match the start of a word: the last one, unless quoted (the word still
     being typed). Earlier words match whole: a prefix makes FTS5 merge the whole posting
     list of every word it starts (60 ms for a word in half of a million messages, against
@@ -69,21 +69,50 @@ def _prefixed(terms: tuple[Term, ...]) -> list[bool]:
     return [not term.phrase and index == len(terms) - 1 for index, term in enumerate(terms)]
 
 
-def fts5_match(terms: tuple[Term, ...]) -> str:
-    """An FTS5 query: every term a quoted string (``"`` doubled); see ``_prefixed``."""
+def fts5_match(terms: tuple[Term, ...], words_of_prefix: list[str] | None = None) -> str:
+    """An FTS5 query on the ``body`` column: every term a quoted string (``"`` doubled);
+    see ``prefixed_terms``. ``words_of_prefix``, when given, are the indexed words the
+    prefixed term starts: asked as ``("w1" OR "w2")``, which FTS5 walks newest first like
+    any word, where ``"w"*`` first merges all their matches."""
     parts = []
-    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
-        quoted = '"' + term.text.replace('"', '""') + '"'
-        parts.append(quoted + "*" if prefixed else quoted)
-    return " ".join(parts)
+    for term, prefixed in zip(terms, prefixed_terms(terms), strict=True):
+        quoted = _fts5_string(term.text)
+        if prefixed and words_of_prefix is not None:
+            parts.append("(" + " OR ".join(map(_fts5_string, words_of_prefix)) + ")")
+        else:
+            parts.append(quoted + "*" if prefixed else quoted)
+    return "body : (" + " AND ".join(parts) + ")"
+
+
+def _fts5_string(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# Letters whose folding by FTS5's unicode61 tokenizer is Python's ``lower()``: for these,
+# the indexed words a typed prefix starts can be looked up in the index's own term list.
+FOLDS_LIKE_LOWER = frozenset(
+    "abcdefghijklmnopqrstuvwxyz0123456789абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+)
+
+
+def plain_prefix(terms: tuple[Term, ...]) -> str | None:
+    """The prefixed term as FTS5 indexes it, when it is one word of letters from
+    ``FOLDS_LIKE_LOWER``; else None (FTS5 is then asked ``"w"*`` and folds it itself)."""
+    flags = prefixed_terms(terms)
+    if not terms or not flags[-1]:
+        return None
+    folded = terms[-1].text.lower()
+    if folded and all(char in FOLDS_LIKE_LOWER for char in folded):
+        return folded
+    return None
 
 
 def tsquery(terms: tuple[Term, ...]) -> str:
     """A ``to_tsquery('simple', ...)`` string: each word quoted; a term's words follow each
     other (``<->``), the prefixed term's last word ends in ``:*``, terms are ANDed."""
     parts = []
-    for term, prefixed in zip(terms, _prefixed(terms), strict=True):
-        words = [word.replace("'", "''").replace("\\", "\\\\") for word in _WORD.findall(term.text)]
+    for term, prefixed in zip(terms, prefixed_terms(terms), strict=True):
+        words = [word.replace("'", "''").replace("\\", "\\\\") for word in WORD.findall(term.text)]
         if not words:
             continue
         lexemes = [f"'{word}'" for word in words]

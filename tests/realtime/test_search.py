@@ -320,27 +320,23 @@ async def test_history_around_an_id_opens_a_result_with_its_neighbours():
     await c.close()
 
 
-async def test_postgresql_switches_plans_when_the_newest_first_walk_is_slow(monkeypatch):
-    """The second plan answers, with the same results, when the first runs out of time
-    (here made slow on purpose); the connection lives on for the next frame."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's planner only (tests/scale reruns this file there: MUST_RUN)")
+async def test_phrases_and_joined_words_keep_their_order_below_the_walk(monkeypatch):
+    """Below the newest ``WALK_ROWS`` messages PostgreSQL's index knows only which words a
+    message holds; the order of a phrase's words (or of ``e-mail``'s) is still checked."""
     from chatserver.chat.selectors import search as selector
 
+    monkeypatch.setattr(selector, "WALK_ROWS", 1)
     alice = await make_user("alice")
     a = await ChatClient.connect(alice)
-    ids = await room_with(a, "r", ["walrus one", "walrus two", "other"])
-    expected = [m["id"] for m in (await search(a, "walrus"))["results"]]
-    assert expected == ids[1::-1]
-    monkeypatch.setattr(selector, "NEWEST_FIRST_MS", 50)
-    monkeypatch.setattr(
-        selector,
-        "_newest_first",
-        lambda words: (
-            f"SELECT found.id FROM ({words} ORDER BY m.id DESC LIMIT %s) found, pg_sleep(2)"
-        ),
+    ids = await room_with(
+        a, "r", ["the plan is final", "final: the plan", "send an e-mail", "mail e", "newest"]
     )
-    assert [m["id"] for m in (await search(a, "walrus"))["results"]] == expected
-    await a.send({"type": "ping"})
-    await a.expect("pong")
+    assert [m["id"] for m in (await search(a, '"plan is final"'))["results"]] == [ids[0]]
+    assert [m["id"] for m in (await search(a, '"the plan"'))["results"]] == [ids[1], ids[0]]
+    assert [m["id"] for m in (await search(a, "e-mail"))["results"]] == [ids[2]]
+    assert [m["id"] for m in (await search(a, "final pla"))["results"]] == [ids[1], ids[0]]
+    page = await search(a, "plan", limit=1)
+    assert ([m["id"] for m in page["results"]], page["has_more"]) == ([ids[1]], True)
+    page = await search(a, "plan", limit=1, before=ids[1])
+    assert ([m["id"] for m in page["results"]], page["has_more"]) == ([ids[0]], False)
     await a.close()
