@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli import machine, positive_int
-from bench.servers import seed, start_deskchat
-from bench.upload import BLOCK, csrf_token
+from bench.file_transfer import BLOCK, csrf_token
+from bench.server_processes import seed, start_deskchat
 
 
 def run(mb: int, idle: int) -> dict[str, Any]:

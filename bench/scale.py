@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import servers
+from bench import server_processes
 from bench.load import (
     Client,
     Tally,
@@ -43,7 +43,7 @@ ROOM = "scale"
 
 def seed(data_dir: Path, env: dict[str, str], users: int) -> list[dict[str, Any]]:
     """Users with sessions in one room, through the app's own entry, on the chosen database."""
-    return servers.seed(data_dir, users=users, rooms=[ROOM], env=env)["users"]
+    return server_processes.seed(data_dir, users=users, rooms=[ROOM], env=env)["users"]
 
 
 def start(argv: list[str], env: dict[str, str], count: int) -> tuple[subprocess.Popen, list[str]]:
@@ -51,7 +51,7 @@ def start(argv: list[str], env: dict[str, str], count: int) -> tuple[subprocess.
     process = subprocess.Popen(
         argv,
         cwd=ROOT,
-        env=servers.base_env(env),
+        env=server_processes.base_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -145,9 +145,9 @@ def run_config(label: str, workers: int, engines: dict[str, str] | None, args) -
     try:
         users = seed(workdir, env, args.clients)
         if engines is None:
-            argv = servers.deskchat_argv(workdir)
+            argv = server_processes.deskchat_argv(workdir)
         else:
-            argv = servers.serve_argv(workdir, workers)
+            argv = server_processes.serve_argv(workdir, workers)
         process, urls = start(argv, env, workers)
         try:
             burst = measured(fan_out(urls, users, args.senders, args.messages))

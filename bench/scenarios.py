@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import servers
+from bench import server_processes
 from bench.load import (
     Client,
     Tally,
@@ -87,8 +87,8 @@ class Bench:
     def deskchat(self, name: str, users: int, rooms: list[str], env: dict[str, str]):
         """A seeded data folder and the real server on it; yields (server, WS header sets)."""
         data_dir = self.data_dir(name)
-        seeded = servers.seed(data_dir, users=users, rooms=rooms)
-        server = servers.start_deskchat(data_dir, env, self.variant)
+        seeded = server_processes.seed(data_dir, users=users, rooms=rooms)
+        server = server_processes.start_deskchat(data_dir, env, self.variant)
         headers = [
             {"Cookie": f"deskchat_session={u['session']}", "Origin": server.origin}
             for u in seeded["users"]
@@ -96,7 +96,7 @@ class Bench:
         return server, headers
 
     def reference_server(self, clients: int):
-        server = servers.start_reference(self.workdir / "reference.log")
+        server = server_processes.start_reference(self.workdir / "reference.log")
         return server, [{"Origin": server.origin}] * clients
 
 
@@ -104,7 +104,10 @@ Plan = Callable[[list[Client], Tally], Awaitable[None]]
 
 
 async def room_load(
-    server: servers.ServerProcess, headers: list[dict[str, str]], plan: Plan, expected_each: int
+    server: server_processes.ServerProcess,
+    headers: list[dict[str, str]],
+    plan: Plan,
+    expected_each: int,
 ) -> dict[str, Any]:
     """Connect everyone, join the room, let presence settle, run ``plan``, count deliveries."""
     tally = Tally()
@@ -114,7 +117,7 @@ async def room_load(
     for client in clients:
         await client.expect("joined")
     await wait_quiet(tally)
-    with servers.Monitor(server.pid) as monitor:
+    with server_processes.Monitor(server.pid) as monitor:
         await plan(clients, tally)
         await wait_deliveries(clients, expected_each)
     figures = {
@@ -214,15 +217,15 @@ def s3(bench: Bench) -> dict[str, Any]:
 
 
 async def idle_load(
-    server: servers.ServerProcess, headers: list[dict[str, str]], seconds: float
+    server: server_processes.ServerProcess, headers: list[dict[str, str]], seconds: float
 ) -> dict[str, Any]:
-    base_rss = servers.Monitor(server.pid).rss()
+    base_rss = server_processes.Monitor(server.pid).rss()
     tally = Tally()
     clients, connect_times, failed = await open_clients(server.ws_url, headers, tally)
     connected_in = time.perf_counter()
     await wait_quiet(tally, quiet=1.0, limit=600)
     settle = time.perf_counter() - connected_in
-    with servers.Monitor(server.pid) as monitor:
+    with server_processes.Monitor(server.pid) as monitor:
         await asyncio.sleep(seconds)
     figures = {
         **connect_figures(connect_times, failed),
@@ -269,7 +272,7 @@ async def timed(client: Client, frame: dict[str, Any], answer: str) -> tuple[dic
 
 
 async def big_room(
-    server: servers.ServerProcess, headers: dict[str, str], sizes: Sizes, top_id: int
+    server: server_processes.ServerProcess, headers: dict[str, str], sizes: Sizes, top_id: int
 ) -> dict[str, Any]:
     tally = Tally()
     client, connect_s = await Client.open(server.ws_url, headers, tally)
@@ -323,25 +326,25 @@ async def big_room(
 def s5(bench: Bench) -> dict[str, Any]:
     sizes = bench.sizes
     data_dir = bench.data_dir("s5")
-    seeded = servers.seed(data_dir, users=2, rooms=["big"])
+    seeded = server_processes.seed(data_dir, users=2, rooms=["big"])
     sender_ids = [u["id"] for u in seeded["users"]]
-    insert_s = servers.bulk_insert_messages(
+    insert_s = server_processes.bulk_insert_messages(
         data_dir, room_id=seeded["rooms"]["big"], sender_ids=sender_ids, count=sizes.s5_messages
     )
-    top_id = servers.max_message_id(data_dir)
-    server = servers.start_deskchat(data_dir, {}, bench.variant)
+    top_id = server_processes.max_message_id(data_dir)
+    server = server_processes.start_deskchat(data_dir, {}, bench.variant)
     headers = {
         "Cookie": f"deskchat_session={seeded['users'][0]['session']}",
         "Origin": server.origin,
     }
     try:
-        with servers.Monitor(server.pid) as monitor:
+        with server_processes.Monitor(server.pid) as monitor:
             figures = measured(big_room(server, headers, sizes, top_id))
     finally:
         server.stop()
     figures.update(monitor.figures())
     figures["stored_messages"] = sizes.s5_messages
-    figures["database_mb"] = round(servers.database_bytes(data_dir) / 2**20, 1)
+    figures["database_mb"] = round(server_processes.database_bytes(data_dir) / 2**20, 1)
     figures["bulk_insert_s"] = round(insert_s, 1)
     return {
         "title": f"S5: a room with {sizes.s5_messages:,} stored messages",
@@ -356,14 +359,16 @@ def s5(bench: Bench) -> dict[str, Any]:
 def s6(bench: Bench) -> dict[str, Any]:
     runs = bench.sizes.s6_runs
     data_dir = bench.data_dir("s6")
-    first = servers.start_deskchat(data_dir, {}, bench.variant)  # creates and migrates the DB
+    first = server_processes.start_deskchat(
+        data_dir, {}, bench.variant
+    )  # creates and migrates the DB
     first_run = first.started_in
     first.stop()
     starts = []
     for _ in range(runs):
         started = time.perf_counter()
-        server = servers.start_deskchat(data_dir, {}, bench.variant)
-        assert servers.healthz(server.url) == 200
+        server = server_processes.start_deskchat(data_dir, {}, bench.variant)
+        assert server_processes.healthz(server.url) == 200
         starts.append(time.perf_counter() - started)
         server.stop()
     result: dict[str, Any] = {
@@ -379,7 +384,7 @@ def s6(bench: Bench) -> dict[str, Any]:
         ref_starts = []
         for _ in range(runs):
             started = time.perf_counter()
-            ref = servers.start_reference(bench.workdir / "reference.log")
+            ref = server_processes.start_reference(bench.workdir / "reference.log")
             ref_starts.append(time.perf_counter() - started)
             ref.stop()
         result["reference"] = {

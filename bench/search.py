@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import servers
+from bench import server_processes
 from bench.load import Client, Tally, measured, ms
 
 MARKER = "BENCH-SEARCH:"
@@ -461,12 +461,14 @@ def query_cost() -> None:
 def run(count: int, rounds: int, write_rounds: int, keep: bool) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="deskchat-bench-search-"))
     figures: dict[str, Any] = {"messages": count}
-    seeded = servers.seed(data_dir, users=40, rooms=ROOMS)
+    seeded = server_processes.seed(data_dir, users=40, rooms=ROOMS)
     manage(data_dir, "migrate", "chat", before_search_migration())
     figures["bulk_insert_s"] = round(
         insert_messages(data_dir, seeded["users"], seeded["rooms"], count), 1
     )
-    figures["database_mb_before_index"] = round(servers.database_bytes(data_dir) / 2**20, 1)
+    figures["database_mb_before_index"] = round(
+        server_processes.database_bytes(data_dir) / 2**20, 1
+    )
     started = time.perf_counter()
     manage(data_dir, "migrate")
     figures["migrate_with_index_build_s"] = round(time.perf_counter() - started, 2)
@@ -475,15 +477,15 @@ def run(count: int, rounds: int, write_rounds: int, keep: bool) -> dict[str, Any
     figures["migrate_nothing_to_do_s"] = round(time.perf_counter() - started, 2)
     with sqlite3.connect(data_dir / "deskchat.sqlite3") as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    figures["database_mb_with_index"] = round(servers.database_bytes(data_dir) / 2**20, 1)
+    figures["database_mb_with_index"] = round(server_processes.database_bytes(data_dir) / 2**20, 1)
 
-    server = servers.start_deskchat(data_dir)
+    server = server_processes.start_deskchat(data_dir)
     headers = {
         "Cookie": f"deskchat_session={seeded['users'][0]['session']}",
         "Origin": server.origin,
     }
     try:
-        with servers.Monitor(server.pid) as monitor:
+        with server_processes.Monitor(server.pid) as monitor:
             figures["search"] = measured(search_latency(server, headers, rounds))
     finally:
         figures["server_exit"] = server.stop()
@@ -525,7 +527,7 @@ def run_postgres(url: str, count: int, rounds: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="deskchat-bench-search-pg-"))
     env = {"DESKCHAT_DATABASE_URL": url}
     figures: dict[str, Any] = {"messages": count, "engine": "postgresql"}
-    seeded = servers.seed(data_dir, users=40, rooms=ROOMS, env=env)
+    seeded = server_processes.seed(data_dir, users=40, rooms=ROOMS, env=env)
     manage(data_dir, "migrate", "chat", before_search_migration(), env=env)
     users = seeded["users"]
     ids = [u["id"] for u in users]
@@ -562,10 +564,10 @@ def run_postgres(url: str, count: int, rounds: int) -> dict[str, Any]:
     started = time.perf_counter()
     manage(data_dir, "migrate", env=env)
     figures["migrate_nothing_to_do_s"] = round(time.perf_counter() - started, 2)
-    server = servers.start_deskchat(data_dir, env=env)
+    server = server_processes.start_deskchat(data_dir, env=env)
     headers = {"Cookie": f"deskchat_session={users[0]['session']}", "Origin": server.origin}
     try:
-        with servers.Monitor(server.pid) as monitor:
+        with server_processes.Monitor(server.pid) as monitor:
             figures["search"] = measured(search_latency(server, headers, rounds))
     finally:
         figures["server_exit"] = server.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.servers import STOPPED_WITH
+from bench.server_processes import STOPPED_WITH
 from tests.support import health
 from tests.support.server import ROOT
 

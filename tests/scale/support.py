@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.servers import serve_argv
+from bench.server_processes import serve_argv
 from tests.support import health
 from tests.support.server import ROOT, Browserless, server_env
 

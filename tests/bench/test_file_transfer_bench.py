@@ -1,4 +1,4 @@
-"""A tiny run of ``python -m bench.upload``, so the upload benchmark cannot rot (no timing is
+"""A tiny run of ``python -m bench.file_transfer``, so the upload benchmark cannot rot (no timing is
 asserted: the figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.process
 
 def test_upload_bench_runs_and_reports_every_figure():
     result = subprocess.run(
-        [sys.executable, "-m", "bench.upload", "--mb", "4"],
+        [sys.executable, "-m", "bench.file_transfer", "--mb", "4"],
         cwd=ROOT,
         capture_output=True,
         text=True,

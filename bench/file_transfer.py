@@ -1,6 +1,6 @@
 """Upload and download of one large file on loopback, and what the server's memory does.
 
-``nice -n 10 .venv/bin/python -m bench.upload [--mb 1024]``: starts the real server
+``nice -n 10 .venv/bin/python -m bench.file_transfer [--mb 1024]``: starts the real server
 (``python -m desktop --headless``) on a fresh data folder with ``DESKCHAT_MAX_UPLOAD_MB``
 above the file, sends one file of that size to ``POST /files/`` streamed from disk (the
 client never holds it in memory), downloads it back, and prints JSON: seconds and MB/s each
@@ -30,7 +30,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from bench.cli import machine
-from bench.servers import seed, start_deskchat
+from bench.server_processes import seed, start_deskchat
 
 BLOCK = 1024 * 1024
 
@@ -167,7 +167,7 @@ class ChatProbe(threading.Thread):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.upload", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.file_transfer", description=__doc__)
     parser.add_argument("--mb", type=int, default=1024, help="file size in MiB (default 1024)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="deskchat-upload-bench-") as tmp:
