@@ -61,12 +61,22 @@ def parse_query(q: str, ref: str | None) -> SearchQuery:
     return SearchQuery(tuple(terms), sender=sender or None, room=room or None)
 
 
+# A last word shorter than this matches whole: one letter starts a large part of every
+# language's words, and asking for all of them cost 71 ms p50 / 114 ms max over a million
+# messages on SQLite (docs/benchmarks.md, "Search and export"), for results nobody can use.
+MIN_PREFIX_CHARS = 2
+
+
 def prefixed_terms(terms: tuple[Term, ...]) -> list[bool]:
-    """Which terms match the start of a word: the last one, unless quoted (the word still
-    being typed). Earlier words match whole: a prefix makes FTS5 merge the whole posting
-    list of every word it starts (60 ms for a word in half of a million messages, against
-    0.1 ms for the word itself; docs/benchmarks.md, "Search and export")."""
-    return [not term.phrase and index == len(terms) - 1 for index, term in enumerate(terms)]
+    """Which terms match the start of a word: the last one (the word still being typed),
+    unless quoted or shorter than ``MIN_PREFIX_CHARS``. Earlier words match whole: a prefix
+    makes FTS5 merge the whole posting list of every word it starts (60 ms for a word in half
+    of a million messages, against 0.1 ms for the word itself; docs/benchmarks.md)."""
+    last = len(terms) - 1
+    return [
+        index == last and not term.phrase and len(term.text) >= MIN_PREFIX_CHARS
+        for index, term in enumerate(terms)
+    ]
 
 
 def fts5_match(terms: tuple[Term, ...], words_of_prefix: list[str] | None = None) -> str:

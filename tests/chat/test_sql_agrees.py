@@ -43,7 +43,7 @@ def office():
     for n in range(40):
         room, members = list(plan.items())[n % 3]
         sender = members[n % len(members)]
-        sends.append(SendRequest(sender.pk, sender.username, f"m{n}", f"c{n}", room_name=room))
+        sends.append(SendRequest(sender.pk, sender.username, f"msg{n}", f"c{n}", room_name=room))
     for n, (a, b) in enumerate([(alice, bob), (bob, alice), (carol, alice), (dave, carol)]):
         sends.append(SendRequest(a.pk, a.username, f"dm{n}", f"d{n}", to_username=b.username))
     # Mentions (issue 17): named, @room, in a DM, and of someone who cannot read the room.
@@ -253,13 +253,13 @@ def test_mentions_and_their_counts(office):
 
 def test_search_sees_what_resume_sees(office):
     """Search's SQL (FTS5 or tsvector, plus its own visibility condition) finds exactly the
-    messages the ORM's resume rule says the user may read: ``m`` matches the room
-    messages here ("m0"...), ``dm`` the DMs ("dm0"...)."""
+    messages the ORM's resume rule says the user may read: ``ms`` matches the room
+    messages here ("msg0"...), ``dm`` the DMs ("dm0"...)."""
     from chatserver.chat.selectors.search import search
 
     for user in office:
         visible, _ = messages.visible_messages_since(user_id=user.pk, since=0, limit=1000)
-        for q, kept in (("m", lambda b: b.startswith("m")), ("dm", lambda b: b.startswith("dm"))):
+        for q, kept in (("ms", lambda b: b.startswith("ms")), ("dm", lambda b: b.startswith("dm"))):
             found = search(
                 user_id=user.pk, q=q, room=None, with_user=None, before=None, limit=50, ref=None
             )

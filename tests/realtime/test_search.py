@@ -60,6 +60,9 @@ async def test_cyrillic_latin_and_mixed_text_match_without_case_and_by_prefix():
     # The last word may be the start of one (it is being typed); earlier ones are whole words.
     assert bodies(await search(a, "смеш deskchat")) == []
     assert bodies(await search(a, "смешанный desk")) == ["смешанный Text: проверка Deskchat"]
+    # A one-letter last word is the word itself, not the start of every word it begins.
+    assert bodies(await search(a, "смешанный d")) == []
+    assert bodies(await search(a, "смешанный de")) == ["смешанный Text: проверка Deskchat"]
     found = await search(a, "Квартал")
     assert found["q"] == "Квартал"
     assert found["has_more"] is False
