@@ -133,56 +133,30 @@ def joined(
 
 
 def history(
-    *, room: str | None, with_user: str | None, before: int | None, page: tuple[list, bool]
-) -> Frame:
-    messages, has_more = page
-    target = {"room": room} if room is not None else {"with": with_user}
-    return {
-        "type": "history",
-        **target,
-        "before": before,
-        "messages": messages,
-        "has_more": has_more,
-    }
-
-
-def history_after(
-    *, room: str | None, with_user: str | None, after: int, page: tuple[list, bool]
-) -> Frame:
-    """The messages just newer than ``after``, oldest first; ``has_more``: newer ones still
-    exist beyond this page (paging towards the latest, from an old message)."""
-    messages, has_more = page
-    target = {"room": room} if room is not None else {"with": with_user}
-    return {
-        "type": "history",
-        **target,
-        "before": None,
-        "after": after,
-        "messages": messages,
-        "has_more": has_more,
-    }
-
-
-def history_around(
     *,
     room: str | None,
     with_user: str | None,
-    around: int,
     messages: list[Frame],
     has_more: bool,
-    has_newer: bool,
+    before: int | None = None,
+    after: int | None = None,
+    around: int | None = None,
+    has_newer: bool = False,
 ) -> Frame:
-    """A page of a conversation around one message (opening a search result)."""
+    """A page of a conversation, oldest first: older than ``before`` (the newest page when
+    None; ``has_more``: older ones exist), newer than ``after`` (``has_more``: newer ones
+    exist), or centred on ``around`` (a search result opened; ``has_more`` and ``has_newer``
+    on each side)."""
     target = {"room": room} if room is not None else {"with": with_user}
-    return {
-        "type": "history",
-        **target,
-        "before": None,
-        "around": around,
-        "messages": messages,
-        "has_more": has_more,
-        "has_newer": has_newer,
-    }
+    frame: Frame = {"type": "history", **target, "before": before}
+    if after is not None:
+        frame["after"] = after
+    if around is not None:
+        frame["around"] = around
+        frame["has_newer"] = has_newer
+    frame["messages"] = messages
+    frame["has_more"] = has_more
+    return frame
 
 
 def search_results(*, q: str, before: int | None, results: list[Frame], has_more: bool) -> Frame:

@@ -151,20 +151,30 @@ def history(
         if around is not None:
             return _around(Q(room_id=found.pk), around, limit, room=found.name, with_user=None)
         if after is not None:
-            page = room_messages(room_id=found.pk, before=None, limit=limit, after=after)
-            return frames.history_after(room=found.name, with_user=None, after=after, page=page)
-        page = room_messages(room_id=found.pk, before=before, limit=limit)
-        return frames.history(room=found.name, with_user=None, before=before, page=page)
+            messages, has_more = room_messages(
+                room_id=found.pk, before=None, limit=limit, after=after
+            )
+            return frames.history(
+                room=found.name, with_user=None, after=after, messages=messages, has_more=has_more
+            )
+        messages, has_more = room_messages(room_id=found.pk, before=before, limit=limit)
+        return frames.history(
+            room=found.name, with_user=None, before=before, messages=messages, has_more=has_more
+        )
     assert with_user is not None
     peer = require_peer(user_id=user_id, username=with_user, ref=ref)
     key = dm_key(user_id, peer.pk)
     if around is not None:
         return _around(Q(dm_key=key), around, limit, room=None, with_user=peer.username)
     if after is not None:
-        page = dm_messages(key=key, before=None, limit=limit, after=after)
-        return frames.history_after(room=None, with_user=peer.username, after=after, page=page)
-    page = dm_messages(key=key, before=before, limit=limit)
-    return frames.history(room=None, with_user=peer.username, before=before, page=page)
+        messages, has_more = dm_messages(key=key, before=None, limit=limit, after=after)
+        return frames.history(
+            room=None, with_user=peer.username, after=after, messages=messages, has_more=has_more
+        )
+    messages, has_more = dm_messages(key=key, before=before, limit=limit)
+    return frames.history(
+        room=None, with_user=peer.username, before=before, messages=messages, has_more=has_more
+    )
 
 
 def _around(
@@ -181,7 +191,7 @@ def _around(
     older = list(messages.filter(id__lte=around).order_by("-id")[: older_count + 1])
     newer = list(messages.filter(id__gt=around).order_by("id")[: newer_count + 1])
     page = [*reversed(older[:older_count]), *newer[:newer_count]]
-    return frames.history_around(
+    return frames.history(
         room=room,
         with_user=with_user,
         around=around,
