@@ -15,22 +15,11 @@ from types import SimpleNamespace
 import pytest
 
 from desktop import window as window_module
-from desktop.tray import Action, Check, GuiShell, Separator, TrayMenu, menu_items
+from desktop.tray import Action, Check, GuiShell, Separator, menu_items
 from desktop.winforms_shell import GUID, badge_text
+from tests.desktop.tray_menu import recording_menu
 
-
-def spec(record: list) -> TrayMenu:
-    return TrayMenu(
-        tooltip="Deskchat",
-        open_label="Open Deskchat",
-        share_label="Share on the network",
-        autostart_label="Start Deskchat when I log in",
-        quit_label="Quit",
-        on_open=lambda: record.append("open"),
-        on_share=lambda on: record.append(("share", on)),
-        on_autostart=lambda on: record.append(("autostart", on)),
-        on_quit=lambda: record.append("quit"),
-    )
+spec = recording_menu
 
 
 class ThreadShell(GuiShell):

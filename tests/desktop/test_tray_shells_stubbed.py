@@ -18,20 +18,12 @@ import pytest
 
 from desktop import cocoa_shell, winforms_shell
 from desktop.tray import TrayMenu
+from tests.desktop.tray_menu import recording_menu
 
 
 def spec(record: list) -> TrayMenu:
-    return TrayMenu(
-        tooltip="Deskchat: a tooltip long enough to be cut for the Windows notification area",
-        open_label="Open Deskchat",
-        share_label="Share on the network",
-        autostart_label="Start Deskchat when I log in",
-        quit_label="Quit",
-        on_open=lambda: record.append("open"),
-        on_share=lambda on: record.append(("share", on)),
-        on_autostart=lambda on: record.append(("autostart", on)),
-        on_quit=lambda: record.append("quit"),
-    )
+    long = "Deskchat: a tooltip long enough to be cut for the Windows notification area"
+    return recording_menu(record, tooltip=long)
 
 
 def install(monkeypatch, name: str, **members) -> types.ModuleType:
