@@ -9,6 +9,7 @@ Thumbnails sit beside the contents they were made from, also by hash.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -20,6 +21,8 @@ from django.conf import settings
 # A temporary upload file older than this was left by a process that died mid-upload (no
 # upload takes a day); the next upload, or the periodic sweep (realtime/worker.py), removes it.
 STALE_TEMP_SECONDS = 24 * 3600
+
+_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 class FileStore:
@@ -100,6 +103,28 @@ class FileStore:
             os.utime(aside)  # fresh, so sweep_stale leaves it until it is discarded
             moved.append((aside, original))
         return moved
+
+    def stored_hashes(self) -> set[str]:
+        """Every hash with a content or a thumbnail on disk (anything else in the folder,
+        such as ``tmp/``, is not the store's to judge)."""
+        found: set[str] = set()
+        if not self.root.is_dir():
+            return found
+        for folder in os.scandir(self.root):
+            if folder.is_dir() and len(folder.name) == 2:
+                found.update(
+                    entry.name
+                    for entry in os.scandir(folder.path)
+                    if _HASH.fullmatch(entry.name) and entry.name.startswith(folder.name)
+                )
+        thumbs = self.root / "thumbs"
+        if thumbs.is_dir():
+            found.update(
+                entry.name.removesuffix(".webp")
+                for entry in os.scandir(thumbs)
+                if _HASH.fullmatch(entry.name.removesuffix(".webp"))
+            )
+        return found
 
     @staticmethod
     def put_back(moved: list[tuple[Path, Path]]) -> None:

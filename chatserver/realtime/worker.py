@@ -3,8 +3,9 @@
 The launcher (``desktop/embedded_server.py``) owns Daphne: it builds the server, runs the
 reactor on its thread and stops it. What the chat needs around that lives here, called at four
 moments: before Daphne starts (forget presence a crash left behind), once Daphne's factories
-exist (Deskchat's WebSocket protocol), once the reactor runs (the presence heartbeat and the
-sweep of uploads never sent), and after it stopped (this worker's own presence rows).
+exist (Deskchat's WebSocket protocol), once the reactor runs (the presence heartbeat, the
+sweep of uploads never sent, the check of stored files), and after it stopped (this worker's
+own presence rows).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chatserver.chat.filestore import file_store
-from chatserver.chat.services.files import unsent_files_sweep
+from chatserver.chat.services.files import contents_forget, unsent_files_sweep
 from chatserver.chat.services.presence import worker_heartbeat, worker_start, worker_stop
 from chatserver.realtime import presence_broadcast
 
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 SWEEP_MAX_SECONDS = 3600.0
 SWEEP_MIN_SECONDS = 1.0
 SWEEP_BATCH = 100
+# Stored files are checked against the upload rows this many hashes per query.
+CHECK_BATCH = 500
 
 # One identity per server process: presence rows carry it so a dead worker's rows can be found.
 WORKER_NAME = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -57,6 +60,7 @@ def on_server_ready(server: Any) -> None:
     http_requests.install(server)
     reactor.callWhenRunning(_start_heartbeat)
     reactor.callWhenRunning(_start_upload_sweep)
+    reactor.callWhenRunning(_start_contents_check)
 
 
 def after_serving() -> None:
@@ -140,3 +144,36 @@ def _start_upload_sweep() -> None:
         return deferred
 
     task.LoopingCall(tick).start(interval, now=True)
+
+
+async def forget_unnamed_contents() -> int:
+    """Remove stored files (contents and thumbnails) that no upload names; returns how many.
+
+    Only a process killed at the wrong moment leaves them: between a sweep's delete of the
+    rows and its removal of their files (two steps, chat/services/files.py), or between an
+    upload keeping its file and its commit. So the next start looks, in batches off the event
+    loop; each goes through ``contents_forget``, under the contents' locks, so an upload of
+    the same bytes committing meanwhile (here or in another worker) keeps them.
+    """
+    store = file_store()
+    hashes = sorted(await asyncio.to_thread(store.stored_hashes))
+    gone = 0
+    for start in range(0, len(hashes), CHECK_BATCH):
+        gone += await database_sync_to_async(contents_forget)(
+            sha256s=hashes[start : start + CHECK_BATCH], store=store
+        )
+    if gone:
+        logger.info("removed %d stored file(s) that no upload names (left by a crash)", gone)
+    return gone
+
+
+def _start_contents_check() -> None:
+    """Once, as the reactor starts: what a killed process left in the file store."""
+    from twisted.internet import defer
+
+    deferred = defer.Deferred.fromFuture(asyncio.ensure_future(forget_unnamed_contents()))
+    deferred.addErrback(
+        lambda failure: logger.warning(
+            "checking stored files against uploads: %s", failure.getErrorMessage()
+        )
+    )

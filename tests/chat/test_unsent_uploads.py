@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -267,6 +268,33 @@ def test_a_send_whose_file_was_removed_meanwhile_is_refused_whole(store, alice, 
     assert isinstance(outcome, ProtocolError) and outcome.code == "unknown_file"
     assert not Message.objects.exists() and not Attachment.objects.exists()
     assert not content_path(store, content).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the worker's own database calls close connections
+def test_stored_files_no_upload_names_go_at_the_next_start(store, alice):
+    """What a process killed between a sweep's two steps leaves (the rows deleted, their
+    files not yet), and only that, is removed when a worker starts."""
+    from chatserver.realtime.worker import forget_unnamed_contents
+
+    kept_picture, lost_picture = png(color=(10, 200, 10)), png(color=(10, 10, 200))
+    kept = uploaded(alice, kept_picture, "kept.png")
+    shared = uploaded(alice, b"named twice")
+    uploaded(alice, b"named twice")
+    lost = uploaded(alice, lost_picture, "lost.png")
+    Attachment.objects.filter(pk__in=[lost, shared]).delete()  # the kill came after this
+    stray = store / "notes-by-an-admin.txt"
+    stray.write_text("not the store's")
+    assert content_path(store, lost_picture).exists() and thumb_path(store, lost_picture).exists()
+
+    assert async_to_sync(forget_unnamed_contents)() == 1
+    assert not content_path(store, lost_picture).exists()
+    assert not thumb_path(store, lost_picture).exists()
+    assert content_path(store, kept_picture).exists() and thumb_path(store, kept_picture).exists()
+    assert content_path(store, b"named twice").exists()  # its other upload still names it
+    assert downloadable(alice, kept)
+    assert stray.exists()
+    assert not [p for p in (store / "tmp").iterdir()]  # nothing set aside is left behind
+    assert async_to_sync(forget_unnamed_contents)() == 0
 
 
 def test_how_often_each_worker_looks():
