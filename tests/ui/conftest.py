@@ -5,12 +5,14 @@ Never ``playwright install``: the browser is /usr/bin/chromium (``.ci/run`` inst
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support.server import ROOT, LiveServer
 from tests.support.tools import require_executable
@@ -60,6 +62,8 @@ class Person:
     context: object
     problems: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
+    # The last frames each way on the chat socket: what a failed wait says happened.
+    frames: deque[str] = field(default_factory=lambda: deque(maxlen=30))
 
     def assert_clean(self) -> None:
         """No script errors and no CSP violations (they show as console errors)."""
@@ -69,16 +73,32 @@ class Person:
         """Join ``room`` from the sidebar, confirming "Create #room" when it is new."""
         self.page.fill("#join-input", room)
         self.page.press("#join-input", "Enter")
-        self.page.wait_for_function(
-            """(name) => document.querySelector("#join-error button")
-                || document.querySelector("#conv-title").textContent.trim() === name""",
-            arg=room,
-        )
+        try:
+            self.page.wait_for_function(
+                """(name) => document.querySelector("#join-error button")
+                    || document.querySelector("#conv-title").textContent.trim() === name""",
+                arg=room,
+            )
+        except PlaywrightTimeout:
+            raise AssertionError(f"{self.name} could not join #{room}: {self.seen()}") from None
         create = self.page.locator("#join-error button")
         if create.count():
             expect(create).to_contain_text(f"#{room}")
             create.click()
         expect(self.page.locator("#conv-title")).to_have_text(room)
+        # The answer to this request has come (it empties the box), not only an earlier one
+        # for the same room: the next request then never races it.
+        expect(self.page.locator("#join-input")).to_have_value("")
+
+    def seen(self) -> str:
+        """What the page shows and the socket carried lately, for a failure's message."""
+        shown = self.page.evaluate(
+            """() => ({state: document.querySelector("#app")?.dataset.state,
+                title: document.querySelector("#conv-title")?.textContent.trim(),
+                joinBox: document.querySelector("#join-input")?.value,
+                joinError: document.querySelector("#join-error")?.textContent.trim()})"""
+        )
+        return f"{shown}; problems {self.problems}; frames:\n" + "\n".join(self.frames)
 
     def say(self, text: str) -> None:
         """Type and press Enter; returns once the server acknowledged it (no longer pending)."""
@@ -120,6 +140,7 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
         page = context.new_page()
         person = Person(name=name, page=page, context=context)
         page.on("request", lambda request: person.requests.append(request.url))
+        page.on("websocket", lambda socket: _record_frames(person, socket))
         page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
         page.on("console", lambda message: _note_console(person, message))
         page.on(
@@ -139,6 +160,13 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
     yield make
     for context in contexts:
         context.close()
+
+
+def _record_frames(person: Person, socket) -> None:
+    person.frames.append(f"-- socket {socket.url}")
+    socket.on("framesent", lambda payload: person.frames.append(f"> {str(payload)[:300]}"))
+    socket.on("framereceived", lambda payload: person.frames.append(f"< {str(payload)[:300]}"))
+    socket.on("close", lambda _: person.frames.append("-- closed"))
 
 
 def _note_console(person: Person, message) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -119,3 +122,64 @@ def test_a_message_redraws_only_its_conversations_sidebar_entry(people, shoot):
     assert changes == {"touched": ["alpha", "beta"], "sameNodes": True}
     alice.assert_clean()
     bob.assert_clean()
+
+
+class HoldJoinAnswers:
+    """Passes the page's socket through; while ``holding``, keeps the server's `joined`
+    frames back until :meth:`release` (a slow server, as the page sees it)."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.held: list[str] = []
+        self.route = None
+
+    def __call__(self, route) -> None:
+        self.route = route
+        server = route.connect_to_server()
+
+        def from_server(message) -> None:
+            if self.holding and json.loads(message).get("type") == "joined":
+                self.held.append(message)
+            else:
+                route.send(message)
+
+        server.on_message(from_server)
+        route.on_message(server.send)
+
+    def wait_for_held(self, page, timeout: float = 15.0) -> None:
+        """Until a `joined` is held (Playwright runs the route's handlers while it waits)."""
+        deadline = time.monotonic() + timeout
+        while not self.held:
+            assert time.monotonic() < deadline, "no join answer came to hold"
+            page.wait_for_timeout(20)
+
+    def release(self) -> None:
+        self.holding = False
+        for message in self.held:
+            self.route.send(message)
+        self.held.clear()
+
+
+def test_a_name_typed_while_the_last_join_is_answered_stays_in_the_box(people):
+    gate = HoldJoinAnswers()
+    alice = people("alice", route_socket=gate)
+    alice.join("ops")
+    alice.conversation_link("general").click()
+    expect(alice.page.locator("#conv-title")).to_have_text("general")
+
+    gate.holding = True
+    alice.page.fill("#join-input", "ops")
+    alice.page.press("#join-input", "Enter")
+    gate.wait_for_held(alice.page)
+    alice.page.fill("#join-input", "")
+    alice.page.keyboard.type("next-room")  # typed before the answer came
+    expect(alice.page.locator("#conv-title")).to_have_text("general")
+    gate.release()
+
+    expect(alice.page.locator("#conv-title")).to_have_text("ops")
+    expect(alice.page.locator("#join-input")).to_have_value("next-room")
+    assert alice.page.evaluate("() => document.activeElement.id") == "join-input"
+    expect(alice.page.locator("#composer-input")).to_have_value("")
+    alice.page.keyboard.press("Enter")
+    expect(alice.page.locator("#join-error button")).to_contain_text("#next-room")
+    alice.assert_clean()

@@ -10,8 +10,9 @@ const root = document.getElementById("app");
 const narrow = window.matchMedia("(max-width: 720px)");
 const LAST = "deskchat.last";
 
-/** Make ``key`` the open conversation (null: none), asking the server for it if needed. */
-export function open(key) {
+/** Make ``key`` the open conversation (null: none), asking the server for it if needed;
+ * the composer takes the focus unless ``focus`` is false. */
+export function open(key, { focus = true } = {}) {
   const conv = key ? state.getConv(key) : null;
   const params = new URLSearchParams();
   if (conv) params.set(conv.kind === "room" ? "room" : "dm", conv.name);
@@ -22,7 +23,7 @@ export function open(key) {
   state.setActive(conv ? conv.key : null);
   if (!conv) return;
   if (!conv.loaded && !conv.loading) load(conv);
-  composer.focus();
+  if (focus) composer.focus();
 }
 
 /** Open the DM with ``user``. One the page does not know yet is checked with the server
@@ -90,7 +91,7 @@ export function init() {
     const conv = state.active();
     if (conv && !conv.loaded && !conv.loading) load(conv);
   });
-  state.on("opened", (conv) => open(conv.key));
+  state.on("opened", (conv) => open(conv.key, { focus: !sidebar.typingNextName() }));
   state.on("dm-found", (conv, opening) => {
     open(conv.key);
     if (opening.body !== null) state.outbox.add(conv, ownMessage(opening.body));

@@ -20,6 +20,7 @@ const ui = {
 const entries = new Map(); // conversation key -> {conv, li, link, signature}
 let open = () => {};
 let openDm = () => {};
+let askedInBox = null; // the name last sent from the join box (typingNextName)
 
 const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
 const byLatest = (a, b) => (b.lastId || Infinity) - (a.lastId || Infinity);
@@ -135,6 +136,14 @@ function updateTitle() {
   document.title = `${total > 0 ? `(${total}) ` : ""}${place ? `${place} · ` : ""}Deskchat`;
 }
 
+/** True while the person types, in the join box, another name than the one they last asked
+ * for there: an answer arriving meanwhile (a slow server) must neither clear the box nor move
+ * the focus out of it. */
+export function typingNextName() {
+  const typed = ui.joinInput.value.trim();
+  return typed !== "" && typed !== askedInBox && document.activeElement === ui.joinInput;
+}
+
 /** Show a refusal under the join box; ``create`` adds the "Create #name" button. */
 function showJoinError(text, create = null) {
   const parts = [text];
@@ -191,6 +200,7 @@ export function init(callbacks) {
   });
   // The join box sends what was typed; the server's answer names the room (see state.js).
   state.on("opened", () => {
+    if (typingNextName()) return; // what they typed since their request stays
     ui.joinInput.value = "";
     ui.joinError.replaceChildren();
     updateJoinCount();
@@ -221,6 +231,7 @@ export function init(callbacks) {
     event.preventDefault();
     const name = ui.joinInput.value.trim();
     if (!name) return;
+    askedInBox = name;
     ui.joinError.replaceChildren();
     if (name.startsWith("@")) {
       const user = name.slice(1);
