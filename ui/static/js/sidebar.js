@@ -189,7 +189,7 @@ export function init(callbacks) {
     if (conv) update(conv);
     updateTitle();
   });
-  // The join box sends what was typed; the server's answer names the room (see state.js).
+  // The join box sends what was typed; the server's answer names the room (see frames.js).
   state.on("opened", () => {
     ui.joinInput.value = "";
     ui.joinError.replaceChildren();
