@@ -16,7 +16,12 @@ from chatserver.chat.selectors import conversations, messages, presence, rooms
 from chatserver.chat.services import presence as registry
 from chatserver.chat.services.messages import SendRequest, message_create_many
 from chatserver.chat.services.read_markers import read_mark
-from chatserver.chat.services.rooms import membership_join, memberships_at_signup
+from chatserver.chat.services.rooms import (
+    membership_join,
+    membership_leave,
+    memberships_at_signup,
+    room_rename,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -259,6 +264,37 @@ def test_a_join_that_must_not_create_finds_existing_rooms_only(users):
     with pytest.raises(ProtocolError) as raised:
         membership_join(user_id=alice.pk, name="x" * 65, max_rooms=10, ref=None, create=False)
     assert raised.value.code == "bad_room_name"
+
+
+def test_a_send_by_a_rooms_old_name_reaches_the_room_for_its_members_only(users):
+    """A page that had not heard of a rename yet: its member's message is stored in the room
+    and names it as it is now; a non-member and a former member learn nothing from the old
+    name; a live room that takes the old name is that name's room again."""
+    alice, bob, carol = users
+    get_user_model().objects.filter(pk=alice.pk).update(is_staff=True)
+    room = join(alice, "ops")
+    join(bob, "ops")
+    join(carol, "ops")
+    membership_leave(user_id=carol.pk, name="ops", ref=None)
+    room_rename(user_id=alice.pk, room="ops", name="Operations", ref="rename")
+    stored = send(bob, "sent as the rename happened", "late-1", room="OPS")
+    assert stored.room_id == room.pk and stored.frame["room"] == "Operations"
+    outsider = get_user_model().objects.create_user("dave")
+    for who in (carol, outsider):  # a former member, someone who never was one
+        with pytest.raises(ProtocolError) as raised:
+            send(who, "hello?", "late-2", room="ops")
+        frame = raised.value.frame()
+        assert frame["code"] == "unknown_room" and "renamed_to" not in frame, frame
+        assert "Operations" not in frame["detail"]
+    other = join(carol, "ops")
+    assert other.pk != room.pk
+    assert send(carol, "in the new ops", "new-1", room="ops").room_id == other.pk
+    with pytest.raises(ProtocolError) as raised:
+        send(bob, "by the old name", "late-3", room="ops")  # bob is not in the new ops
+    assert raised.value.code == "not_joined"
+    assert list(Message.objects.filter(room_id=room.pk).values_list("body", flat=True)) == [
+        "sent as the rename happened"
+    ]
 
 
 def test_the_first_account_brings_general_and_everyone_joins_it_under_any_name(users):

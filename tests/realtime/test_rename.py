@@ -85,8 +85,17 @@ async def test_every_member_sees_the_new_name_at_once_and_keeps_the_history():
     error = await o.expect("error")
     assert error["code"] == "unknown_room" and error["renamed_to"] == "Lobby", error
     assert error["room"] == "General"
-    await b1.send({"type": "send", "room": "general", "body": "old name", "client_id": "x"})
-    assert (await b1.expect("error"))["code"] == "unknown_room"
+    # A page that has not heard of the rename yet sends under the old name: stored in the
+    # room for a member (refused, it would be lost), and everyone gets it under the new name.
+    await b1.say("old name", client_id="x", room="general")
+    for client in (a, b1, b2):
+        message = await client.expect("message", client_id="x")
+        assert message["room"] == "Lobby" and message["body"] == "old name"
+    # Not for someone who is not a member: the old name tells them nothing, stores nothing.
+    await o.send({"type": "send", "room": "general", "body": "outsider", "client_id": "y"})
+    error = await o.expect("error")
+    assert error["code"] == "unknown_room" and error["ref"] == "y", error
+    assert "renamed_to" not in error and "Lobby" not in error["detail"], error
     # The outsider, not a member, was told nothing of the rename.
     await o.send({"type": "ping"})
     seen = await o.frames_until("pong")

@@ -62,6 +62,21 @@ def require_member(*, user_id: int, name: str, ref: str | None) -> RoomRef:
     raise ProtocolError("not_joined", f"Join '{room.name}' first.", ref)
 
 
+def require_member_by_any_name(*, user_id: int, name: str, ref: str | None) -> RoomRef:
+    """:func:`require_member`, also by a name the room had before a rename, for a member.
+
+    For sends: a page that has not yet heard of a rename still names the room as it was, and
+    refusing what its person wrote there would lose it. A live room of that name comes first;
+    to anyone who is not a member, the old name still says nothing (as :func:`require_member`).
+    """
+    room = member_room(user_id=user_id, name=name)
+    if room is None and room_by_name(name) is None:
+        moved = room_renamed_from(name)
+        if moved is not None:
+            room = member_room(user_id=user_id, name=moved.name)
+    return room if room is not None else require_member(user_id=user_id, name=name, ref=ref)
+
+
 @dataclass(frozen=True)
 class JoinedRoom:
     room_id: int

@@ -17,7 +17,7 @@ from chatserver.chat.models import Attachment, Message, dm_key
 from chatserver.chat.protocol import Command, ProtocolError, parse_pm
 from chatserver.chat.selectors.files import attachable_files, file_object
 from chatserver.chat.selectors.messages import message_object, message_objects, stored_client_ids
-from chatserver.chat.selectors.rooms import RoomRef, require_member
+from chatserver.chat.selectors.rooms import RoomRef, require_member_by_any_name
 from chatserver.chat.selectors.users import require_peer
 from chatserver.chat.services.mentions import mentions_store
 
@@ -132,7 +132,7 @@ def _message_for(
     if request.room_name is not None:
         room = rooms.get((sender, request.room_name))
         if room is None:
-            room = rooms[(sender, request.room_name)] = require_member(
+            room = rooms[(sender, request.room_name)] = require_member_by_any_name(
                 user_id=sender, name=request.room_name, ref=client_id
             )
         row = Message(sender_id=sender, body=request.body, client_id=client_id, room_id=room.pk)

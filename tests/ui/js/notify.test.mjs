@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { apply } from "../../../ui/static/js/frames.js";
 import { completions, mentionParts, mentionQuery } from "../../../ui/static/js/mentions.js";
 import { attentionCount, attentionOf, levelLets, notificationText, shouldNotify } from "../../../ui/static/js/notify.js";
 import * as state from "../../../ui/static/js/state.js";
@@ -56,8 +57,8 @@ test("notification text is plain text, long bodies cut by characters", () => {
 
 test("the store counts mentions of me as they arrive and clears them when read", () => {
   state.init({ me: "alice", send: () => true });
-  state.apply({ type: "hello", user: "alice", status: "available", limits: { max_body_chars: 4000, away_after_seconds: 60 } });
-  state.apply({
+  apply({ type: "hello", user: "alice", status: "available", limits: { max_body_chars: 4000, away_after_seconds: 60 } });
+  apply({
     type: "conversations",
     rooms: [{ room: "ops", unread: 0, last_id: 0, last_read_id: 0, mentions: 0, notify: "mentions" }],
     dms: [],
@@ -65,16 +66,16 @@ test("the store counts mentions of me as they arrive and clears them when read",
   const incoming = [];
   state.on("incoming", (conv, frame) => incoming.push(frame.id));
   const ops = state.getConv(state.roomKey("ops"));
-  state.apply({ type: "message", id: 1, room: "ops", user: "bob", body: "@alice hi", ts: "2026-12-06T10:00:00Z", client_id: "a", mentions: ["alice"] });
-  state.apply({ type: "message", id: 2, room: "ops", user: "bob", body: "hi all", ts: "2026-12-06T10:00:01Z", client_id: "b", mentions: [] });
-  state.apply({ type: "resumed", since: 2, has_more: false, messages: [{ id: 3, room: "ops", user: "bob", body: "@room", ts: "2026-12-06T10:00:02Z", client_id: "c", mentions: ["alice"] }] });
+  apply({ type: "message", id: 1, room: "ops", user: "bob", body: "@alice hi", ts: "2026-12-06T10:00:00Z", client_id: "a", mentions: ["alice"] });
+  apply({ type: "message", id: 2, room: "ops", user: "bob", body: "hi all", ts: "2026-12-06T10:00:01Z", client_id: "b", mentions: [] });
+  apply({ type: "resumed", since: 2, has_more: false, messages: [{ id: 3, room: "ops", user: "bob", body: "@room", ts: "2026-12-06T10:00:02Z", client_id: "c", mentions: ["alice"] }] });
   assert.deepEqual([ops.unread, ops.mentions], [3, 2]);
   assert.deepEqual(incoming, [1, 2]); // caught up by resume: counted, not announced
-  state.apply({ type: "notify", room: "ops", level: "none" });
+  apply({ type: "notify", room: "ops", level: "none" });
   assert.equal(ops.notify, "none");
-  state.apply({ type: "read", room: "ops", id: 3 });
+  apply({ type: "read", room: "ops", id: 3 });
   assert.deepEqual([ops.unread, ops.mentions], [0, 0]);
-  state.apply({ type: "user_presence", users: { alice: true }, status: { alice: "dnd" } });
+  apply({ type: "user_presence", users: { alice: true }, status: { alice: "dnd" } });
   assert.equal(state.statusOf("alice"), "dnd");
 });
 

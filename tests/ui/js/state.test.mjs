@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { apply } from "../../../ui/static/js/frames.js";
 import * as state from "../../../ui/static/js/state.js";
 
 const sent = [];
@@ -12,8 +13,8 @@ const announced = [];
 state.on("presence", (users) => announced.push([...users]));
 
 test("a room's online list tells the DM views too, and going offline reaches the room", () => {
-  state.apply({ type: "hello", user: "alice", limits: { max_body_chars: 4000 } });
-  state.apply({
+  apply({ type: "hello", user: "alice", limits: { max_body_chars: 4000 } });
+  apply({
     type: "conversations",
     rooms: [{ room: "general", unread: 0, last_id: 0, last_read_id: 0 }],
     dms: [{ with: "bob", unread: 0, last_id: 5, last_read_id: 5, online: false }],
@@ -22,7 +23,7 @@ test("a room's online list tells the DM views too, and going offline reaches the
   announced.length = 0;
 
   // bob shows up in a room's list: the DM with him must hear it (it used to stay "offline").
-  state.apply({ type: "joined", room: "general", online: ["alice", "bob"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
+  apply({ type: "joined", room: "general", online: ["alice", "bob"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
   assert.equal(state.isOnline("bob"), true);
   assert.deepEqual(announced, [["alice", "bob"]]);
   const room = state.getConv(state.roomKey("general"));
@@ -30,13 +31,13 @@ test("a room's online list tells the DM views too, and going offline reaches the
 
   // bob's last tab closes: the room's list is stale until its own frame comes, but what it
   // shows already agrees with the DM.
-  state.apply({ type: "user_presence", users: { bob: false } });
+  apply({ type: "user_presence", users: { bob: false } });
   assert.equal(state.isOnline("bob"), false);
   assert.deepEqual(state.onlineIn(room), ["alice"]);
   assert.deepEqual(announced, [["alice", "bob"], ["bob"]]);
 
   // Nothing changed, nothing announced.
-  state.apply({ type: "user_presence", users: { bob: false } });
+  apply({ type: "user_presence", users: { bob: false } });
   assert.equal(announced.length, 2);
 });
 
@@ -46,13 +47,13 @@ test("an unknown user's DM leaves nothing behind", () => {
   const conv = state.conversation("dm", "nobody");
   conv.opening = { origin: "join", body: null };
   conv.loading = true;
-  state.apply({ type: "history", with: "bob", before: null, messages: [], has_more: false }); // an earlier request
+  apply({ type: "history", with: "bob", before: null, messages: [], has_more: false }); // an earlier request
   sent.length = 0;
   // requests.js pairs answers with requests in order; simulate the request for "nobody".
   return import("../../../ui/static/js/requests.js").then(({ load }) => {
     load(conv);
     assert.deepEqual(sent, [{ type: "history", with: "nobody", limit: 50 }]);
-    state.apply({ type: "error", code: "unknown_user", detail: "There is no user called 'nobody'.", ref: "history" });
+    apply({ type: "error", code: "unknown_user", detail: "There is no user called 'nobody'.", ref: "history" });
     assert.deepEqual(ghosts, ["nobody"]);
     assert.equal(state.getConv(state.dmKey("nobody")), undefined);
   });
@@ -61,22 +62,22 @@ test("an unknown user's DM leaves nothing behind", () => {
 test("a renamed room keeps its conversation, and a message built just before still reaches it", () => {
   const renames = [];
   state.on("renamed", (conv, oldKey, oldName) => renames.push([conv.name, oldKey, oldName]));
-  state.apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
+  apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
   const conv = state.getConv(state.roomKey("ops"));
-  state.apply({ type: "renamed", room: "ops", name: "Operations" });
+  apply({ type: "renamed", room: "ops", name: "Operations" });
   assert.deepEqual(renames, [["Operations", "r:ops", "ops"]]);
   assert.equal(state.getConv(state.roomKey("Operations")), conv);
   assert.equal(state.getConv(state.roomKey("ops")), undefined);
   assert.equal(conv.name, "Operations");
   // Fanned out by its sender before the rename reached it: still the same conversation.
-  state.apply({ type: "message", id: 900, room: "ops", user: "bob", body: "late", ts: "2026-12-06T10:00:00Z", client_id: null });
+  apply({ type: "message", id: 900, room: "ops", user: "bob", body: "late", ts: "2026-12-06T10:00:00Z", client_id: null });
   assert.equal(state.getConv(state.roomKey("ops")), undefined);
   assert.deepEqual(conv.messages.map((m) => m.body), ["late"]);
   // A room that later takes the old name is a conversation of its own.
-  state.apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
+  apply({ type: "joined", room: "ops", online: ["alice"], messages: [], has_more: false, last_read_id: 0, unread: 0 });
   const fresh = state.getConv(state.roomKey("ops"));
   assert.notEqual(fresh, conv);
-  state.apply({ type: "message", id: 901, room: "ops", user: "bob", body: "new ops", ts: "2026-12-06T10:00:01Z", client_id: null });
+  apply({ type: "message", id: 901, room: "ops", user: "bob", body: "new ops", ts: "2026-12-06T10:00:01Z", client_id: null });
   assert.deepEqual(fresh.messages.map((m) => m.body), ["new ops"]);
   assert.deepEqual(conv.messages.map((m) => m.body), ["late"]);
 });

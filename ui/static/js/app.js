@@ -1,7 +1,7 @@
 // Deskchat's one-page chat, wired together. The frames of docs/protocol.md arrive over one
-// WebSocket (connection.js) and go to the store (state.js, the only place they change state);
-// the sidebar, the conversation pane, the members panel and the composer each listen for the
-// changes they show and redraw just those.
+// WebSocket (connection.js) and are applied to the store (state.js) by frames.js, the only
+// place they change state; the sidebar, the conversation pane, the members panel and the
+// composer each listen for the changes they show and redraw just those.
 
 import * as away from "./away.js";
 import * as bell from "./bell.js";
@@ -9,6 +9,7 @@ import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
 import * as files from "./files.js";
+import { apply } from "./frames.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as faults from "./faults.js";
 import { t } from "./i18n.js";
@@ -31,7 +32,7 @@ setIconSprite(root.dataset.icons);
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${root.dataset.wsPath}`;
 const connection = new Connection(wsUrl, {
-  onFrame: state.apply,
+  onFrame: apply,
   onState: (connectionState) => {
     showConnectionState(root, connectionState);
     faults.onConnectionState(connectionState);

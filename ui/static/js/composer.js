@@ -5,6 +5,7 @@
 
 import { t, tn } from "./i18n.js";
 import { errorText } from "./notices.js";
+import { outbox } from "./outgoing.js";
 import * as state from "./state.js";
 
 const TYPING_SEND_EVERY_MS = 3000;
@@ -74,7 +75,7 @@ function sendFromComposer() {
     return;
   }
   clearBox();
-  state.outbox.add(conv, ownMessage(body));
+  outbox.add(conv, ownMessage(body));
 }
 
 let ownMessage = () => null;

@@ -3,9 +3,11 @@
 // the "n new messages" button, the typing line, and telling the server what the reader has seen.
 
 import { avatar, h, icon } from "./dom.js";
+import { forgetLoaded } from "./history.js";
 import { t, tn } from "./i18n.js";
 import { MessageView } from "./messages.js";
 import { errorText, toast } from "./notices.js";
+import { outbox } from "./outgoing.js";
 import { joinRoom, leave, load, loadAround, loadNewer, loadOlder as requestOlder, markRead } from "./requests.js";
 import * as state from "./state.js";
 
@@ -26,7 +28,7 @@ const ui = {
   welcomeNote: $("welcome-note"), olderBanner: $("older-banner"), olderLatest: $("older-latest"),
 };
 
-const view = new MessageView(ui.scroller, ui.list, (msg) => state.outbox.retry(msg));
+const view = new MessageView(ui.scroller, ui.list, (msg) => outbox.retry(msg));
 const isActive = (conv) => conv === state.active();
 const jumping = new Map(); // conv -> newer pages asked for on the way to the latest
 const nearBottom = () => ui.scroller.scrollHeight - ui.scroller.scrollTop - ui.scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -208,7 +210,7 @@ function continueToLatest(conv) {
   if (pages >= LATEST_PAGES) {
     // Far behind: the newest page alone, as when the conversation opens.
     jumping.delete(conv);
-    state.forgetLoaded(conv);
+    forgetLoaded(conv);
     ui.olderBanner.hidden = true;
     show(conv);
     load(conv);

@@ -7,6 +7,7 @@
 
 import { h, icon } from "./dom.js";
 import { t } from "./i18n.js";
+import { outbox } from "./outgoing.js";
 import * as state from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -140,7 +141,7 @@ function upload(conv, file) {
     row.remove();
     const msg = ownMessage("");
     msg.files = [request.response];
-    state.outbox.add(conv, msg);
+    outbox.add(conv, msg);
   });
   request.addEventListener("error", () => failed(errorFor(0, null)));
   request.addEventListener("abort", () => row.remove());

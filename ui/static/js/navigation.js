@@ -2,6 +2,7 @@
 // visit, what opens on load, and opening one from a click, a name or the server's answer.
 
 import * as composer from "./composer.js";
+import { outbox } from "./outgoing.js";
 import { joinRoom, load } from "./requests.js";
 import * as sidebar from "./sidebar.js";
 import * as state from "./state.js";
@@ -35,7 +36,7 @@ export function openDm(user, { origin = "members", body = null, from = null } = 
   const conv = state.conversation("dm", user);
   if (conv.member || conv.loaded) {
     open(conv.key);
-    if (body !== null) state.outbox.add(conv, ownMessage(body));
+    if (body !== null) outbox.add(conv, ownMessage(body));
     return true;
   }
   conv.opening = { origin, body, from };
@@ -94,7 +95,7 @@ export function init() {
   state.on("opened", (conv) => open(conv.key, { focus: !sidebar.typingNextName() }));
   state.on("dm-found", (conv, opening) => {
     open(conv.key);
-    if (opening.body !== null) state.outbox.add(conv, ownMessage(opening.body));
+    if (opening.body !== null) outbox.add(conv, ownMessage(opening.body));
   });
   state.on("unknown-user", (conv) => { if (conv === state.active()) open(null); });
   state.on("left", (conv) => { if (conv === state.active()) open(null); });

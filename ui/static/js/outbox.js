@@ -6,7 +6,7 @@
 // ones behind it wait. After a reconnect the head is sent again: the server keeps one message
 // per client_id, so a resend never makes a duplicate.
 //
-// No DOM and no imports: the page wires it to the socket and the store (state.js), and
+// No DOM and no imports: outgoing.js wires it to the socket and the store (state.js), and
 // tests/ui/js/outbox.test.mjs drives it with fake timers under node.
 
 /** Shortest pause, so a `retry_after` of 0 (or a missing one) still waits a tick, then resends. */
