@@ -302,7 +302,7 @@ def serve_until_signal(host, *, open_browser: bool = False) -> int:
     host.server.on_finished.append(shutdown.request)  # the server ended on its own
     try:
         print(host.url, flush=True)
-        for entry in host.sharing_status()["join"]:
+        for entry in host.sharing.sharing_status()["join"]:
             print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
         if open_browser:
             _open_browser(host)
@@ -317,7 +317,7 @@ def serve_until_signal(host, *, open_browser: bool = False) -> int:
 def _open_browser(host) -> None:
     """The system browser, at the sign-up page on a fresh install (it has no session of ours;
     a launch token is never put on another program's command line)."""
-    url = host.url if host.has_accounts() else host.url + "accounts/signup/"
+    url = host.url if host.account.has_accounts() else host.url + "accounts/signup/"
     try:
         opened = webbrowser.open(url)
     except webbrowser.Error:
@@ -353,13 +353,13 @@ def run_window(args: argparse.Namespace) -> int:
                 flush=True,
             )
             if args.lan:
-                status = host.set_lan(True)
+                status = host.sharing.set_lan(True)
                 if status["error"]:
                     host.stop()
                     return report_start_error(status["error"], probe, args)
             return serve_until_signal(host, open_browser=True)
         if args.lan:
-            status = host.set_lan(True)
+            status = host.sharing.set_lan(True)
             if status["error"]:
                 host.stop()
                 return report_start_error(status["error"], probe, args)

@@ -113,11 +113,11 @@ class DesktopApp:
         if self.host is None:
             self._start_browsing()
             return {"html": pages.join(can_host=False, servers=self.servers())}
-        if self.host.owner() is not None:
+        if self.host.account.owner() is not None:
             self.api.active = False
             self.chat_open = True
-            return {"url": self.host.login_url()}
-        return {"html": pages.welcome(has_accounts=self.host.has_accounts())}
+            return {"url": self.host.account.login_url()}
+        return {"html": pages.welcome(has_accounts=self.host.account.has_accounts())}
 
     def menu(self) -> list:
         from webview.menu import Menu, MenuAction, MenuSeparator
@@ -200,12 +200,12 @@ class DesktopApp:
         self.api.active = False
         self.chat_open = True
         self._stop_browsing()
-        self.window.load_url(self.host.login_url())
+        self.window.load_url(self.host.account.login_url())
 
     def show_welcome(self) -> None:
         self.chat_open = False
         self._stop_browsing()
-        self.window.load_html(pages.welcome(has_accounts=self.host.has_accounts()))
+        self.window.load_html(pages.welcome(has_accounts=self.host.account.has_accounts()))
 
     def show_join(self) -> None:
         self.chat_open = False
@@ -255,8 +255,8 @@ class DesktopApp:
             logger.warning("this web engine cannot check pinned certificates")
 
     def reload(self) -> None:
-        if self.host is not None and self.host.owner() is not None:
-            self.window.load_url(self.host.login_url())
+        if self.host is not None and self.host.account.owner() is not None:
+            self.window.load_url(self.host.account.login_url())
         else:
             self.window.run_js("location.reload()")  # not evaluate_js: the CSP forbids eval
 
@@ -310,10 +310,10 @@ class DesktopApp:
             return False
         if not self.shell.tray_shown():
             return False
-        if self.host.lan_port is not None:
+        if self.host.sharing.lan_port is not None:
             return True
         try:
-            return self.host.connected_others() > 0
+            return self.host.account.connected_others() > 0
         except Exception:
             logger.warning("cannot count who is connected; closing", exc_info=True)
             return False
@@ -406,7 +406,7 @@ class DesktopApp:
             offered = self.shell.show_tray(
                 icon_path(),
                 menu,
-                sharing=self.host.lan_port is not None,
+                sharing=self.host.sharing.lan_port is not None,
                 autostart=self.autostart_enabled(),
             )
         except Exception:
@@ -424,10 +424,10 @@ class DesktopApp:
 
     def sharing_status(self) -> dict:
         """The sharing panel's state: the host's, and whether Deskchat starts at log-in."""
-        return {**self.host.sharing_status(), "autostart": self.autostart_enabled()}
+        return {**self.host.sharing.sharing_status(), "autostart": self.autostart_enabled()}
 
     def set_lan(self, on: bool) -> None:
-        status = self.host.set_lan(on)
+        status = self.host.sharing.set_lan(on)
         if self.shell is not None:
             self.shell.set_checks(sharing=status["sharing"])
 
@@ -449,7 +449,7 @@ class DesktopApp:
 
     def _tray_quit(self) -> None:
         """Quit from the tray; with others connected, say how many and ask first."""
-        others = self.host.connected_others() if self.host is not None else 0
+        others = self.host.account.connected_others() if self.host is not None else 0
         if others:
             with pages.activated():
                 question = ngettext(
@@ -489,9 +489,9 @@ class DesktopApp:
     def servers(self) -> list[discovery.Found]:
         with self._browser_lock:
             found = self._browser.servers() if self._browser is not None else []
-        if self.host is not None and self.host.lan_port:
+        if self.host is not None and self.host.sharing.lan_port:
             # Our own announcement is not a chat to join.
-            found = [f for f in found if f.port != self.host.lan_port]
+            found = [f for f in found if f.port != self.host.sharing.lan_port]
         return found
 
     # --- second launches and tests ----------------------------------------------------

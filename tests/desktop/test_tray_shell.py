@@ -194,8 +194,8 @@ def test_the_taskbar_interfaces_guids_have_the_windows_layout():
 def closing_app(shell, *, lan_port, others):
     host = SimpleNamespace(
         server=object(),
-        lan_port=lan_port,
-        connected_others=lambda: others,
+        sharing=SimpleNamespace(lan_port=lan_port),
+        account=SimpleNamespace(connected_others=lambda: others),
         prefs=SimpleNamespace(tray_hint_shown=True),
     )
     app = window_module.DesktopApp()
