@@ -363,7 +363,8 @@ def run_window(args: argparse.Namespace) -> int:
             if status["error"]:
                 host.stop()
                 return report_start_error(status["error"], probe, args)
-        from desktop.window import DesktopApp, close_on_signals, leave_after_window
+        from desktop.window import DesktopApp
+        from desktop.window_exit import close_on_signals, leave_after_window
 
         app = DesktopApp(host, open_sharing=args.lan)
         close_on_signals(app.quit)  # quits: never hides to the tray
@@ -410,7 +411,8 @@ def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
     # The console has its line already: the log's copy must not print a second one.
     log_file = logs.to_file(data_dir, logging.ERROR, f"start-up failed: {message}")
     if probe.result() is None:
-        from desktop.window import leave_after_window, show_error
+        from desktop.window import show_error
+        from desktop.window_exit import leave_after_window
 
         show_error(message, log_file=str(log_file or ""))
         leave_after_window(2)

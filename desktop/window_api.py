@@ -105,7 +105,7 @@ class MainApi(_Api):
             return {"ok": False, "error": str(error)}
         # Answered once the OS has it (or could not take it), so the page knows which.
         try:
-            shown = self._app.notify(request).result(NOTIFY_WAIT)
+            shown = self._app.chat_bridge.notify(request).result(NOTIFY_WAIT)
         except Exception as error:
             logger.warning("notification not shown: %s", error)
             shown = False
@@ -120,7 +120,7 @@ class MainApi(_Api):
         except notifications.InvalidPayload as error:
             logger.warning("unread count refused: %s", error)
             return {"ok": False, "error": str(error)}
-        self._app.set_unread(unread)
+        self._app.chat_bridge.set_unread(unread)
         return {"ok": True}
 
 
