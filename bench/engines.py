@@ -105,7 +105,7 @@ def prepare_data(data: Path) -> None:
         "host.prepare()\n"
         "bootstrap.setup_django()\n"
         "bootstrap.migrate()\n"
-        "errors = host.create_owner(sys.argv[2], sys.argv[3], sys.argv[3])\n"
+        "errors = host.account.create_owner(sys.argv[2], sys.argv[3], sys.argv[3])\n"
         "host.stop()\n"
         "sys.exit(1 if errors else 0)\n"
     )

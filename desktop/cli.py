@@ -302,7 +302,7 @@ def serve_until_signal(host, *, open_browser: bool = False) -> int:
     host.server.on_finished.append(shutdown.request)  # the server ended on its own
     try:
         print(host.url, flush=True)
-        for entry in host.sharing_status()["join"]:
+        for entry in host.sharing.sharing_status()["join"]:
             print(f"deskchat: others can join at {entry['url']}", file=sys.stderr, flush=True)
         if open_browser:
             _open_browser(host)
@@ -317,7 +317,7 @@ def serve_until_signal(host, *, open_browser: bool = False) -> int:
 def _open_browser(host) -> None:
     """The system browser, at the sign-up page on a fresh install (it has no session of ours;
     a launch token is never put on another program's command line)."""
-    url = host.url if host.has_accounts() else host.url + "accounts/signup/"
+    url = host.url if host.account.has_accounts() else host.url + "accounts/signup/"
     try:
         opened = webbrowser.open(url)
     except webbrowser.Error:
@@ -353,17 +353,18 @@ def run_window(args: argparse.Namespace) -> int:
                 flush=True,
             )
             if args.lan:
-                status = host.set_lan(True)
+                status = host.sharing.set_lan(True)
                 if status["error"]:
                     host.stop()
                     return report_start_error(status["error"], probe, args)
             return serve_until_signal(host, open_browser=True)
         if args.lan:
-            status = host.set_lan(True)
+            status = host.sharing.set_lan(True)
             if status["error"]:
                 host.stop()
                 return report_start_error(status["error"], probe, args)
-        from desktop.window import DesktopApp, close_on_signals, leave_after_window
+        from desktop.window import DesktopApp
+        from desktop.window_exit import close_on_signals, leave_after_window
 
         app = DesktopApp(host, open_sharing=args.lan)
         close_on_signals(app.quit)  # quits: never hides to the tray
@@ -410,7 +411,8 @@ def report_start_error(message: str, probe, args: argparse.Namespace) -> int:
     # The console has its line already: the log's copy must not print a second one.
     log_file = logs.to_file(data_dir, logging.ERROR, f"start-up failed: {message}")
     if probe.result() is None:
-        from desktop.window import leave_after_window, show_error
+        from desktop.window import show_error
+        from desktop.window_exit import leave_after_window
 
         show_error(message, log_file=str(log_file or ""))
         leave_after_window(2)

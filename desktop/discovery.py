@@ -187,6 +187,34 @@ class Browser:
         self._browser = self._zc = None
 
 
+class OnDemandBrowser:
+    """A ``Browser`` for a screen that lists servers: started when the screen shows, closed
+    when the window leaves it, safe to call from any thread. One that cannot start (no
+    network) is logged and finds nothing."""
+
+    def __init__(self) -> None:
+        self._browser: Browser | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._browser is None:
+                try:
+                    self._browser = Browser().start()
+                except Exception as exc:
+                    logger.warning("cannot look for servers on the network: %s", exc)
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._browser is not None:
+                self._browser.close()
+                self._browser = None
+
+    def servers(self) -> list[Found]:
+        with self._lock:
+            return self._browser.servers() if self._browser is not None else []
+
+
 def _found_from(info) -> Found | None:
     addresses = tuple(
         a

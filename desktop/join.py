@@ -84,7 +84,8 @@ def _window_possible(args: argparse.Namespace) -> bool:
 def _run_join_window(*, open_link: Any) -> NoReturn:
     """The join window (no server of its own): browse, or open ``open_link`` at once."""
     from chatserver.config import resolve_data_dir
-    from desktop.window import DesktopApp, close_on_signals, leave_after_window
+    from desktop.window import DesktopApp
+    from desktop.window_exit import close_on_signals, leave_after_window
 
     join_info = resolve_data_dir() / JOIN_INFO_NAME
     app = DesktopApp(

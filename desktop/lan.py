@@ -1,4 +1,4 @@
-"""Sharing on the local network: which addresses others can reach, and who may connect.
+"""The local network's addresses: which ones others can reach, and which hosts may connect.
 
 The join addresses are the IPv4 addresses of this computer's non-loopback interfaces (``ifaddr``
 comes with ``zeroconf``). The same list, plus localhost, is what ``ALLOWED_HOSTS`` and the

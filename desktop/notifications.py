@@ -1,8 +1,9 @@
 """Native desktop notifications for the chat page, through ``desktop-notifier``.
 
 The chat page asks for them over pywebview's JS bridge (``window.pywebview.api.notify``, see
-``desktop/window.py``); a page is untrusted input, so ``parse_notify`` and ``parse_unread``
-check every field's type and length before anything reaches the OS. ``desktop-notifier``
+``desktop/window_api.py``, shown by ``desktop/chat_bridge.py``); a page is untrusted input, so
+``parse_notify`` and ``parse_unread`` check every field's type and length before anything
+reaches the OS. ``desktop-notifier``
 speaks D-Bus (org.freedesktop.Notifications) on Linux and the native APIs on Windows and
 macOS; on Linux it needs a running asyncio loop to hear clicks, so ``Notifier`` keeps one in
 a daemon thread of its own, started with the first notification.
@@ -94,6 +95,12 @@ def parse_unread(count: Any) -> int:
 def window_title(base: str, unread: int) -> str:
     """``(3) Deskchat``: the count first, as browsers show it in a tab."""
     return f"({unread}) {base}" if unread else base
+
+
+def in_thread(action: Callable[..., None], *args: Any) -> None:
+    """Window work for a notification's click, off the notifier's event loop (a script in the
+    page waits for the GUI thread, which may be showing a dialog)."""
+    threading.Thread(target=action, args=args, name="notification-click", daemon=True).start()
 
 
 class Notifier:

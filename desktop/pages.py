@@ -1,7 +1,7 @@
 """The launcher's own screens, rendered from the Django templates in ``ui/templates/desktop/``.
 
 The first-run account form, the "join a chat on this network" list, the sharing panel and the
-start-up error page. Their buttons call the Python objects in ``desktop/window.py`` through
+start-up error page. Their buttons call the Python objects in ``desktop/window_api.py`` through
 ``window.pywebview.api``.
 
 How they get the chat's look: pywebview loads them with ``html=`` / ``load_html`` (Qt's

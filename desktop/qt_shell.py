@@ -1,6 +1,7 @@
 """What the launcher asks of Qt beyond pywebview's window: the tray icon and the unread badge.
 
-Used when pywebview runs on its Qt backend (``desktop/window.py`` picks the shell by backend).
+Used when pywebview runs on its Qt backend (``desktop/tray_lifecycle.py`` picks the shell by
+backend).
 
 - The tray icon is Qt's own ``QSystemTrayIcon``: a StatusNotifierItem over D-Bus where the
   desktop has a watcher (KDE, GNOME with the AppIndicator extension), the freedesktop XEmbed

@@ -52,7 +52,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 def wake_on_request(sock: socket.socket) -> None:
     """Send a byte on ``sock`` (non-blocking) at each stop signal, for a thread that waits on
-    it: a GUI loop may sit in C for as long as no event comes (``desktop.window``)."""
+    it: a GUI loop may sit in C for as long as no event comes (``desktop.window_exit``)."""
     sock.setblocking(False)
     _wake.append(sock)
 

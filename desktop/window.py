@@ -6,55 +6,38 @@ through a one-time launch token. A menu opens the sharing panel in a second wind
 main window ends ``webview.start()``; the caller then stops the server. Every text it shows is
 translated into the session's language (``pages.activated``).
 
-The chat page reaches the launcher through ``window.pywebview.api``: ``notify(payload)`` shows
-a native notification (``desktop/notifications.py``) whose click brings the window back on
-that conversation, ``set_unread(count)`` puts the count in the window title and on the
-taskbar/Dock badge. With a system tray (Qt, GTK, WinForms and Cocoa backends: the shells of
-``desktop/tray.py``), the host's window hides to a tray icon instead of closing while it shares
-on the network or others are connected; the tray menu and the sharing panel switch "Start
-Deskchat when I log in" (``desktop/autostart.py``). Without a tray, closing quits as before.
+``DesktopApp`` builds the windows and moves between their pages; the rest of a launch's life
+is in modules of their own, which it composes: what the chat page's ``notify`` and
+``set_unread`` do (``desktop/chat_bridge.py``), the tray icon and closing to it
+(``desktop/tray_lifecycle.py``), the control socket (``desktop/window_control.py``), finding
+servers to join (``discovery.OnDemandBrowser``) and how the process ends
+(``desktop/window_exit.py``). What pages may call is in ``desktop/window_api.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import sys
 import threading
-import time
-import traceback
 from collections.abc import Callable
-from concurrent.futures import Future
-from typing import Any, NoReturn
+from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from chatserver.paths import app_icon
 from desktop import autostart, discovery, notifications, pages, pywebview_internals
-from desktop.tray import GuiShell, TrayMenu
-from desktop.window_api import NOTIFY_WAIT, ErrorApi, MainApi, SharingApi
+from desktop.chat_bridge import ChatBridge
+from desktop.tray_lifecycle import TrayLifecycle
+from desktop.window_api import ErrorApi, MainApi, SharingApi
+from desktop.window_control import WindowControl
+from desktop.window_exit import close_on_signals
 
 logger = logging.getLogger(__name__)
 
 TITLE = "Deskchat"
 SIZE = (1100, 760)
 MIN_SIZE = (480, 420)
-PROBE_ENV = "DESKCHAT_TEST_PROBE"
-
-# What tests read from the page (DESKCHAT_TEST_PROBE=1): the title, who is signed in and the
-# connection's state (the chat page carries both on #app), the address, and the visible
-# text. Run with ``run_js``, not ``evaluate_js``: the latter wraps the script in eval(),
-# which the chat's CSP forbids.
-PROBE_JS = """JSON.stringify({
-  title: document.title,
-  url: location.href.slice(0, 200),
-  user: (document.querySelector('#app') || {dataset: {}}).dataset.user || null,
-  state: (document.querySelector('#app') || {dataset: {}}).dataset.state || null,
-  text: (document.body ? document.body.innerText : '').slice(0, 20000)
-})"""
 
 
 def icon_path() -> str | None:
@@ -82,24 +65,24 @@ class DesktopApp:
         self._pins: dict[str, str] = {}  # origin -> the fingerprint its certificate must have
         self._pinning_hooked = False
         self.open_link = open_link  # `--join LINK`: opened once the window is up
-        # Where the control channel is announced: instance.json when hosting.
-        self._publish = publish or (host.publish if host is not None else None)
         self.debug = debug
         self.open_sharing = open_sharing
+        self.title = TITLE  # the main window's title without the unread count
+        self.icon = icon_path()
         self.window = None
         self.sharing_window = None
         self.api = MainApi(self)
-        self._browser: discovery.Browser | None = None
-        self._browser_lock = threading.Lock()
-        self._probe_file = os.environ.get(PROBE_ENV, "")
-        self.control = None
+        self.browser = discovery.OnDemandBrowser()  # while a join screen shows
+        # Where the control channel is announced: instance.json when hosting.
+        self.control = WindowControl(self, publish or (host.publish if host is not None else None))
         self._all_windows: list = []
         self.chat_open = False  # the window shows a chat page (ours or a joined server's)
-        self.notifier = notifications.Notifier(icon_path())
-        self.shell: GuiShell | None = None  # by GUI backend: desktop/tray.py
-        self._quitting = False
+        self.notifier = notifications.Notifier(self.icon)
+        self.chat_bridge = ChatBridge(self)
+        self.tray = TrayLifecycle(self)
+        self.quitting = False  # Quit was asked for: the close button closes, never hides
         self.autostart = (
-            autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=icon_path())
+            autostart.Autostart(autostart.launch_command(host.options.data_dir), icon=self.icon)
             if host is not None
             else None
         )
@@ -111,13 +94,13 @@ class DesktopApp:
         if self.host is None and self.open_link is not None:
             return {"html": pages.join(can_host=False, servers=[self.open_link])}
         if self.host is None:
-            self._start_browsing()
+            self.browser.start()
             return {"html": pages.join(can_host=False, servers=self.servers())}
-        if self.host.owner() is not None:
+        if self.host.account.owner() is not None:
             self.api.active = False
             self.chat_open = True
-            return {"url": self.host.login_url()}
-        return {"html": pages.welcome(has_accounts=self.host.has_accounts())}
+            return {"url": self.host.account.login_url()}
+        return {"html": pages.welcome(has_accounts=self.host.account.has_accounts())}
 
     def menu(self) -> list:
         from webview.menu import Menu, MenuAction, MenuSeparator
@@ -145,7 +128,7 @@ class DesktopApp:
         # drops a window's own): there it goes to start(), and the sharing window shares it.
         app_wide = _app_wide_menu()
         self.window = webview.create_window(
-            TITLE,
+            self.title,
             js_api=self.api,
             width=SIZE[0],
             height=SIZE[1],
@@ -157,16 +140,16 @@ class DesktopApp:
         )
         self._all_windows.append(self.window)
         pywebview_internals.bridge_without_eval(self.window)
-        self.window.events.before_show += self._start_shell
-        self.window.events.closing += self._on_closing
+        self.window.events.before_show += self.tray.start
+        self.window.events.closing += self.tray.on_closing
         self.window.events.closed += self._on_main_closed
-        self.window.events.loaded += self._on_loaded
-        self._start_control()
+        self.window.events.loaded += self.control.on_loaded
+        self.control.start()
         webview.start(
             self._on_started,
             gui=os.environ.get("PYWEBVIEW_GUI") or None,
             debug=self.debug,
-            icon=icon_path(),
+            icon=self.icon,
             private_mode=True,
             menu=self.menu() if app_wide else [],
         )
@@ -176,13 +159,12 @@ class DesktopApp:
             logger.info("released %d script call(s) left waiting by the closed window", abandoned)
         # Bounded: a zeroconf shutdown that hangs must not keep a closed window's process
         # alive (seen once in CI: the join window's process outlived its window by 30 s).
-        stopper = threading.Thread(target=self._stop_browsing, name="stop-browsing", daemon=True)
+        stopper = threading.Thread(target=self.browser.stop, name="stop-browsing", daemon=True)
         stopper.start()
         stopper.join(5)
         if stopper.is_alive():
             logger.warning("network discovery did not stop within 5 s; exiting anyway")
-        if self.control is not None:
-            self.control.close()
+        self.control.close()
         self.notifier.close()
         logger.info("window shut down")
 
@@ -199,18 +181,26 @@ class DesktopApp:
         """The owner exists now: sign the window in and show the chat."""
         self.api.active = False
         self.chat_open = True
-        self._stop_browsing()
-        self.window.load_url(self.host.login_url())
+        self.browser.stop()
+        self.window.load_url(self.host.account.login_url())
 
     def show_welcome(self) -> None:
         self.chat_open = False
-        self._stop_browsing()
-        self.window.load_html(pages.welcome(has_accounts=self.host.has_accounts()))
+        self.browser.stop()
+        self.window.load_html(pages.welcome(has_accounts=self.host.account.has_accounts()))
 
     def show_join(self) -> None:
         self.chat_open = False
-        self._start_browsing()
+        self.browser.start()
         self.window.load_html(pages.join(can_host=self.host is not None, servers=self.servers()))
+
+    def servers(self) -> list[discovery.Found]:
+        """The chats the join screen offers: what discovery found, but our own."""
+        found = self.browser.servers()
+        if self.host is not None and self.host.sharing.lan_port:
+            # Our own announcement is not a chat to join.
+            found = [f for f in found if f.port != self.host.sharing.lan_port]
+        return found
 
     def open_remote(self, server: discovery.Found) -> None:
         """Open another Deskchat; over HTTPS only once its certificate is the one it announces
@@ -237,7 +227,7 @@ class DesktopApp:
         logger.info("joining %s", url)
         self.api.active = False
         self.chat_open = True
-        self._stop_browsing()
+        self.browser.stop()
         self.window.load_url(url)
 
     def _hook_pinning(self) -> None:
@@ -255,8 +245,8 @@ class DesktopApp:
             logger.warning("this web engine cannot check pinned certificates")
 
     def reload(self) -> None:
-        if self.host is not None and self.host.owner() is not None:
-            self.window.load_url(self.host.login_url())
+        if self.host is not None and self.host.account.owner() is not None:
+            self.window.load_url(self.host.account.login_url())
         else:
             self.window.run_js("location.reload()")  # not evaluate_js: the CSP forbids eval
 
@@ -286,150 +276,32 @@ class DesktopApp:
     def _on_sharing_closed(self) -> None:
         self.sharing_window = None
 
-    def quit(self) -> None:
-        """End the launch (the menu's Quit, the tray's Quit, SIGTERM): never hides."""
-        self._quitting = True
-        if self.window is not None:
-            self.window.destroy()
-
-    def _on_closing(self) -> bool | None:
-        """The close button: hide to the tray while others rely on this host, else close.
-
-        Runs on the GUI thread; returning False keeps the window (pywebview's ``closing``).
-        """
-        if self._quitting or not self._keeps_serving():
-            self._quitting = True
-            return None
-        logger.info("window hidden to the tray: the chat stays up for others")
-        self.window.hide()
-        threading.Thread(target=self._say_still_running, name="tray-hint", daemon=True).start()
-        return False
-
-    def _keeps_serving(self) -> bool:
-        if self.host is None or self.shell is None or self.host.server is None:
-            return False
-        if not self.shell.tray_shown():
-            return False
-        if self.host.lan_port is not None:
-            return True
-        try:
-            return self.host.connected_others() > 0
-        except Exception:
-            logger.warning("cannot count who is connected; closing", exc_info=True)
-            return False
-
-    def _say_still_running(self) -> None:
-        """The first time only: one line on why the window went away and where it is."""
-        if self.host is None or self.host.prefs.tray_hint_shown:
-            return
-        with pages.activated():
-            title = _("Deskchat is still running")
-            body = _("Others can keep chatting. Open or quit Deskchat from its icon in the tray.")
-        try:
-            shown = self.notifier.show(
-                title, body, on_clicked=lambda: _in_thread(self.show_window)
-            ).result(NOTIFY_WAIT)
-        except Exception:
-            shown = False
-        if not shown and self.shell is not None:
-            # No notification service: the tray's own balloon says it instead.
-            self.shell.show_message(title, body)
-        self.host.prefs.tray_hint_shown = True
-        self.host.save_prefs()
-
     def show_window(self) -> None:
         """Bring the main window back (from the tray, a notification or a second launch)."""
-        if self.window is not None and not self._quitting:
+        if self.window is not None and not self.quitting:
             self.window.show()
             self.window.restore()
 
-    # --- notifications, unread count and the tray ----------------------------------------
+    def quit(self) -> None:
+        """End the launch (the menu's Quit, the tray's Quit, SIGTERM): never hides."""
+        self.quitting = True
+        if self.window is not None:
+            self.window.destroy()
 
-    def notify(self, request: notifications.NotifyRequest) -> Future:
-        conversation = dict(request.conversation)
-        return self.notifier.show(
-            request.title,
-            request.body,
-            sound=request.sound,
-            on_clicked=lambda: _in_thread(self.open_conversation, conversation),
-        )
-
-    def open_conversation(self, conversation: dict[str, str]) -> None:
-        """A notification was clicked: the window, on that conversation."""
-        if not self.chat_open or self.window is None:
-            return
-        self.show_window()
-        # A JSON literal is a JavaScript literal; run_js, not evaluate_js (the CSP forbids eval).
-        target = json.dumps(conversation)
-        self.window.run_js(
-            "window.deskchat && window.deskchat.openConversation"
-            f" && window.deskchat.openConversation({target})"
-        )
-
-    def set_unread(self, count: int) -> None:
-        self.window.set_title(notifications.window_title(TITLE, count))
-        if self.shell is not None:
-            try:
-                self.shell.set_badge(count)
-                self.shell.set_tooltip(notifications.window_title(TITLE, count))
-            except Exception:
-                logger.warning("cannot set the taskbar badge", exc_info=True)
-
-    def _start_shell(self) -> None:
-        """The GUI toolkit's extras: the unread badge, and for a host the tray icon.
-
-        Runs on the GUI thread, before the window first shows (pywebview's ``before_show``).
-        """
-        if self.shell is not None:
-            return
-        gui = getattr(getattr(self.window, "gui", None), "__name__", "")
-        Shell = _shell_class(gui)
-        if Shell is None:
-            logger.info("no tray icon or badge on this GUI backend (%s)", gui or "unknown")
-            return
-        try:
-            self.shell = Shell(window=self.window)
-            if self.host is None:
-                return
-            with pages.activated():
-                menu = TrayMenu(
-                    tooltip=TITLE,
-                    open_label=_("Open Deskchat"),
-                    share_label=_("Share on the network"),
-                    autostart_label=_("Start Deskchat when I log in"),
-                    quit_label=_("Quit"),
-                    on_open=self.show_window,
-                    on_share=self._tray_share,
-                    on_autostart=self._tray_autostart,
-                    on_quit=self._tray_quit,
-                )
-            offered = self.shell.show_tray(
-                icon_path(),
-                menu,
-                sharing=self.host.lan_port is not None,
-                autostart=self.autostart_enabled(),
-            )
-        except Exception:
-            logger.warning("cannot set up the tray icon", exc_info=True)
-            return
-        logger.info("tray icon %s", "shown" if offered else "not available: closing quits")
-
-    def _tray_share(self, on: bool) -> None:
-        threading.Thread(target=self.set_lan, args=(on,), name="tray-share", daemon=True).start()
-
-    def _tray_autostart(self, on: bool) -> None:
-        self.set_autostart(on)
+    def _on_main_closed(self) -> None:
+        logger.info("window closed")
+        if self.sharing_window is not None:
+            self.sharing_window.destroy()
 
     # --- the host's switches (sharing panel and tray menu alike) ---------------------------
 
     def sharing_status(self) -> dict:
         """The sharing panel's state: the host's, and whether Deskchat starts at log-in."""
-        return {**self.host.sharing_status(), "autostart": self.autostart_enabled()}
+        return {**self.host.sharing.sharing_status(), "autostart": self.autostart_enabled()}
 
     def set_lan(self, on: bool) -> None:
-        status = self.host.set_lan(on)
-        if self.shell is not None:
-            self.shell.set_checks(sharing=status["sharing"])
+        status = self.host.sharing.set_lan(on)
+        self.tray.set_checks(sharing=status["sharing"])
 
     def autostart_enabled(self) -> bool:
         return self.autostart is not None and self.autostart.enabled()
@@ -444,134 +316,7 @@ class DesktopApp:
             logger.warning("cannot change the log-in entry: %s", error)
         enabled = self.autostart.enabled()
         logger.info("start at log-in: %s", "on" if enabled else "off")
-        if self.shell is not None:
-            self.shell.set_checks(autostart=enabled)
-
-    def _tray_quit(self) -> None:
-        """Quit from the tray; with others connected, say how many and ask first."""
-        others = self.host.connected_others() if self.host is not None else 0
-        if others:
-            with pages.activated():
-                question = ngettext(
-                    "%(count)d person is connected to your chat. If you quit, the chat stops "
-                    "for them too. Quit anyway?",
-                    "%(count)d people are connected to your chat. If you quit, the chat stops "
-                    "for them too. Quit anyway?",
-                    others,
-                ) % {"count": others}
-                title, yes, no = _("Quit Deskchat?"), _("Quit"), _("Keep running")
-            if not self.shell.ask(title, question, yes, no):
-                logger.info("quit cancelled: %d people connected", others)
-                return
-        self.quit()
-
-    def _on_main_closed(self) -> None:
-        logger.info("window closed")
-        if self.sharing_window is not None:
-            self.sharing_window.destroy()
-
-    # --- discovery --------------------------------------------------------------------
-
-    def _start_browsing(self) -> None:
-        with self._browser_lock:
-            if self._browser is None:
-                try:
-                    self._browser = discovery.Browser().start()
-                except Exception as exc:
-                    logger.warning("cannot look for servers on the network: %s", exc)
-
-    def _stop_browsing(self) -> None:
-        with self._browser_lock:
-            if self._browser is not None:
-                self._browser.close()
-                self._browser = None
-
-    def servers(self) -> list[discovery.Found]:
-        with self._browser_lock:
-            found = self._browser.servers() if self._browser is not None else []
-        if self.host is not None and self.host.lan_port:
-            # Our own announcement is not a chat to join.
-            found = [f for f in found if f.port != self.host.lan_port]
-        return found
-
-    # --- second launches and tests ----------------------------------------------------
-
-    def _start_control(self) -> None:
-        from desktop.control import ControlServer
-
-        handlers: dict[str, Callable[[dict], dict]] = {
-            "raise": self._cmd_raise,
-            "close": self._cmd_close,
-        }
-        if self._probe_file:
-            handlers["probe"] = self._cmd_probe
-            handlers["eval"] = self._cmd_eval
-            handlers["sharing"] = self._cmd_sharing
-        self.control = ControlServer(handlers).start()
-        if self._publish is not None:
-            self._publish(**self.control.published())
-
-    def _cmd_raise(self, request: dict) -> dict:
-        logger.info("another launch asked to show the window")
-        self.show_window()
-        return {}
-
-    def _cmd_close(self, request: dict) -> dict:
-        threading.Timer(0.05, self.window.destroy).start()
-        return {}
-
-    def _cmd_probe(self, request: dict) -> dict:
-        target = self.sharing_window if request.get("window") == "sharing" else self.window
-        return {"page": json.loads(target.run_js(PROBE_JS))}
-
-    def _cmd_eval(self, request: dict) -> dict:
-        target = self.sharing_window if request.get("window") == "sharing" else self.window
-        return {"result": target.run_js(str(request.get("script", "")))}
-
-    def _cmd_sharing(self, request: dict) -> dict:
-        if request.get("hide") and self.sharing_window is not None:
-            self.sharing_window.hide()
-        else:
-            self.show_sharing()
-        return {}
-
-    def _on_loaded(self) -> None:
-        if not self._probe_file or self._probe_file == "1":
-            return
-        try:
-            page = json.loads(self.window.run_js(PROBE_JS))
-        except Exception as exc:
-            page = {"error": str(exc)}
-        with open(self._probe_file, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(page) + "\n")
-
-
-def _shell_class(gui: str) -> type[GuiShell] | None:
-    """The shell for pywebview's backend module ``gui`` (``webview.platforms.qt``...), if any."""
-    backend = gui.rsplit(".", 1)[-1]
-    if backend == "qt":
-        from desktop.qt_shell import QtShell
-
-        return QtShell
-    if backend == "gtk":
-        from desktop.gtk_shell import GtkShell
-
-        return GtkShell
-    if backend == "winforms":
-        from desktop.winforms_shell import WinFormsShell
-
-        return WinFormsShell
-    if backend == "cocoa":
-        from desktop.cocoa_shell import CocoaShell
-
-        return CocoaShell
-    return None
-
-
-def _in_thread(action: Callable[..., None], *args: Any) -> None:
-    """Window work for a notification's click, off the notifier's event loop (a script in the
-    page waits for the GUI thread, which may be showing a dialog)."""
-    threading.Thread(target=action, args=args, name="notification-click", daemon=True).start()
+        self.tray.set_checks(autostart=enabled)
 
 
 def _origin(url: str) -> str:
@@ -579,40 +324,6 @@ def _origin(url: str) -> str:
 
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def leave_after_window(code: int, grace: float = 5.0) -> NoReturn:
-    """End the process with ``code`` once the window has closed and the server has stopped.
-
-    Two things must not turn a clean close into a hang or a crash, so this runs after
-    everything is saved and leaves without Python's interpreter teardown (``os._exit``):
-
-    - a thread the GUI toolkit left waiting (see ``pywebview_internals``) would keep the
-      process alive forever: other non-daemon threads get ``grace`` seconds, then a stray
-      one is logged with its stack and left behind;
-    - Qt WebEngine can crash while Python destroys its objects at exit ("Release of profile
-      requested but WebEnginePage still not deleted": the page's deferred delete never ran
-      because the event loop had ended); seen as SIGSEGV after a clean close under load.
-    """
-    deadline = time.monotonic() + grace
-    me = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not me and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    frames = sys._current_frames()
-    for thread in threading.enumerate():
-        if thread is me or thread.daemon or not thread.is_alive():
-            continue
-        frame = frames.get(thread.ident) if thread.ident is not None else None
-        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
-        logger.warning(
-            "thread %r still running at exit; leaving without it:\n%s", thread.name, stack
-        )
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-    os._exit(code)
 
 
 def _app_wide_menu() -> bool:
@@ -625,8 +336,6 @@ def _app_wide_menu() -> bool:
 def _name_the_application() -> None:
     """Qt names the X11 window class after ``argv[0]`` ("__main__.py" under ``-m``); desktop
     files match on it (StartupWMClass=deskchat)."""
-    import sys
-
     if sys.platform.startswith("linux"):
         sys.argv[0] = "deskchat"
 
@@ -649,45 +358,3 @@ def show_error(message: str, *, log_file: str = "") -> None:
     close_on_signals(api.close)
     _name_the_application()
     webview.start(gui=os.environ.get("PYWEBVIEW_GUI") or None, icon=icon_path())
-
-
-def close_on_signals(close: Callable[[], None]) -> None:
-    """SIGINT/SIGTERM close the window like its close button would; a small thread watches a
-    socket and closes the window.
-
-    Two ways reach that socket, one per toolkit. While Qt's loop runs, Python signal handlers
-    only run when Qt calls back into Python, so a handler alone may wait forever: the C-level
-    handler writes the signal number to the wake-up fd. PyGObject puts its own wake-up fd in
-    place while GTK's loop runs (so that Python handlers run promptly) and ours never hears:
-    there the Python handler (``desktop.shutdown``) writes to the socket itself.
-    """
-    import signal
-    import socket
-
-    from desktop import shutdown
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-    reader, writer = socket.socketpair()
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    shutdown.install()
-    shutdown.wake_on_request(writer)
-
-    def watch() -> None:
-        closed = False  # one signal can arrive both ways (Qt): close once
-        with reader:
-            while reader.recv(1):
-                if closed:
-                    continue
-                logger.info("signal received: closing the window")
-                try:
-                    close()
-                    closed = True
-                except Exception:
-                    logger.debug("close on signal failed", exc_info=True)
-
-    watch_thread = threading.Thread(target=watch, name="signals", daemon=True)
-    watch_thread.start()
-    # Keep the writer alive as long as the process (the wake-up fd must stay valid).
-    close_on_signals.writer = writer  # type: ignore[attr-defined]

@@ -54,7 +54,9 @@ class MainApi(_Api):
         with pages.activated():  # the form's messages in the page's language
             if not self.active or self._app.host is None:
                 return {"__all__": [_("Not available here.")]}
-            errors = self._app.host.create_owner(str(username), str(password1), str(password2))
+            errors = self._app.host.account.create_owner(
+                str(username), str(password1), str(password2)
+            )
         if not errors:
             pywebview_internals.after_answer(self._app.open_chat)
         return errors
@@ -63,7 +65,7 @@ class MainApi(_Api):
         with pages.activated():
             if not self.active or self._app.host is None:
                 return {"__all__": [_("Not available here.")]}
-            errors = self._app.host.adopt_owner(str(username), str(password))
+            errors = self._app.host.account.adopt_owner(str(username), str(password))
         if not errors:
             pywebview_internals.after_answer(self._app.open_chat)
         return errors
@@ -103,7 +105,7 @@ class MainApi(_Api):
             return {"ok": False, "error": str(error)}
         # Answered once the OS has it (or could not take it), so the page knows which.
         try:
-            shown = self._app.notify(request).result(NOTIFY_WAIT)
+            shown = self._app.chat_bridge.notify(request).result(NOTIFY_WAIT)
         except Exception as error:
             logger.warning("notification not shown: %s", error)
             shown = False
@@ -118,7 +120,7 @@ class MainApi(_Api):
         except notifications.InvalidPayload as error:
             logger.warning("unread count refused: %s", error)
             return {"ok": False, "error": str(error)}
-        self._app.set_unread(unread)
+        self._app.chat_bridge.set_unread(unread)
         return {"ok": True}
 
 
@@ -137,7 +139,7 @@ class SharingApi(_Api):
         return self._app.sharing_status()
 
     def set_signup(self, policy: str, new_code: bool = False) -> dict:
-        self._app.host.set_signup(str(policy), new_code=bool(new_code))
+        self._app.host.sharing.set_signup(str(policy), new_code=bool(new_code))
         return self._app.sharing_status()
 
     def set_autostart(self, on: bool) -> dict:

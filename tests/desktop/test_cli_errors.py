@@ -273,9 +273,8 @@ def test_lan_port_already_taken_when_sharing_is_switched_on(tmp_path):
     assert lines[1].startswith(f"deskchat: cannot listen on 0.0.0.0:{port} "), result.stderr
     # The host's own record of it is for the log file only (marked FILE_ONLY, desktop/logs.py).
     log = (tmp_path / "d" / "logs" / "deskchat.log").read_text()
-    assert re.search(
-        rf" WARNING \S+ desktop\.host: sharing failed: cannot listen on 0\.0\.0\.0:{port} ", log
-    ), log
+    failed = rf"sharing failed: cannot listen on 0\.0\.0\.0:{port} "
+    assert re.search(rf" WARNING \S+ desktop\.lan_sharing: {failed}", log), log
 
 
 def test_file_only_records_stay_off_the_console_whatever_they_say(tmp_path, capsys):
@@ -291,7 +290,7 @@ def test_file_only_records_stay_off_the_console_whatever_they_say(tmp_path, caps
         root.removeHandler(handler)
     try:
         path = logs.install(tmp_path)
-        logger = logging.getLogger("desktop.host")
+        logger = logging.getLogger("desktop.lan_sharing")
         logger.warning("sharing failed: unmarked")
         logger.warning("anything at all", extra=logs.FILE_ONLY)
         logging.getLogger("daphne.server").critical("Listen failure: %s", "port taken")

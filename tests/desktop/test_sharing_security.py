@@ -1,10 +1,11 @@
 """What the sharing panel says about how the LAN is secured, and plain HTTP by choice only.
 
 The panel's own page (ui/templates/desktop/sharing.html) runs in a real Chromium with the
-launcher's bridge replaced by a stub that answers ``status()`` as ``Host.sharing_status`` does:
-with HTTPS it shows the fingerprint, with plain HTTP it says in words that the network can read
-the traffic. A headless ``--lan`` run with ``DESKCHAT_LAN_PLAIN_HTTP=1`` shares plain HTTP and
-makes no CA; without it, HTTPS (tests/security/test_lan_https.py).
+launcher's bridge replaced by a stub that answers ``status()`` as
+``LanSharing.sharing_status`` does: with HTTPS it shows the fingerprint, with plain HTTP it
+says in words that the network can read the traffic. A headless ``--lan`` run with
+``DESKCHAT_LAN_PLAIN_HTTP=1`` shares plain HTTP and makes no CA; without it, HTTPS
+(tests/security/test_lan_https.py).
 """
 
 from __future__ import annotations

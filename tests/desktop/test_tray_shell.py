@@ -1,4 +1,5 @@
-"""The part of the tray that is the same on every toolkit (desktop/tray.py), without a GUI.
+"""The part of the tray that is the same on every toolkit (desktop/tray.py and
+desktop/tray_lifecycle.py), without a GUI.
 
 The Qt and GTK shells are tested on screen (test_tray.py, test_gtk_shell.py); the WinForms
 and Cocoa shells cannot run here. What they all share runs here against a shell whose "GUI
@@ -14,8 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from desktop import window as window_module
 from desktop.tray import Action, Check, GuiShell, Separator, menu_items
+from desktop.tray_lifecycle import shell_class
+from desktop.window import DesktopApp
 from desktop.winforms_shell import GUID, badge_text
 from tests.desktop.tray_menu import recording_menu
 
@@ -176,12 +178,12 @@ def test_a_failing_action_is_logged_and_the_menu_goes_on(shell, caplog):
 
 
 def test_each_pywebview_backend_gets_its_shell():
-    assert window_module._shell_class("webview.platforms.qt").__name__ == "QtShell"
-    assert window_module._shell_class("webview.platforms.gtk").__name__ == "GtkShell"
-    assert window_module._shell_class("webview.platforms.winforms").__name__ == "WinFormsShell"
-    assert window_module._shell_class("webview.platforms.cocoa").__name__ == "CocoaShell"
-    assert window_module._shell_class("webview.platforms.cef") is None
-    assert window_module._shell_class("") is None
+    assert shell_class("webview.platforms.qt").__name__ == "QtShell"
+    assert shell_class("webview.platforms.gtk").__name__ == "GtkShell"
+    assert shell_class("webview.platforms.winforms").__name__ == "WinFormsShell"
+    assert shell_class("webview.platforms.cocoa").__name__ == "CocoaShell"
+    assert shell_class("webview.platforms.cef") is None
+    assert shell_class("") is None
 
 
 def test_the_taskbar_interfaces_guids_have_the_windows_layout():
@@ -194,12 +196,12 @@ def test_the_taskbar_interfaces_guids_have_the_windows_layout():
 def closing_app(shell, *, lan_port, others):
     host = SimpleNamespace(
         server=object(),
-        lan_port=lan_port,
-        connected_others=lambda: others,
+        sharing=SimpleNamespace(lan_port=lan_port),
+        account=SimpleNamespace(connected_others=lambda: others),
         prefs=SimpleNamespace(tray_hint_shown=True),
     )
-    app = window_module.DesktopApp()
-    app.host, app.shell = host, shell
+    app = DesktopApp()
+    app.host, app.tray.shell = host, shell
     app.window = SimpleNamespace(hidden=False, hide=lambda: setattr(app.window, "hidden", True))
     return app
 
@@ -219,6 +221,6 @@ def test_the_close_button_hides_to_the_tray_only_while_others_rely_on_the_host(
     if tray:
         shell.show_tray(None, spec([]), sharing=lan_port is not None, autostart=False)
     app = closing_app(shell, lan_port=lan_port, others=others)
-    answer = app._on_closing()
+    answer = app.tray.on_closing()
     assert (answer is False) == hides  # False keeps the window (pywebview's closing event)
     assert app.window.hidden == hides

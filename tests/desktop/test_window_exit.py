@@ -16,7 +16,7 @@ def _leave(*lines: str) -> subprocess.CompletedProcess:
         [
             "import logging, sys, threading",
             "logging.basicConfig(stream=sys.stderr, level=logging.INFO)",
-            "from desktop.window import leave_after_window",
+            "from desktop.window_exit import leave_after_window",
             *lines,
         ]
     )
