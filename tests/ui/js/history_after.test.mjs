@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { apply } from "../../../ui/static/js/frames.js";
+import { apply } from "../../../ui/static/js/incoming.js";
 import { outbox } from "../../../ui/static/js/outgoing.js";
 import { loadAround, loadNewer } from "../../../ui/static/js/requests.js";
 import * as state from "../../../ui/static/js/state.js";

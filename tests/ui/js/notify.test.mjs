@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { apply } from "../../../ui/static/js/frames.js";
+import { apply } from "../../../ui/static/js/incoming.js";
 import { completions, mentionParts, mentionQuery } from "../../../ui/static/js/mentions.js";
 import { attentionCount, attentionOf, levelLets, notificationText, shouldNotify } from "../../../ui/static/js/notify.js";
 import * as state from "../../../ui/static/js/state.js";

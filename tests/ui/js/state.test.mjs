@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { apply } from "../../../ui/static/js/frames.js";
+import { apply } from "../../../ui/static/js/incoming.js";
 import * as state from "../../../ui/static/js/state.js";
 
 const sent = [];

@@ -1,5 +1,5 @@
 // Deskchat's one-page chat, wired together. The frames of docs/protocol.md arrive over one
-// WebSocket (connection.js) and are applied to the store (state.js) by frames.js, the only
+// WebSocket (connection.js) and are applied to the store (state.js) by incoming.js, the only
 // place they change state; the sidebar, the conversation pane, the members panel and the
 // composer each listen for the changes they show and redraw just those.
 
@@ -9,7 +9,7 @@ import { Connection } from "./connection.js";
 import * as composer from "./composer.js";
 import * as conversation from "./conversation.js";
 import * as files from "./files.js";
-import { apply } from "./frames.js";
+import { apply } from "./incoming.js";
 import { colourClass, setIconSprite } from "./dom.js";
 import * as faults from "./faults.js";
 import { t } from "./i18n.js";

@@ -1,6 +1,6 @@
 // A conversation's messages in id order: history pages (the newest, older ones, a page around
 // a search result, the pages after it) merged into what is shown, each message once, and a
-// single stored message put in its place. The `history` frame's rules live here; frames.js
+// single stored message put in its place. The `history` frame's rules live here; incoming.js
 // hands it over.
 
 import { emit, noteSeen } from "./state.js";

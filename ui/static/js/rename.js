@@ -1,7 +1,7 @@
 // Renaming a room (issue 14: the install's `general` among them). An administrator who is a
 // member gets a "Rename room" button in the room's header; the name goes to the server as
 // typed, which refuses it in words (taken, not a valid name) or tells every member's page at
-// once (`renamed`, applied in frames.js). A link or a typed name that a room had before says
+// once (`renamed`, applied in incoming.js). A link or a typed name that a room had before says
 // where it went and opens the room under its name now. docs/protocol.md, "Renaming a room".
 
 import { h, icon } from "./dom.js";

@@ -198,7 +198,7 @@ export function init(callbacks) {
     if (conv) update(conv);
     updateTitle();
   });
-  // The join box sends what was typed; the server's answer names the room (see frames.js).
+  // The join box sends what was typed; the server's answer names the room (see incoming.js).
   state.on("opened", () => {
     if (typingNextName()) return; // what they typed since their request stays
     ui.joinInput.value = "";

@@ -1,6 +1,6 @@
 // The page's one store: every conversation, who is online and with which status, the server's
 // limits, the open conversation, and the events that announce what changed (`on`/`emit`).
-// Server frames change it in one place, frames.js; the panels listen (`on`) for what changed
+// Server frames change it in one place, incoming.js; the panels listen (`on`) for what changed
 // and redraw just that. Room names are the server's canonical spelling, exactly as it sends
 // them: the client never folds or compares names itself.
 
