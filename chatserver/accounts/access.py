@@ -82,7 +82,14 @@ def _compare_after(sender: Any, instance: Any, created: bool, **kwargs: Any) -> 
 
 @receiver(user_logged_out, dispatch_uid="deskchat-access-logout")
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """Sent by Django before it flushes the session: its key is still the one sockets hold."""
-    key = getattr(getattr(request, "session", None), "session_key", None)
+    """Sent by Django before it flushes the session: its key is still the one sockets hold.
+
+    The session leaves the store here, before its sockets are told: a page told at once goes
+    to log in, and the login page must find it signed out (it would send a signed-in visitor
+    straight back to the chat). Django's flush right after finds nothing left to delete.
+    """
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
     if user is not None and key:
+        session.delete(key)
         end_access(user_id=user.pk, session_key=key)

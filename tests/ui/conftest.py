@@ -64,6 +64,7 @@ class Person:
     requests: list[str] = field(default_factory=list)
     # The last frames each way on the chat socket: what a failed wait says happened.
     frames: deque[str] = field(default_factory=lambda: deque(maxlen=30))
+    console: deque[str] = field(default_factory=lambda: deque(maxlen=20))
 
     def assert_clean(self) -> None:
         """No script errors and no CSP violations (they show as console errors)."""
@@ -98,7 +99,10 @@ class Person:
                 joinBox: document.querySelector("#join-input")?.value,
                 joinError: document.querySelector("#join-error")?.textContent.trim()})"""
         )
-        return f"{shown}; problems {self.problems}; frames:\n" + "\n".join(self.frames)
+        return (
+            f"{self.page.url} {shown}; problems {self.problems}; console {list(self.console)}; "
+            "frames:\n" + "\n".join(self.frames)
+        )
 
     def say(self, text: str) -> None:
         """Type and press Enter; returns once the server acknowledged it (no longer pending)."""
@@ -141,6 +145,10 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
         person = Person(name=name, page=page, context=context)
         page.on("request", lambda request: person.requests.append(request.url))
         page.on("websocket", lambda socket: _record_frames(person, socket))
+        page.on(
+            "requestfailed",
+            lambda request: person.console.append(f"failed: {request.url} {request.failure}"),
+        )
         page.on("pageerror", lambda error: person.problems.append(f"page error: {error}"))
         page.on("console", lambda message: _note_console(person, message))
         page.on(
@@ -154,7 +162,10 @@ def people(browser, live_server: LiveServer) -> Iterator[Callable[..., Person]]:
         page.locator("form button[type=submit]").first.click()
         # The chat, which then opens the room everyone starts in (`?room=general`).
         page.wait_for_url(lambda url: url.startswith(base) and "/accounts/" not in url)
-        page.locator("#app[data-state=connected]").wait_for()
+        try:
+            page.locator("#app[data-state=connected]").wait_for()
+        except PlaywrightTimeout:
+            raise AssertionError(f"{name}'s page never connected: {person.seen()}") from None
         return person
 
     yield make
@@ -170,6 +181,7 @@ def _record_frames(person: Person, socket) -> None:
 
 
 def _note_console(person: Person, message) -> None:
+    person.console.append(f"{message.type}: {message.text[:200]}")
     # A socket refused while the server restarts is expected; anything else is a problem.
     if message.type == "error" and "WebSocket connection to" not in message.text:
         person.problems.append(message.text)
