@@ -3,7 +3,21 @@
 # the `export` lines that point the tests at them:  eval "$(tests/scale/services.sh)"
 # PostgreSQL refuses to run as root, so as root it runs as the `postgres` user (Debian package).
 # Logs go to stderr so that stdout carries only the exports.
+# `tests/scale/services.sh --stop DIR` stops the two started with that state folder and
+# removes it (.ci/run does so when it exits).
 set -euo pipefail
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+pg_bin="${pg_bin:-$(dirname "$(command -v initdb)")}"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+if [ "${1:-}" = "--stop" ]; then
+  state="${2:?--stop needs the state folder (DESKCHAT_TEST_SERVICES_DIR)}"
+  [ -f "$state/pg/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$state/pg" -m fast -w stop >&2
+  [ -f "$state/redis.pid" ] && kill "$(cat "$state/redis.pid")" 2>/dev/null
+  rm -rf "$state"
+  exit 0
+fi
+
 # The first port from the given one that nobody listens on (another run may hold it).
 free_port() {
   local port="$1"
@@ -18,9 +32,6 @@ chmod 755 "$state"
 redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
   --dir "$state" --pidfile "$state/redis.pid" --logfile "$state/redis.log" >&2
 
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-pg_bin="${pg_bin:-$(dirname "$(command -v initdb)")}"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 mkdir -m 700 "$state/pg"
 [ "$(id -u)" = 0 ] && chown postgres: "$state/pg"
 as_pg "$pg_bin/initdb" -D "$state/pg" -A trust -U deskchat --no-sync >&2
