@@ -91,11 +91,18 @@ async def test_every_member_sees_the_new_name_at_once_and_keeps_the_history():
     for client in (a, b1, b2):
         message = await client.expect("message", client_id="x")
         assert message["room"] == "Lobby" and message["body"] == "old name"
+    # Its read marker too: stored, and every tab of that person is told under the new name.
+    await b1.send({"type": "read", "room": "general", "id": message["id"]})
+    for client in (b1, b2):
+        assert await client.expect("read") == {"type": "read", "room": "Lobby", "id": message["id"]}
     # Not for someone who is not a member: the old name tells them nothing, stores nothing.
     await o.send({"type": "send", "room": "general", "body": "outsider", "client_id": "y"})
     error = await o.expect("error")
     assert error["code"] == "unknown_room" and error["ref"] == "y", error
     assert "renamed_to" not in error and "Lobby" not in error["detail"], error
+    await o.send({"type": "read", "room": "general", "id": message["id"]})
+    error = await o.expect("error")
+    assert error["code"] == "unknown_room" and "renamed_to" not in error, error
     # The outsider, not a member, was told nothing of the rename.
     await o.send({"type": "ping"})
     seen = await o.frames_until("pong")

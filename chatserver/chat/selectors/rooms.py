@@ -65,9 +65,10 @@ def require_member(*, user_id: int, name: str, ref: str | None) -> RoomRef:
 def require_member_by_any_name(*, user_id: int, name: str, ref: str | None) -> RoomRef:
     """:func:`require_member`, also by a name the room had before a rename, for a member.
 
-    For sends: a page that has not yet heard of a rename still names the room as it was, and
-    refusing what its person wrote there would lose it. A live room of that name comes first;
-    to anyone who is not a member, the old name still says nothing (as :func:`require_member`).
+    For sends and read markers: a page that has not yet heard of a rename still names the
+    room as it was, and refusing what its person wrote (or read) there would lose it. A live
+    room of that name comes first; to anyone who is not a member, the old name still says
+    nothing (as :func:`require_member`).
     """
     room = member_room(user_id=user_id, name=name)
     if room is None and room_by_name(name) is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.chat.models import DirectRead, Membership
-from chatserver.chat.selectors.rooms import require_member
+from chatserver.chat.selectors.rooms import require_member_by_any_name
 from chatserver.chat.selectors.users import require_peer
 
 
@@ -21,9 +21,10 @@ class ReadMarker:
 def read_mark(
     *, user_id: int, room_name: str | None, with_username: str | None, message_id: int, ref: str
 ) -> ReadMarker:
-    """Move the user's read marker forward (never back)."""
+    """Move the user's read marker forward (never back). A member's page that has not yet
+    heard of a rename marks the room under its old name (as it sends: chat/services/messages.py)."""
     if room_name is not None:
-        room = require_member(user_id=user_id, name=room_name, ref=ref)
+        room = require_member_by_any_name(user_id=user_id, name=room_name, ref=ref)
         Membership.objects.filter(
             user_id=user_id, room_id=room.pk, last_read_id__lt=message_id
         ).update(last_read_id=message_id)
