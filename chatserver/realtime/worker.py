@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import uuid
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -73,7 +74,7 @@ def after_serving() -> None:
 
 def _start_heartbeat() -> None:
     """Keep this worker's presence rows alive and sweep those of workers that died."""
-    from twisted.internet import defer, task
+    from twisted.internet import task
 
     async def beat() -> None:
         change = await database_sync_to_async(worker_heartbeat)(
@@ -81,14 +82,9 @@ def _start_heartbeat() -> None:
         )
         await presence_broadcast.announce(get_channel_layer(), change)
 
-    def tick() -> defer.Deferred:
-        deferred = defer.Deferred.fromFuture(asyncio.ensure_future(beat()))
-        deferred.addErrback(
-            lambda failure: logger.warning("presence heartbeat: %s", failure.getErrorMessage())
-        )
-        return deferred
-
-    task.LoopingCall(tick).start(settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False)
+    task.LoopingCall(lambda: _run_logged(beat(), "presence heartbeat")).start(
+        settings.DESKCHAT["PRESENCE_HEARTBEAT_SECONDS"], now=False
+    )
 
 
 def sweep_interval(hours: float) -> float | None:
@@ -128,22 +124,15 @@ async def sweep_unsent_uploads() -> int:
 
 def _start_upload_sweep() -> None:
     """Remove uploads never sent (DESKCHAT_UNSENT_UPLOAD_HOURS), now and periodically."""
-    from twisted.internet import defer, task
+    from twisted.internet import task
 
     interval = sweep_interval(settings.DESKCHAT["UNSENT_UPLOAD_HOURS"])
     if interval is None:
         return
 
-    def tick() -> defer.Deferred:
-        deferred = defer.Deferred.fromFuture(asyncio.ensure_future(sweep_unsent_uploads()))
-        deferred.addErrback(
-            lambda failure: logger.warning(
-                "removing uploads never sent: %s", failure.getErrorMessage()
-            )
-        )
-        return deferred
-
-    task.LoopingCall(tick).start(interval, now=True)
+    task.LoopingCall(
+        lambda: _run_logged(sweep_unsent_uploads(), "removing uploads never sent")
+    ).start(interval, now=True)
 
 
 async def forget_unnamed_contents() -> int:
@@ -169,11 +158,14 @@ async def forget_unnamed_contents() -> int:
 
 def _start_contents_check() -> None:
     """Once, as the reactor starts: what a killed process left in the file store."""
+    _run_logged(forget_unnamed_contents(), "checking stored files against uploads")
+
+
+def _run_logged(work: Coroutine[Any, Any, Any], doing: str) -> Any:
+    """Run ``work`` on the reactor's loop as a Deferred (what LoopingCall waits for); a
+    failure is logged as a warning saying what was being done, never raised into Twisted."""
     from twisted.internet import defer
 
-    deferred = defer.Deferred.fromFuture(asyncio.ensure_future(forget_unnamed_contents()))
-    deferred.addErrback(
-        lambda failure: logger.warning(
-            "checking stored files against uploads: %s", failure.getErrorMessage()
-        )
-    )
+    deferred = defer.Deferred.fromFuture(asyncio.ensure_future(work))
+    deferred.addErrback(lambda failure: logger.warning("%s: %s", doing, failure.getErrorMessage()))
+    return deferred
